@@ -1,0 +1,179 @@
+// Package events is the message contract between the proxy and the worker:
+// the "number submitted" event, version 1, its JSON encoding and its strict
+// decoding. See README.md and number_submitted.schema.json beside this file.
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/numbers-app/numbers/shared/number"
+)
+
+// Contract constants.
+const (
+	// TypeNumberSubmitted is the only event type so far.
+	TypeNumberSubmitted = "number.submitted"
+	// Version is the schema version this package writes and the only one it reads.
+	Version = 1
+)
+
+// Message attribute names set on every event (SQS message attributes), so
+// consumers and operators can route and correlate without decoding the body.
+const (
+	AttrRequestID    = "request_id"
+	AttrEventType    = "event_type"
+	AttrEventVersion = "event_version"
+)
+
+// ErrInvalidEvent marks a message that can never be processed (poison):
+// malformed JSON, an unknown type or version, a missing or invalid field.
+// Errors from Decode wrap it; anything else a consumer sees is transient.
+var ErrInvalidEvent = errors.New("invalid event")
+
+// Reasons a message is poison. They are short, stable codes for logs, metrics
+// and the dead-letter queue's attributes.
+const (
+	ReasonMalformed      = "malformed"
+	ReasonUnknownType    = "unknown_type"
+	ReasonUnknownVersion = "unknown_version"
+	ReasonMissingField   = "missing_field"
+	ReasonInvalidField   = "invalid_field"
+)
+
+// DecodeError says why a message is poison.
+type DecodeError struct {
+	Reason string // one of the Reason* codes
+	Detail string
+}
+
+func (e *DecodeError) Error() string { return e.Reason + ": " + e.Detail }
+
+// Unwrap makes errors.Is(err, ErrInvalidEvent) true.
+func (e *DecodeError) Unwrap() error { return ErrInvalidEvent }
+
+// Message is an encoded event as a transport carries it.
+type Message struct {
+	Body       string
+	Attributes map[string]string
+}
+
+// NumberSubmitted is version 1 of the event, as it appears on the wire.
+// Value is a JSON number written exactly (never through float64).
+type NumberSubmitted struct {
+	Type       string          `json:"type"`
+	Version    json.RawMessage `json:"version"`
+	ID         string          `json:"id"`
+	Value      json.RawMessage `json:"value"`
+	AcceptedAt string          `json:"accepted_at"`
+	RequestID  *string         `json:"request_id"`
+}
+
+// Encode turns a submission into a message.
+func Encode(s number.Submission) (Message, error) {
+	if _, err := uuid.Parse(s.ID); err != nil {
+		return Message{}, fmt.Errorf("encode event: id %q: %w", s.ID, err)
+	}
+	rid := s.RequestID
+	body, err := json.Marshal(NumberSubmitted{
+		Type:       TypeNumberSubmitted,
+		Version:    json.RawMessage("1"),
+		ID:         s.ID,
+		Value:      json.RawMessage(strconv.FormatInt(s.Value, 10)),
+		AcceptedAt: number.Truncate(s.AcceptedAt).Format(time.RFC3339Nano),
+		RequestID:  &rid,
+	})
+	if err != nil {
+		return Message{}, fmt.Errorf("encode event: %w", err)
+	}
+	return Message{
+		Body: string(body),
+		Attributes: map[string]string{
+			AttrRequestID:    s.RequestID,
+			AttrEventType:    TypeNumberSubmitted,
+			AttrEventVersion: "1",
+		},
+	}, nil
+}
+
+// Decode parses a message body strictly. Unknown fields are ignored (a
+// compatible addition within a version); everything the contract requires
+// must be present and valid, or the error wraps ErrInvalidEvent.
+func Decode(body string) (number.Submission, error) {
+	dec := json.NewDecoder(strings.NewReader(body))
+	var ev NumberSubmitted
+	if err := dec.Decode(&ev); err != nil {
+		return number.Submission{}, &DecodeError{ReasonMalformed, err.Error()}
+	}
+	if err := dec.Decode(&struct{}{}); err != io.EOF {
+		return number.Submission{}, &DecodeError{ReasonMalformed, "data after the JSON object"}
+	}
+	switch {
+	case ev.Type == "":
+		return number.Submission{}, &DecodeError{ReasonMissingField, "type"}
+	case ev.Type != TypeNumberSubmitted:
+		return number.Submission{}, &DecodeError{ReasonUnknownType, fmt.Sprintf("type %q", ev.Type)}
+	case len(ev.Version) == 0:
+		return number.Submission{}, &DecodeError{ReasonMissingField, "version"}
+	case string(ev.Version) != "1":
+		return number.Submission{}, &DecodeError{ReasonUnknownVersion, fmt.Sprintf("version %s (this consumer reads %d)", ev.Version, Version)}
+	case ev.ID == "":
+		return number.Submission{}, &DecodeError{ReasonMissingField, "id"}
+	case len(ev.Value) == 0:
+		return number.Submission{}, &DecodeError{ReasonMissingField, "value"}
+	case ev.AcceptedAt == "":
+		return number.Submission{}, &DecodeError{ReasonMissingField, "accepted_at"}
+	case ev.RequestID == nil:
+		return number.Submission{}, &DecodeError{ReasonMissingField, "request_id"}
+	}
+	id, err := uuid.Parse(ev.ID)
+	if err != nil || len(ev.ID) != 36 {
+		return number.Submission{}, &DecodeError{ReasonInvalidField, fmt.Sprintf("id %q is not a UUID in canonical form", ev.ID)}
+	}
+	// A string or any other JSON type fails the canonical-decimal check.
+	v, err := number.ParseDecimal(string(ev.Value))
+	if err != nil {
+		return number.Submission{}, &DecodeError{ReasonInvalidField, err.Error()}
+	}
+	at, err := time.Parse(time.RFC3339Nano, ev.AcceptedAt)
+	if err != nil {
+		return number.Submission{}, &DecodeError{ReasonInvalidField, fmt.Sprintf("accepted_at %q is not RFC 3339", ev.AcceptedAt)}
+	}
+	if _, off := at.Zone(); off != 0 {
+		return number.Submission{}, &DecodeError{ReasonInvalidField, fmt.Sprintf("accepted_at %q is not UTC", ev.AcceptedAt)}
+	}
+	return number.Submission{ID: id.String(), Value: v, AcceptedAt: number.Truncate(at), RequestID: *ev.RequestID}, nil
+}
+
+// Sender is a transport that has delivered a message once Send returns nil.
+type Sender interface {
+	Send(ctx context.Context, m Message) error
+}
+
+// Enqueuer encodes submissions as events and sends them: the number.Enqueuer
+// every producer (the proxy on ECS, the HTTP Lambda) uses.
+type Enqueuer struct {
+	Sender Sender
+}
+
+var _ number.Enqueuer = Enqueuer{}
+
+// Enqueue implements number.Enqueuer.
+func (e Enqueuer) Enqueue(ctx context.Context, s number.Submission) error {
+	m, err := Encode(s)
+	if err != nil {
+		return err
+	}
+	if err := e.Sender.Send(ctx, m); err != nil {
+		return fmt.Errorf("enqueue number %s: %w", s.ID, err)
+	}
+	return nil
+}

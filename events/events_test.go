@@ -1,0 +1,149 @@
+package events_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/shared/number"
+)
+
+func TestGoldenFixtureRoundTrips(t *testing.T) {
+	golden, err := os.ReadFile("testdata/number_submitted.json")
+	require.NoError(t, err)
+
+	sub, err := events.Decode(string(golden))
+	require.NoError(t, err)
+	assert.Equal(t, number.Submission{
+		ID:         "019abc6e-8f2a-7c3d-9e1f-2a3b4c5d6e7f",
+		Value:      math.MaxInt64,
+		AcceptedAt: time.Date(2026, 11, 27, 8, 30, 0, 123456000, time.UTC),
+		RequestID:  "req-7f3a9c",
+	}, sub)
+
+	msg, err := events.Encode(sub)
+	require.NoError(t, err)
+	assert.JSONEq(t, string(golden), msg.Body, "encoding the decoded fixture gives the fixture back")
+	assert.Equal(t, "req-7f3a9c", msg.Attributes[events.AttrRequestID])
+	assert.Equal(t, events.TypeNumberSubmitted, msg.Attributes[events.AttrEventType])
+}
+
+func TestEncodeDecodeKeepsEveryInt64Exactly(t *testing.T) {
+	for _, v := range []int64{math.MinInt64, math.MinInt64 + 1, -1, 0, 1, 1 << 53, 1<<53 + 1, math.MaxInt64} {
+		sub := number.Submission{ID: "019abc6e-8f2a-7c3d-9e1f-2a3b4c5d6e7f", Value: v,
+			AcceptedAt: time.Date(2026, 1, 2, 3, 4, 5, 999999999, time.FixedZone("x", 3600))}
+		msg, err := events.Encode(sub)
+		require.NoError(t, err)
+		got, err := events.Decode(msg.Body)
+		require.NoError(t, err)
+		assert.Equal(t, v, got.Value)
+		assert.Equal(t, number.Truncate(sub.AcceptedAt), got.AcceptedAt, "accepted_at is kept in UTC to the microsecond")
+	}
+}
+
+func TestDecodeRejectsPoisonWithReason(t *testing.T) {
+	valid := map[string]any{"type": "number.submitted", "version": 1, "id": "019abc6e-8f2a-7c3d-9e1f-2a3b4c5d6e7f",
+		"value": 5, "accepted_at": "2026-11-27T08:30:00.123456Z", "request_id": "r"}
+	with := func(k string, v any) string {
+		m := map[string]any{}
+		for kk, vv := range valid {
+			m[kk] = vv
+		}
+		if v == nil {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+		b, _ := json.Marshal(m)
+		return string(b)
+	}
+	tests := []struct {
+		name, body, reason string
+	}{
+		{"not JSON at all", "hello", events.ReasonMalformed},
+		{"an empty body", "", events.ReasonMalformed},
+		{"a JSON array", "[1]", events.ReasonMalformed},
+		{"two objects", with("value", 5) + "{}", events.ReasonMalformed},
+		{"a value as a string", with("value", "5"), events.ReasonInvalidField},
+		{"an unknown version", with("version", 2), events.ReasonUnknownVersion},
+		{"a fractional version", with("version", 1.5), events.ReasonUnknownVersion},
+		{"an unknown type", with("type", "number.deleted"), events.ReasonUnknownType},
+		{"no type", with("type", nil), events.ReasonMissingField},
+		{"no version", with("version", nil), events.ReasonMissingField},
+		{"no id", with("id", nil), events.ReasonMissingField},
+		{"no value", with("value", nil), events.ReasonMissingField},
+		{"no accepted_at", with("accepted_at", nil), events.ReasonMissingField},
+		{"no request_id", with("request_id", nil), events.ReasonMissingField},
+		{"an id that is not a UUID", with("id", "abc"), events.ReasonInvalidField},
+		{"a value above int64", `{"type":"number.submitted","version":1,"id":"019abc6e-8f2a-7c3d-9e1f-2a3b4c5d6e7f","value":9223372036854775808,"accepted_at":"2026-11-27T08:30:00Z","request_id":""}`, events.ReasonInvalidField},
+		{"a fractional value", with("value", 1.5), events.ReasonInvalidField},
+		{"a value with an exponent", `{"type":"number.submitted","version":1,"id":"019abc6e-8f2a-7c3d-9e1f-2a3b4c5d6e7f","value":1e3,"accepted_at":"2026-11-27T08:30:00Z","request_id":""}`, events.ReasonInvalidField},
+		{"a timestamp that is not RFC 3339", with("accepted_at", "yesterday"), events.ReasonInvalidField},
+		{"a timestamp not in UTC", with("accepted_at", "2026-11-27T08:30:00+01:00"), events.ReasonInvalidField},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" is poison", func(t *testing.T) {
+			_, err := events.Decode(tt.body)
+			require.Error(t, err)
+			assert.ErrorIs(t, err, events.ErrInvalidEvent)
+			var de *events.DecodeError
+			require.True(t, errors.As(err, &de))
+			assert.Equal(t, tt.reason, de.Reason)
+		})
+	}
+	t.Run("unknown extra fields are ignored", func(t *testing.T) {
+		_, err := events.Decode(with("extra", true))
+		assert.NoError(t, err)
+	})
+}
+
+type recordingSender struct{ got []events.Message }
+
+func (r *recordingSender) Send(_ context.Context, m events.Message) error {
+	r.got = append(r.got, m)
+	return nil
+}
+
+func TestEnqueuerSendsTheEncodedEvent(t *testing.T) {
+	s := &recordingSender{}
+	sub := number.Submission{ID: "019abc6e-8f2a-7c3d-9e1f-2a3b4c5d6e7f", Value: -42, AcceptedAt: time.Now(), RequestID: "rq"}
+	require.NoError(t, events.Enqueuer{Sender: s}.Enqueue(context.Background(), sub))
+	require.Len(t, s.got, 1)
+	back, err := events.Decode(s.got[0].Body)
+	require.NoError(t, err)
+	assert.Equal(t, int64(-42), back.Value)
+	assert.Equal(t, "rq", back.RequestID)
+}
+
+func FuzzDecode(f *testing.F) {
+	golden, _ := os.ReadFile("testdata/number_submitted.json")
+	f.Add(string(golden))
+	f.Add(`{"type":"number.submitted","version":2}`)
+	f.Add(`{"value":1e400}`)
+	f.Fuzz(func(t *testing.T, body string) {
+		sub, err := events.Decode(body)
+		if err != nil {
+			if !errors.Is(err, events.ErrInvalidEvent) {
+				t.Fatalf("decode error %v does not wrap ErrInvalidEvent", err)
+			}
+			return
+		}
+		// Whatever decodes must encode and decode to the same submission.
+		msg, err := events.Encode(sub)
+		if err != nil {
+			t.Fatalf("re-encode: %v", err)
+		}
+		again, err := events.Decode(msg.Body)
+		if err != nil || again != sub {
+			t.Fatalf("round trip changed %+v into %+v (%v)", sub, again, err)
+		}
+	})
+}

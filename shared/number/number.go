@@ -1,0 +1,122 @@
+// Package number is the domain of numbers: the Number a client submits, how its
+// value is validated, the errors the edges translate, and the interfaces they need.
+// It imports only the standard library.
+package number
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Sentinel errors for domain outcomes. Adapters wrap their driver errors in
+// these so the HTTP edge can map them to status codes without knowing drivers.
+var (
+	// ErrInvalid marks input that can never succeed: retrying will not help.
+	ErrInvalid = errors.New("invalid")
+	// ErrNotFound is returned when a number with the given id is not stored.
+	ErrNotFound = errors.New("not found")
+	// ErrUnavailable marks a dependency (queue, database) that is down or
+	// failing; the caller may retry later.
+	ErrUnavailable = errors.New("unavailable")
+	// ErrOverloaded is returned when the service sheds load instead of queueing
+	// without bound; the caller may retry shortly.
+	ErrOverloaded = errors.New("overloaded")
+)
+
+// Submission is a number accepted by the proxy and not yet stored. ID is
+// assigned by the producer (a UUIDv7) and is the idempotency key end to end.
+type Submission struct {
+	ID         string
+	Value      int64
+	AcceptedAt time.Time
+	RequestID  string
+}
+
+// Number is a stored submission.
+type Number struct {
+	ID         string
+	Value      int64
+	AcceptedAt time.Time
+	StoredAt   time.Time
+}
+
+// Page asks for one page of numbers, newest first. Cursor is opaque and empty
+// for the first page.
+type Page struct {
+	Limit  int
+	Cursor string
+}
+
+// Limits for Page.Limit.
+const (
+	DefaultPageLimit = 50
+	MaxPageLimit     = 500
+)
+
+// Enqueuer hands a submission to the queue. It returns only once the queue
+// has acknowledged it: a nil error is the promise behind a 202.
+type Enqueuer interface {
+	Enqueue(ctx context.Context, s Submission) error
+}
+
+// Reader reads stored numbers.
+type Reader interface {
+	Get(ctx context.Context, id string) (Number, error)
+	// List returns one page, newest first, and the cursor of the next page
+	// ("" when there is none).
+	List(ctx context.Context, p Page) ([]Number, string, error)
+}
+
+// Writer stores submissions idempotently: storing the same ID twice stores
+// one row. It returns how many rows were new.
+type Writer interface {
+	Insert(ctx context.Context, subs []Submission) (int, error)
+}
+
+// Truncate gives t the precision every store and event keeps (microseconds,
+// UTC), so a submission round-trips through JSON and Postgres unchanged.
+func Truncate(t time.Time) time.Time {
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// ParseDecimal parses the canonical decimal form of an int64: an optional
+// minus sign and digits, no leading zeros, no plus sign, no spaces, no "-0".
+// This is the form a client's text box or a JSON number without fraction or
+// exponent carries.
+func ParseDecimal(s string) (int64, error) {
+	if err := checkCanonical(s); err != nil {
+		return 0, err
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		// Only range errors remain after the syntax check.
+		return 0, fmt.Errorf("%w: %s is out of the int64 range [-9223372036854775808, 9223372036854775807]", ErrInvalid, s)
+	}
+	return v, nil
+}
+
+func checkCanonical(s string) error {
+	digits := s
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if digits == "" {
+		return fmt.Errorf("%w: must be an integer, got %q", ErrInvalid, s)
+	}
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return fmt.Errorf("%w: must be an integer written with digits only (no fraction, exponent, sign or spaces), got %q", ErrInvalid, s)
+		}
+	}
+	if digits[0] == '0' && (len(digits) > 1 || len(s) > 1) {
+		return fmt.Errorf("%w: must be written without leading zeros or a negative zero, got %q", ErrInvalid, s)
+	}
+	// Longer than any int64 can be: reject before parsing a huge string.
+	if len(digits) > 19 {
+		return fmt.Errorf("%w: %.24s… is out of the int64 range", ErrInvalid, s)
+	}
+	return nil
+}
