@@ -1,0 +1,100 @@
+// Package config reads the settings every binary shares (database, queue,
+// logging) from environment variables, with documented defaults.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Common is the configuration the proxy, the worker and the functions share.
+type Common struct {
+	// DatabaseURL is the Postgres URL. When empty it is built from the PG*
+	// variables (as RDS secrets are usually injected).
+	DatabaseURL string `env:"DATABASE_URL"`
+	PGHost      string `env:"PGHOST"`
+	PGPort      string `env:"PGPORT" envDefault:"5432"`
+	PGUser      string `env:"PGUSER"`
+	PGPassword  string `env:"PGPASSWORD"`
+	PGDatabase  string `env:"PGDATABASE" envDefault:"numbers"`
+	PGSSLMode   string `env:"PGSSLMODE" envDefault:"require"`
+	// DBMaxConns caps this process's Postgres connections.
+	DBMaxConns int `env:"DB_MAX_CONNS" envDefault:"10"`
+
+	AWSRegion string `env:"AWS_REGION" envDefault:"us-east-1"`
+	// SQSEndpoint points at a local SQS server; empty on AWS.
+	SQSEndpoint string `env:"SQS_ENDPOINT"`
+	QueueURL    string `env:"SQS_QUEUE_URL"`
+	DLQURL      string `env:"SQS_DLQ_URL"`
+
+	LogLevel  string `env:"LOG_LEVEL" envDefault:"info"`
+	LogFormat string `env:"LOG_FORMAT" envDefault:"auto"`
+}
+
+// Parse fills cfg (a struct embedding Common or not) from environ, a map of
+// variable names to values, applying envDefault tags.
+func Parse(cfg any, environ map[string]string) error {
+	if err := env.ParseWithOptions(cfg, env.Options{Environment: environ}); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	return nil
+}
+
+// Environ turns os.Environ()-style "K=V" entries into a map.
+func Environ(kv []string) map[string]string {
+	m := make(map[string]string, len(kv))
+	for _, e := range kv {
+		if k, v, ok := strings.Cut(e, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// PostgresURL returns DatabaseURL or one built from the PG* fields.
+func (c Common) PostgresURL() (string, error) {
+	if c.DatabaseURL != "" {
+		return c.DatabaseURL, nil
+	}
+	if c.PGHost == "" || c.PGUser == "" {
+		return "", errors.New("configuration: set DATABASE_URL, or PGHOST and PGUSER (with PGPASSWORD, PGPORT, PGDATABASE)")
+	}
+	u := url.URL{
+		Scheme:   "postgres",
+		User:     url.UserPassword(c.PGUser, c.PGPassword),
+		Host:     c.PGHost + ":" + c.PGPort,
+		Path:     "/" + c.PGDatabase,
+		RawQuery: "sslmode=" + url.QueryEscape(c.PGSSLMode),
+	}
+	return u.String(), nil
+}
+
+// Validate names the first missing or bad field.
+func (c Common) Validate() error {
+	if _, err := c.PostgresURL(); err != nil {
+		return err
+	}
+	if c.QueueURL == "" {
+		return errors.New("configuration: SQS_QUEUE_URL is required")
+	}
+	if c.DBMaxConns < 1 {
+		return errors.New("configuration: DB_MAX_CONNS must be at least 1")
+	}
+	return nil
+}
+
+// MaskURL hides the password in a URL for logging.
+func MaskURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}

@@ -1,0 +1,263 @@
+// Package pgstore stores numbers in Postgres with bun and pgdriver: the
+// number.Reader and number.Writer the proxy and the worker use, and the
+// embedded schema migrations.
+package pgstore
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/driver/pgdriver"
+
+	"github.com/numbers-app/numbers/shared/number"
+)
+
+// Defaults for Config.
+const (
+	DefaultMaxConns    = 10
+	DefaultDialTimeout = 5 * time.Second
+	DefaultTimeout     = 10 * time.Second
+)
+
+// Config configures a Store.
+type Config struct {
+	// URL is a postgres:// connection URL. Required.
+	URL string
+	// MaxConns caps open connections. Defaults to DefaultMaxConns. Size it for
+	// the number of processes times this value staying under the server's
+	// max_connections (matters most for Lambda).
+	MaxConns int
+	// DialTimeout bounds connecting. Defaults to DefaultDialTimeout.
+	DialTimeout time.Duration
+	// Timeout bounds each read and write on a connection. Defaults to DefaultTimeout.
+	Timeout time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxConns == 0 {
+		c.MaxConns = DefaultMaxConns
+	}
+	if c.DialTimeout == 0 {
+		c.DialTimeout = DefaultDialTimeout
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	return c
+}
+
+// Validate names the first bad field.
+func (c Config) Validate() error {
+	switch {
+	case c.URL == "":
+		return errors.New("pgstore: URL is required")
+	case !strings.HasPrefix(c.URL, "postgres://") && !strings.HasPrefix(c.URL, "postgresql://"):
+		return errors.New("pgstore: URL must start with postgres://")
+	case c.MaxConns < 1:
+		return errors.New("pgstore: MaxConns must be at least 1")
+	}
+	return nil
+}
+
+// Store is the Postgres store. It is safe for concurrent use.
+type Store struct {
+	db *bun.DB
+}
+
+var (
+	_ number.Reader = (*Store)(nil)
+	_ number.Writer = (*Store)(nil)
+)
+
+// Open connects lazily (the first query dials) so a process can start while
+// the database is still coming up; use Ping to check.
+func Open(cfg Config) (*Store, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	conn := pgdriver.NewConnector(
+		pgdriver.WithDSN(cfg.URL),
+		pgdriver.WithDialTimeout(cfg.DialTimeout),
+		pgdriver.WithReadTimeout(cfg.Timeout),
+		pgdriver.WithWriteTimeout(cfg.Timeout),
+	)
+	sqldb := sql.OpenDB(conn)
+	sqldb.SetMaxOpenConns(cfg.MaxConns)
+	sqldb.SetMaxIdleConns(cfg.MaxConns)
+	sqldb.SetConnMaxIdleTime(5 * time.Minute)
+	return &Store{db: bun.NewDB(sqldb, pgdialect.New())}, nil
+}
+
+// DB exposes the bun handle for tests and tools.
+func (s *Store) DB() *bun.DB { return s.db }
+
+// Close closes the pool.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Ping checks that Postgres answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, "SELECT 1"); err != nil {
+		return translate("ping postgres", err)
+	}
+	return nil
+}
+
+type row struct {
+	bun.BaseModel `bun:"table:numbers"`
+
+	ID         string    `bun:"id,pk,type:uuid"`
+	Value      int64     `bun:"value,notnull"`
+	AcceptedAt time.Time `bun:"accepted_at,notnull"`
+	StoredAt   time.Time `bun:"stored_at,nullzero,notnull,default:current_timestamp"`
+}
+
+func (r row) number() number.Number {
+	return number.Number{ID: r.ID, Value: r.Value, AcceptedAt: r.AcceptedAt.UTC(), StoredAt: r.StoredAt.UTC()}
+}
+
+// Insert stores submissions in one statement and one transaction, skipping
+// ids already stored (and repeated within subs), and returns how many rows
+// were new. Idempotent: the worker may call it again with the same batch.
+func (s *Store) Insert(ctx context.Context, subs []number.Submission) (int, error) {
+	if len(subs) == 0 {
+		return 0, nil
+	}
+	rows := make([]row, 0, len(subs))
+	for _, sub := range subs {
+		rows = append(rows, row{ID: sub.ID, Value: sub.Value, AcceptedAt: number.Truncate(sub.AcceptedAt)})
+	}
+	res, err := s.db.NewInsert().Model(&rows).
+		Column("id", "value", "accepted_at").
+		On("CONFLICT (id) DO NOTHING").
+		Exec(ctx)
+	if err != nil {
+		return 0, translate("insert numbers", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("insert numbers: rows affected: %w", err)
+	}
+	return int(n), nil
+}
+
+// Get returns one stored number.
+func (s *Store) Get(ctx context.Context, id string) (number.Number, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return number.Number{}, fmt.Errorf("%w: id %q is not a UUID", number.ErrInvalid, id)
+	}
+	var r row
+	err := s.db.NewSelect().Model(&r).Where("id = ?", id).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return number.Number{}, fmt.Errorf("number %s: %w", id, number.ErrNotFound)
+	}
+	if err != nil {
+		return number.Number{}, translate("get number", err)
+	}
+	return r.number(), nil
+}
+
+// List returns a page of numbers, newest first (by accepted_at, then id).
+func (s *Store) List(ctx context.Context, p number.Page) ([]number.Number, string, error) {
+	limit := p.Limit
+	if limit <= 0 {
+		limit = number.DefaultPageLimit
+	}
+	if limit > number.MaxPageLimit {
+		limit = number.MaxPageLimit
+	}
+	q := s.db.NewSelect().Model((*row)(nil)).
+		OrderExpr("accepted_at DESC, id DESC").
+		Limit(limit + 1)
+	if p.Cursor != "" {
+		at, id, err := decodeCursor(p.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		q = q.Where("(accepted_at, id) < (?, ?)", at, id)
+	}
+	var rows []row
+	if err := q.Scan(ctx, &rows); err != nil {
+		return nil, "", translate("list numbers", err)
+	}
+	next := ""
+	if len(rows) > limit {
+		rows = rows[:limit]
+		last := rows[limit-1]
+		next = encodeCursor(last.AcceptedAt, last.ID)
+	}
+	out := make([]number.Number, len(rows))
+	for i, r := range rows {
+		out[i] = r.number()
+	}
+	return out, next, nil
+}
+
+// Count returns how many numbers are stored.
+func (s *Store) Count(ctx context.Context) (int, error) {
+	n, err := s.db.NewSelect().Model((*row)(nil)).Count(ctx)
+	if err != nil {
+		return 0, translate("count numbers", err)
+	}
+	return n, nil
+}
+
+func encodeCursor(at time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
+}
+
+func decodeCursor(c string) (time.Time, string, error) {
+	bad := fmt.Errorf("%w: cursor %q is not one this API returned", number.ErrInvalid, c)
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return time.Time{}, "", bad
+	}
+	ts, id, ok := strings.Cut(string(raw), "|")
+	if !ok {
+		return time.Time{}, "", bad
+	}
+	at, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return time.Time{}, "", bad
+	}
+	if _, err := uuid.Parse(id); err != nil {
+		return time.Time{}, "", bad
+	}
+	return at, id, nil
+}
+
+// translate wraps errors that mean "Postgres is not reachable or not
+// accepting work" in number.ErrUnavailable, keeping the cause.
+func translate(op string, err error) error {
+	if isUnavailable(err) {
+		return fmt.Errorf("%s: %w: %w", op, number.ErrUnavailable, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+func isUnavailable(err error) bool {
+	var netErr net.Error
+	var pgErr pgdriver.Error
+	switch {
+	case errors.As(err, &pgErr):
+		// 08: connection exception; 53: insufficient resources; 57P0x: shutdown.
+		code := pgErr.Field('C')
+		return strings.HasPrefix(code, "08") || strings.HasPrefix(code, "53") || strings.HasPrefix(code, "57P")
+	case errors.As(err, &netErr), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
+		errors.Is(err, context.DeadlineExceeded):
+		return true
+	}
+	return false
+}
