@@ -1,0 +1,234 @@
+// Package httpapi is the HTTP edge of numbers: one http.Handler that the
+// proxy serves on ECS and the HTTP Lambda serves on AWS Lambda. It validates
+// writes and enqueues them, reads straight from the store, and maps domain
+// errors to status codes in one place.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/rs/zerolog"
+
+	"github.com/numbers-app/numbers/shared/number"
+)
+
+// MaxBodyBytes caps a request body.
+const MaxBodyBytes = 4 << 10
+
+// LegacyAllLimit caps GET /api/values/all, which has no pagination.
+const LegacyAllLimit = 1000
+
+// Check is a readiness check of one dependency.
+type Check func(ctx context.Context) error
+
+// Deps are what the handler needs. Enqueuer, Reader and Log are required.
+type Deps struct {
+	Enqueuer number.Enqueuer
+	Reader   number.Reader
+	// SyncWriter, when set, makes POST insert straight into the store and
+	// answer 201: the synchronous baseline the original app had, kept for
+	// benchmarks. Leave nil in production.
+	SyncWriter number.Writer
+	// Checks are run by /readyz, by name.
+	Checks map[string]Check
+	Log    zerolog.Logger
+	// Now defaults to time.Now; NewID to UUIDv7.
+	Now   func() time.Time
+	NewID func() (string, error)
+}
+
+// API is the handler. Create it with New.
+type API struct {
+	deps     Deps
+	mux      *http.ServeMux
+	draining atomic.Bool
+}
+
+// New builds the handler.
+func New(d Deps) (*API, error) {
+	if d.Enqueuer == nil || d.Reader == nil {
+		return nil, errors.New("httpapi: Enqueuer and Reader are required")
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.NewID == nil {
+		d.NewID = func() (string, error) {
+			id, err := uuid.NewV7()
+			return id.String(), err
+		}
+	}
+	a := &API{deps: d, mux: http.NewServeMux()}
+	a.mux.HandleFunc("POST /api/values", a.postValue)
+	a.mux.HandleFunc("GET /api/values", a.listValues)
+	a.mux.HandleFunc("GET /api/values/all", a.legacyAll)
+	a.mux.HandleFunc("GET /api/values/{id}", a.getValue)
+	a.mux.HandleFunc("GET /healthz", a.healthz)
+	a.mux.HandleFunc("GET /readyz", a.readyz)
+	a.mux.HandleFunc("GET /{$}", servePage)
+	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
+	})
+	return a, nil
+}
+
+// SetDraining makes /readyz fail so a load balancer stops sending traffic
+// before the server shuts down.
+func (a *API) SetDraining() { a.draining.Store(true) }
+
+// ServeHTTP adds request ids, logging and panic recovery around the routes.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.withRequestID(a.mux).ServeHTTP(w, r)
+}
+
+// valueView is a stored number in responses. Value is an exact JSON number;
+// JavaScript's JSON.parse rounds integers beyond 2^53, so value_text carries
+// the same value as a string for such clients.
+type valueView struct {
+	ID         string    `json:"id"`
+	Value      int64     `json:"value"`
+	ValueText  string    `json:"value_text"`
+	Status     string    `json:"status"`
+	AcceptedAt time.Time `json:"accepted_at"`
+	StoredAt   time.Time `json:"stored_at"`
+}
+
+func view(n number.Number) valueView {
+	return valueView{ID: n.ID, Value: n.Value, ValueText: strconv.FormatInt(n.Value, 10), Status: "stored",
+		AcceptedAt: n.AcceptedAt, StoredAt: n.StoredAt}
+}
+
+func (a *API) postValue(w http.ResponseWriter, r *http.Request) {
+	v, status, err := decodeValue(w, r)
+	if err != nil {
+		writeError(w, r, status, err.Error())
+		return
+	}
+	id, err := a.deps.NewID()
+	if err != nil {
+		a.fail(w, r, fmt.Errorf("new id: %w", err))
+		return
+	}
+	sub := number.Submission{ID: id, Value: v, AcceptedAt: number.Truncate(a.deps.Now()), RequestID: RequestID(r.Context())}
+	if a.deps.SyncWriter != nil {
+		if _, err := a.deps.SyncWriter.Insert(r.Context(), []number.Submission{sub}); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		w.Header().Set("Location", "/api/values/"+id)
+		writeJSON(w, http.StatusCreated, map[string]string{"id": id, "status": "stored"})
+		return
+	}
+	if err := a.deps.Enqueuer.Enqueue(r.Context(), sub); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/values/"+id)
+	writeJSON(w, http.StatusAccepted, map[string]string{"id": id, "status": "queued"})
+}
+
+func (a *API) getValue(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if u, err := uuid.Parse(id); err != nil || u.String() != id {
+		writeError(w, r, http.StatusBadRequest, "id must be a UUID in canonical lower-case form")
+		return
+	}
+	n, err := a.deps.Reader.Get(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, view(n))
+}
+
+func (a *API) listValues(w http.ResponseWriter, r *http.Request) {
+	page := number.Page{Limit: number.DefaultPageLimit, Cursor: r.URL.Query().Get("cursor")}
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > number.MaxPageLimit {
+			writeError(w, r, http.StatusBadRequest, fmt.Sprintf("limit must be an integer from 1 to %d", number.MaxPageLimit))
+			return
+		}
+		page.Limit = n
+	}
+	nums, next, err := a.deps.Reader.List(r.Context(), page)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := struct {
+		Values     []valueView `json:"values"`
+		NextCursor string      `json:"next_cursor,omitempty"`
+	}{Values: make([]valueView, len(nums)), NextCursor: next}
+	for i, n := range nums {
+		out.Values[i] = view(n)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// legacyAll answers what the original client reads: {"rows":[{"number":N}]},
+// the newest LegacyAllLimit numbers.
+func (a *API) legacyAll(w http.ResponseWriter, r *http.Request) {
+	nums, _, err := a.deps.Reader.List(r.Context(), number.Page{Limit: LegacyAllLimit})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	type legacyRow struct {
+		Number int64 `json:"number"`
+	}
+	out := struct {
+		Rows []legacyRow `json:"rows"`
+	}{Rows: make([]legacyRow, len(nums))}
+	for i, n := range nums {
+		out.Rows[i].Number = n.Value
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
+	if a.draining.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "draining"})
+		return
+	}
+	type result struct {
+		name string
+		err  error
+	}
+	results := make(chan result, len(a.deps.Checks))
+	for name, check := range a.deps.Checks {
+		go func() {
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			defer cancel()
+			results <- result{name, check(ctx)}
+		}()
+	}
+	checks := map[string]string{}
+	ready := true
+	for range a.deps.Checks {
+		res := <-results
+		checks[res.name] = "ok"
+		if res.err != nil {
+			ready = false
+			checks[res.name] = "unavailable"
+			Logger(r.Context(), a.deps.Log).Warn().Err(res.err).Str("check", res.name).Msg("readiness check failed")
+		}
+	}
+	if !ready {
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "checks": checks})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "checks": checks})
+}

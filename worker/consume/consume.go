@@ -1,0 +1,324 @@
+// Package consume runs the ECS worker's loop: several long-polling receivers
+// feed flushers that coalesce messages into large batches for the persist
+// core, then delete what is done. While Postgres is unhealthy it stops
+// receiving, so an outage does not burn messages through maxReceiveCount.
+package consume
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/numbers-app/numbers/shared/sqsqueue"
+	"github.com/numbers-app/numbers/worker/persist"
+)
+
+// Defaults for Config.
+const (
+	DefaultPollers           = 4
+	DefaultFlushers          = 2
+	DefaultFlushSize         = 500
+	DefaultFlushInterval     = 10 * time.Millisecond
+	DefaultWaitTime          = 20 * time.Second
+	DefaultVisibilityTimeout = 30 * time.Second
+	DefaultShutdownTimeout   = 15 * time.Second
+)
+
+// Config tunes the loop.
+type Config struct {
+	// Pollers is the number of concurrent ReceiveMessage loops. Defaults to 4.
+	Pollers int
+	// Flushers is the number of batches persisted concurrently. Defaults to 2.
+	Flushers int
+	// FlushSize is the most messages per database batch. Defaults to 500.
+	FlushSize int
+	// FlushInterval is how long a flusher waits for more messages once it
+	// holds some. Defaults to 10ms.
+	FlushInterval time.Duration
+	// WaitTime is the long-poll wait. Defaults to 20s.
+	WaitTime time.Duration
+	// VisibilityTimeout is the queue's; batches that take longer than a third
+	// of it get their visibility extended. Defaults to 30s.
+	VisibilityTimeout time.Duration
+	// ShutdownTimeout bounds finishing in-flight batches after the context is
+	// cancelled. Defaults to 15s.
+	ShutdownTimeout time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defd := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&c.Pollers, DefaultPollers)
+	def(&c.Flushers, DefaultFlushers)
+	def(&c.FlushSize, DefaultFlushSize)
+	defd(&c.FlushInterval, DefaultFlushInterval)
+	defd(&c.WaitTime, DefaultWaitTime)
+	defd(&c.VisibilityTimeout, DefaultVisibilityTimeout)
+	defd(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	return c
+}
+
+// Validate names the first bad field.
+func (c Config) Validate() error {
+	switch {
+	case c.Pollers < 1:
+		return errors.New("consume: Pollers must be at least 1")
+	case c.Flushers < 1:
+		return errors.New("consume: Flushers must be at least 1")
+	case c.FlushSize < 1:
+		return errors.New("consume: FlushSize must be at least 1")
+	case c.WaitTime > 20*time.Second:
+		return errors.New("consume: WaitTime must be at most 20s (SQS limit)")
+	case c.VisibilityTimeout < 3*time.Second:
+		return errors.New("consume: VisibilityTimeout must be at least 3s")
+	}
+	return nil
+}
+
+// Queue is what the consumer needs from SQS.
+type Queue interface {
+	Receive(ctx context.Context, max int, wait time.Duration) ([]sqsqueue.Received, error)
+	Delete(ctx context.Context, handles []string) ([]string, error)
+	ChangeVisibility(ctx context.Context, handles []string, d time.Duration) error
+}
+
+// Processor is the batch-persist core.
+type Processor interface {
+	Process(ctx context.Context, msgs []persist.Message) persist.Result
+}
+
+// Pinger checks the database.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Consumer is the worker loop.
+type Consumer struct {
+	cfg   Config
+	queue Queue
+	proc  Processor
+	db    Pinger
+	log   zerolog.Logger
+	gate  *gate
+}
+
+// New builds a consumer.
+func New(cfg Config, q Queue, proc Processor, db Pinger, log zerolog.Logger) (*Consumer, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Consumer{cfg: cfg, queue: q, proc: proc, db: db, log: log, gate: newGate()}, nil
+}
+
+// Healthy reports whether the consumer is receiving (Postgres is healthy).
+func (c *Consumer) Healthy() bool { return c.gate.isOpen() }
+
+// Run receives and persists until ctx is cancelled, then stops receiving,
+// finishes or releases what it holds within ShutdownTimeout and returns.
+func (c *Consumer) Run(ctx context.Context) error {
+	in := make(chan []sqsqueue.Received, c.cfg.Pollers)
+	var pollers, flushers sync.WaitGroup
+	for range c.cfg.Pollers {
+		pollers.Add(1)
+		go func() {
+			defer pollers.Done()
+			c.poll(ctx, in)
+		}()
+	}
+	// Flushers outlive ctx: they drain what the pollers handed over.
+	work := context.WithoutCancel(ctx)
+	for range c.cfg.Flushers {
+		flushers.Add(1)
+		go func() {
+			defer flushers.Done()
+			c.flushLoop(ctx, work, in)
+		}()
+	}
+	pollers.Wait()
+	close(in)
+	flushers.Wait()
+	return nil
+}
+
+func (c *Consumer) poll(ctx context.Context, in chan<- []sqsqueue.Received) {
+	backoff := newBackoff(100*time.Millisecond, 5*time.Second)
+	for {
+		if err := c.gate.wait(ctx); err != nil {
+			return
+		}
+		msgs, err := c.queue.Receive(ctx, 10, c.cfg.WaitTime)
+		if ctx.Err() != nil {
+			// Messages SQS handed out to an aborted receive become visible
+			// again after the visibility timeout: nothing is lost.
+			return
+		}
+		if err != nil {
+			d := backoff.next()
+			c.log.Warn().Err(err).Dur("retry_in", d).Msg("receive failed")
+			if sleep(ctx, d) != nil {
+				return
+			}
+			continue
+		}
+		backoff.reset()
+		if len(msgs) > 0 {
+			in <- msgs
+		}
+	}
+}
+
+// flushLoop coalesces received messages into batches of up to FlushSize.
+func (c *Consumer) flushLoop(ctx, work context.Context, in <-chan []sqsqueue.Received) {
+	for {
+		first, ok := <-in
+		if !ok {
+			return
+		}
+		batch := append([]sqsqueue.Received(nil), first...)
+		deadline := time.NewTimer(c.cfg.FlushInterval)
+	fill:
+		for len(batch) < c.cfg.FlushSize {
+			select {
+			case more, ok := <-in:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, more...)
+			case <-deadline.C:
+				break fill
+			}
+		}
+		deadline.Stop()
+		c.flush(ctx, work, batch)
+	}
+}
+
+func (c *Consumer) flush(ctx, work context.Context, batch []sqsqueue.Received) {
+	handles := make([]string, len(batch))
+	msgs := make([]persist.Message, len(batch))
+	for i, r := range batch {
+		handles[i] = r.ReceiptHandle
+		msgs[i] = persist.Message{ID: r.MessageID, Body: r.Body, Attributes: r.Attributes}
+	}
+	// After shutdown starts, finishing is bounded; before, the batch may take
+	// as long as the database needs, with its visibility kept extended.
+	pctx := work
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		pctx, cancel = context.WithTimeout(work, c.cfg.ShutdownTimeout)
+		defer cancel()
+	}
+	stopExtend := c.keepInvisible(work, handles)
+	start := time.Now()
+	res := c.proc.Process(pctx, msgs)
+	stopExtend()
+
+	done := make([]string, len(res.Done))
+	for i, idx := range res.Done {
+		done[i] = handles[idx]
+	}
+	if len(done) > 0 {
+		dctx, cancel := context.WithTimeout(work, 10*time.Second)
+		if failed, err := c.queue.Delete(dctx, done); err != nil {
+			// Not deleted means delivered again: the insert is idempotent,
+			// so this costs work, not correctness.
+			c.log.Warn().Err(err).Int("not_deleted", len(failed)).Msg("delete failed")
+		}
+		cancel()
+	}
+	ev := c.log.Debug()
+	if res.Err != nil {
+		ev = c.log.Warn().Err(res.Err)
+	}
+	ev.Int("batch", len(batch)).Int("stored", res.Stored).Int("duplicates", res.Duplicates).
+		Int("poisoned", res.Poisoned).Int("failed", len(res.Failed)).Dur("took", time.Since(start)).Msg("batch processed")
+
+	if len(res.Failed) > 0 {
+		failed := make([]string, len(res.Failed))
+		for i, idx := range res.Failed {
+			failed[i] = handles[idx]
+		}
+		if ctx.Err() != nil {
+			// Shutting down: hand them back at once for another worker.
+			rctx, cancel := context.WithTimeout(work, 5*time.Second)
+			_ = c.queue.ChangeVisibility(rctx, failed, 0)
+			cancel()
+		} else {
+			// Leave them invisible: they come back after the visibility
+			// timeout. Meanwhile stop receiving until the database answers.
+			c.gate.close()
+			go c.recover(ctx)
+		}
+	}
+}
+
+// keepInvisible extends the visibility of handles every third of the
+// visibility timeout until the returned func is called.
+func (c *Consumer) keepInvisible(ctx context.Context, handles []string) func() {
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(c.cfg.VisibilityTimeout / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if err := c.queue.ChangeVisibility(ctx, handles, c.cfg.VisibilityTimeout); err != nil {
+					c.log.Warn().Err(err).Msg("extend visibility failed")
+				}
+			}
+		}
+	}()
+	return func() { close(stop); <-done }
+}
+
+// recover pings the database with backoff until it answers, then reopens the
+// gate. Only one recover runs at a time.
+func (c *Consumer) recover(ctx context.Context) {
+	if !c.gate.startRecovery() {
+		return
+	}
+	defer c.gate.endRecovery()
+	backoff := newBackoff(500*time.Millisecond, 10*time.Second)
+	c.log.Warn().Msg("database unhealthy: receiving paused")
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		err := c.db.Ping(pctx)
+		cancel()
+		if err == nil {
+			c.log.Info().Msg("database healthy again: receiving resumed")
+			c.gate.open()
+			return
+		}
+		if sleep(ctx, backoff.next()) != nil {
+			c.gate.open() // let pollers see ctx and exit
+			return
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

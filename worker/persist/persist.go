@@ -1,0 +1,148 @@
+// Package persist is the batch-persist core shared by the ECS worker and the
+// SQS Lambda: decode a batch of messages, move poison ones to the dead-letter
+// queue, store the rest in one idempotent insert, and say which messages are
+// done and which failed transiently.
+package persist
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/shared/number"
+)
+
+// Attribute names added to a message moved to the dead-letter queue.
+const (
+	AttrDLQReason    = "dlq_reason"
+	AttrDLQDetail    = "dlq_detail"
+	AttrDLQFailedAt  = "dlq_failed_at"
+	AttrDLQMessageID = "dlq_source_message_id"
+)
+
+// Message is a message from the queue, whatever delivered it.
+type Message struct {
+	ID         string // the transport's message id (changes on redrive)
+	Body       string
+	Attributes map[string]string
+}
+
+// DeadLetterer sends messages to the dead-letter queue and returns the
+// indexes it could not send.
+type DeadLetterer interface {
+	SendBatch(ctx context.Context, msgs []events.Message) ([]int, error)
+}
+
+// Result says what happened to each message of a batch, by index.
+type Result struct {
+	// Done are messages the caller may delete: stored (new or duplicate) or
+	// moved to the dead-letter queue.
+	Done []int
+	// Failed are messages that failed transiently: leave them in the queue
+	// so they are delivered again.
+	Failed []int
+	// Stored counts rows that were new; Duplicates those already stored.
+	Stored, Duplicates int
+	// Poisoned counts messages moved to the dead-letter queue.
+	Poisoned int
+	// Err is the transient error behind Failed, if any.
+	Err error
+}
+
+// Persister processes batches. Its fields are required.
+type Persister struct {
+	Store number.Writer
+	DLQ   DeadLetterer
+	Log   zerolog.Logger
+	Now   func() time.Time
+}
+
+// Process handles one batch. It never returns poison as Failed: those are
+// in the dead-letter queue (or, if even that failed, Failed so the queue's
+// own redrive policy moves them later).
+func (p *Persister) Process(ctx context.Context, msgs []Message) Result {
+	var res Result
+	subs := make([]number.Submission, 0, len(msgs))
+	valid := make([]int, 0, len(msgs))
+	seen := make(map[string]bool, len(msgs))
+	var poison []events.Message
+	var poisonIdx []int
+	for i, m := range msgs {
+		sub, err := events.Decode(m.Body)
+		if err != nil {
+			var de *events.DecodeError
+			reason, detail := "invalid", err.Error()
+			if errors.As(err, &de) {
+				reason, detail = de.Reason, de.Detail
+			}
+			p.Log.Warn().Str("message_id", m.ID).Str("request_id", m.Attributes[events.AttrRequestID]).
+				Str("reason", reason).Str("detail", detail).Msg("poison message: moving to the dead-letter queue")
+			poison = append(poison, p.deadLetter(m, reason, detail))
+			poisonIdx = append(poisonIdx, i)
+			continue
+		}
+		valid = append(valid, i)
+		// Several deliveries of one event in a batch store one row; the
+		// insert would skip them too, this just keeps the statement small.
+		if !seen[sub.ID] {
+			seen[sub.ID] = true
+			subs = append(subs, sub)
+		}
+	}
+
+	if len(poison) > 0 {
+		failed, err := p.DLQ.SendBatch(ctx, poison)
+		failedSet := make(map[int]bool, len(failed))
+		for _, f := range failed {
+			failedSet[f] = true
+		}
+		for k, i := range poisonIdx {
+			if failedSet[k] {
+				res.Failed = append(res.Failed, i)
+			} else {
+				res.Done = append(res.Done, i)
+				res.Poisoned++
+			}
+		}
+		if err != nil {
+			res.Err = fmt.Errorf("dead-letter %d messages: %w", len(failed), err)
+		}
+	}
+
+	if len(subs) > 0 {
+		n, err := p.Store.Insert(ctx, subs)
+		if err != nil {
+			res.Failed = append(res.Failed, valid...)
+			res.Err = errors.Join(res.Err, fmt.Errorf("store %d numbers: %w", len(subs), err))
+			return res
+		}
+		res.Stored = n
+		res.Duplicates = len(valid) - n
+		res.Done = append(res.Done, valid...)
+		if p.Log.GetLevel() <= zerolog.DebugLevel {
+			for _, i := range valid {
+				p.Log.Debug().Str("message_id", msgs[i].ID).Str("request_id", msgs[i].Attributes[events.AttrRequestID]).Msg("stored")
+			}
+		}
+	}
+	return res
+}
+
+func (p *Persister) deadLetter(m Message, reason, detail string) events.Message {
+	attrs := make(map[string]string, len(m.Attributes)+4)
+	for k, v := range m.Attributes {
+		attrs[k] = v
+	}
+	if len(detail) > 256 {
+		detail = detail[:256]
+	}
+	attrs[AttrDLQReason] = reason
+	attrs[AttrDLQDetail] = detail
+	attrs[AttrDLQFailedAt] = p.Now().UTC().Format(time.RFC3339Nano)
+	attrs[AttrDLQMessageID] = m.ID
+	return events.Message{Body: m.Body, Attributes: attrs}
+}
