@@ -1,0 +1,146 @@
+// Package stack brings up the local dependencies of numbers (a private
+// Postgres cluster and the local SQS server with its queues) and supervises
+// the proxy and worker processes, as `make run` and the tests need them.
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/numbers-app/numbers/local/fauxqs"
+	"github.com/numbers-app/numbers/local/pgcluster"
+	"github.com/numbers-app/numbers/shared/sqsqueue"
+)
+
+// Queue names and policy of the local stack (as in infra/).
+const (
+	QueueName         = "numbers"
+	DLQName           = "numbers-dlq"
+	MaxReceiveCount   = 5
+	VisibilityTimeout = 30 * time.Second
+	Region            = "us-east-1"
+)
+
+// Options for Up.
+type Options struct {
+	// Root is the repository root (holds local/fauxqs).
+	Root string
+	// StateDir holds the Postgres cluster and logs.
+	StateDir string
+	// PGPort and SQSPort: 0 picks a free port.
+	PGPort, SQSPort int
+	// Fast runs Postgres without fsync (throwaway test clusters).
+	Fast bool
+	// Queues creates the main queue and the DLQ.
+	Queues bool
+	// Log receives progress lines; ServiceLog the servers' own output.
+	Log, ServiceLog io.Writer
+}
+
+// Deps are running dependencies.
+type Deps struct {
+	PG       *pgcluster.Cluster
+	SQS      *fauxqs.Server
+	QueueURL string
+	DLQURL   string
+}
+
+// Up starts Postgres and the local SQS (installing fauxqs when needed).
+func Up(ctx context.Context, o Options) (*Deps, error) {
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.ServiceLog == nil {
+		o.ServiceLog = io.Discard
+	}
+	var err error
+	if o.PGPort == 0 {
+		if o.PGPort, err = FreePort(); err != nil {
+			return nil, err
+		}
+	}
+	if o.SQSPort == 0 {
+		if o.SQSPort, err = FreePort(); err != nil {
+			return nil, err
+		}
+	}
+	fqDir := filepath.Join(o.Root, "local", "fauxqs")
+	if err := fauxqs.Install(ctx, fqDir, o.Log); err != nil {
+		return nil, err
+	}
+	pg, err := pgcluster.Start(ctx, pgcluster.Options{
+		DataDir: filepath.Join(o.StateDir, "pg"), Port: o.PGPort, Fast: o.Fast, Log: o.ServiceLog, Install: true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	sqsSrv, err := fauxqs.Start(ctx, fqDir, o.SQSPort, o.ServiceLog)
+	if err != nil {
+		pg.Stop()
+		return nil, err
+	}
+	d := &Deps{PG: pg, SQS: sqsSrv}
+	if o.Queues {
+		if err := d.EnsureQueues(ctx); err != nil {
+			d.Down()
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// EnsureQueues creates the queue and its DLQ (again, after a restart of the
+// in-memory SQS server).
+func (d *Deps) EnsureQueues(ctx context.Context) error {
+	client, err := sqsqueue.NewClient(ctx, sqsqueue.ClientConfig{Region: Region, Endpoint: d.SQS.Endpoint()})
+	if err != nil {
+		return err
+	}
+	d.QueueURL, d.DLQURL, err = sqsqueue.Ensure(ctx, client, sqsqueue.QueueSpec{
+		Name: QueueName, DLQName: DLQName, MaxReceiveCount: MaxReceiveCount, VisibilityTimeout: VisibilityTimeout,
+	})
+	return err
+}
+
+// Down stops both servers.
+func (d *Deps) Down() {
+	if d.SQS != nil {
+		d.SQS.Stop()
+	}
+	if d.PG != nil {
+		d.PG.Stop()
+	}
+}
+
+// FreePort asks the kernel for a free loopback port.
+func FreePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// PickPort returns want if it is free; if it is taken, a free port when
+// fallback is true, or an error naming the variable that set it.
+func PickPort(want int, variable string, fallback bool) (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(want))
+	if err == nil {
+		ln.Close()
+		return want, nil
+	}
+	if !fallback {
+		return 0, fmt.Errorf("port %d (%s) is taken: stop what uses it or set %s to a free port", want, variable, variable)
+	}
+	return FreePort()
+}
+
+// ErrExited is returned by Process.Run when restarts are disabled.
+var ErrExited = errors.New("process exited")
