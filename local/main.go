@@ -75,6 +75,9 @@ func runStack(ctx context.Context, root string, args []string, getenv func(strin
 		return err
 	}
 	state := filepath.Join(root, ".local")
+	if dir := getenv("LOCAL_STATE_DIR"); dir != "" {
+		state = dir
+	}
 	if err := os.MkdirAll(filepath.Join(state, "bin"), 0o755); err != nil {
 		return err
 	}

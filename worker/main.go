@@ -17,6 +17,7 @@ import (
 	"github.com/numbers-app/numbers/shared/pgstore"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 	"github.com/numbers-app/numbers/worker/consume"
+	"github.com/numbers-app/numbers/worker/dlq"
 	"github.com/numbers-app/numbers/worker/persist"
 )
 
@@ -48,7 +49,11 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 		return err
 	}
 	if len(args) > 0 {
-		return fmt.Errorf("unknown command %q (the worker takes no arguments)", args[0])
+		if args[0] == "dlq" {
+			// Operator tools: `worker dlq stats|peek|replay|export|import|purge`.
+			return dlq.Run(ctx, args[1:], cfg.Common, stdout, logOut)
+		}
+		return fmt.Errorf("unknown command %q: the worker runs with no arguments, or `worker dlq ...`", args[0])
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -91,6 +96,5 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 		return err
 	}
 	log.Info().Msg("worker stopped")
-	_ = stdout
 	return nil
 }
