@@ -131,6 +131,15 @@ func runStack(ctx context.Context, root string, args []string, getenv func(strin
 	if getenv("LOG_FORMAT") == "" {
 		env = append(env, "LOG_FORMAT=console")
 	}
+	// Operator tools (`worker dlq ...`, the load test) read this file to find
+	// the running stack when their environment does not say.
+	stackEnv := fmt.Sprintf("DATABASE_URL=%s\nSQS_ENDPOINT=%s\nSQS_QUEUE_URL=%s\nSQS_DLQ_URL=%s\nAWS_REGION=%s\nHTTP_ADDR=%s\n",
+		deps.PG.URL(), deps.SQS.Endpoint(), deps.QueueURL, deps.DLQURL, stack.Region, httpAddr)
+	envFile := filepath.Join(state, "stack.env")
+	if err := os.WriteFile(envFile, []byte(stackEnv), 0o644); err != nil {
+		return err
+	}
+	defer os.Remove(envFile)
 	procs := []*stack.Process{
 		{Name: "proxy", Path: filepath.Join(state, "bin", "proxy"), Env: env, Out: out, Log: out},
 		{Name: "worker", Path: filepath.Join(state, "bin", "worker"), Env: env, Out: out, Log: out},

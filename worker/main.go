@@ -51,6 +51,7 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 	if len(args) > 0 {
 		if args[0] == "dlq" {
 			// Operator tools: `worker dlq stats|peek|replay|export|import|purge`.
+			// They need only the queues, so they skip the worker's validation.
 			return dlq.Run(ctx, args[1:], cfg.Common, stdout, logOut)
 		}
 		return fmt.Errorf("unknown command %q: the worker runs with no arguments, or `worker dlq ...`", args[0])
@@ -81,8 +82,8 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 		return err
 	}
 	queue := sqsqueue.Queue{API: client, URL: cfg.QueueURL}
-	dlq := sqsqueue.Queue{API: client, URL: cfg.DLQURL}
-	proc := &persist.Persister{Store: store, DLQ: dlq, Log: log, Now: time.Now}
+	deadLetters := sqsqueue.Queue{API: client, URL: cfg.DLQURL}
+	proc := &persist.Persister{Store: store, DLQ: deadLetters, Log: log, Now: time.Now}
 	consumer, err := consume.New(consume.Config{
 		Pollers: cfg.Pollers, Flushers: cfg.Flushers, FlushSize: cfg.FlushSize, FlushInterval: cfg.FlushInterval,
 		WaitTime: cfg.WaitTime, VisibilityTimeout: cfg.VisibilityTimeout, ShutdownTimeout: cfg.ShutdownTimeout,
