@@ -1,0 +1,145 @@
+package consume_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/shared/number"
+	"github.com/numbers-app/numbers/shared/pgstore"
+	"github.com/numbers-app/numbers/shared/testenv"
+	"github.com/numbers-app/numbers/worker/consume"
+	"github.com/numbers-app/numbers/worker/persist"
+)
+
+func encode(t *testing.T, v int64) events.Message {
+	t.Helper()
+	m, err := events.Encode(number.Submission{ID: uuid.Must(uuid.NewV7()).String(), Value: v, AcceptedAt: time.Now(), RequestID: "rq"})
+	require.NoError(t, err)
+	return m
+}
+
+func start(t *testing.T, c *consume.Consumer) (stop func() time.Duration) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		assert.NoError(t, c.Run(ctx))
+	}()
+	return func() time.Duration {
+		began := time.Now()
+		cancel()
+		<-done
+		return time.Since(began)
+	}
+}
+
+func TestDuplicateDeliveriesStoreOneRowEach(t *testing.T) {
+	t.Parallel()
+	store := testenv.Store(t)
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	ctx := context.Background()
+
+	var msgs []events.Message
+	for i := 0; i < 300; i++ {
+		msgs = append(msgs, encode(t, int64(i)))
+	}
+	// Every tenth event is delivered three times, as SQS may do.
+	withDups := append([]events.Message(nil), msgs...)
+	for i := 0; i < len(msgs); i += 10 {
+		withDups = append(withDups, msgs[i], msgs[i])
+	}
+	failed, err := qs.Main.SendBatch(ctx, withDups)
+	require.NoError(t, err)
+	require.Empty(t, failed)
+
+	p := &persist.Persister{Store: store, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
+	c, err := consume.New(consume.Config{Pollers: 3, WaitTime: time.Second}, qs.Main, p, store, testenv.Logger(t))
+	require.NoError(t, err)
+	stop := start(t, c)
+	testenv.Eventually(t, 20*time.Second, "300 rows", func() bool {
+		n, err := store.Count(ctx)
+		return err == nil && n == 300
+	})
+	testenv.Eventually(t, 10*time.Second, "the queue to be empty", func() bool {
+		st, err := qs.Main.Stats(ctx)
+		return err == nil && st.Visible == 0 && st.InFlight == 0
+	})
+	took := stop()
+	assert.Less(t, took, 5*time.Second, "shutdown is bounded even with a long poll in progress")
+	n, err := store.Count(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 300, n, "one row per event, however often it was delivered")
+}
+
+// flakyStore fails inserts and pings while down is set.
+type flakyStore struct {
+	*pgstore.Store
+	down    atomic.Bool
+	inserts atomic.Int64
+}
+
+func (f *flakyStore) Insert(ctx context.Context, subs []number.Submission) (int, error) {
+	f.inserts.Add(1)
+	if f.down.Load() {
+		return 0, fmt.Errorf("insert: %w: connection refused", number.ErrUnavailable)
+	}
+	return f.Store.Insert(ctx, subs)
+}
+
+func (f *flakyStore) Ping(ctx context.Context) error {
+	if f.down.Load() {
+		return fmt.Errorf("ping: %w", number.ErrUnavailable)
+	}
+	return f.Store.Ping(ctx)
+}
+
+func TestADatabaseOutageDoesNotBurnMessagesIntoTheDLQ(t *testing.T) {
+	t.Parallel()
+	store := &flakyStore{Store: testenv.Store(t)}
+	store.down.Store(true)
+	// maxReceiveCount 2 and a 3s visibility: without pausing, an 8s outage
+	// would receive each message 3 times and SQS would dead-letter it.
+	qs := testenv.NewQueues(t, 2, 3*time.Second)
+	ctx := context.Background()
+	var msgs []events.Message
+	for i := 0; i < 25; i++ {
+		msgs = append(msgs, encode(t, int64(i)))
+	}
+	_, err := qs.Main.SendBatch(ctx, msgs)
+	require.NoError(t, err)
+
+	p := &persist.Persister{Store: store, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
+	c, err := consume.New(consume.Config{Pollers: 2, WaitTime: time.Second, VisibilityTimeout: 3 * time.Second}, qs.Main, p, store, testenv.Logger(t))
+	require.NoError(t, err)
+	stop := start(t, c)
+	defer stop()
+
+	testenv.Eventually(t, 10*time.Second, "the consumer to pause", func() bool { return !c.Healthy() })
+	time.Sleep(8 * time.Second)
+	assert.LessOrEqual(t, store.inserts.Load(), int64(3), "while paused the consumer does not hammer the database")
+	store.down.Store(false)
+
+	testenv.Eventually(t, 30*time.Second, "all 25 rows after the outage", func() bool {
+		n, err := store.Count(ctx)
+		return err == nil && n == 25
+	})
+	assert.True(t, c.Healthy())
+	dead, err := qs.DLQ.Stats(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, dead.Visible+dead.InFlight, "nothing reached the dead-letter queue")
+}
+
+func TestConfigIsValidated(t *testing.T) {
+	_, err := consume.New(consume.Config{WaitTime: 21 * time.Second}, nil, nil, nil, testenv.Logger(t))
+	assert.ErrorContains(t, err, "WaitTime")
+	_, err = consume.New(consume.Config{VisibilityTimeout: time.Second}, nil, nil, nil, testenv.Logger(t))
+	assert.ErrorContains(t, err, "VisibilityTimeout")
+}
