@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 PKGS := ./...
 
-.PHONY: help run test test-short vet lint build fmt-check tools-check infra-check
+.PHONY: local-bin help run test vet lint build fmt-check tools-check infra-check loadtest
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -12,11 +12,19 @@ tools-check:
 	@command -v $(GO) >/dev/null || { echo "make: Go 1.26+ is needed and was not found. Install it from https://go.dev/dl (Debian: apt-get install golang-go)"; exit 1; }
 	@command -v node >/dev/null && command -v npm >/dev/null || { echo "make: Node.js 20+ and npm are needed for the local SQS server. Install them: apt-get install nodejs npm (or https://nodejs.org)"; exit 1; }
 
-run: tools-check ## Postgres, local SQS, proxy and worker in the foreground (Ctrl-C stops all)
-	$(GO) run ./local run
+# The local tool is built and run directly (not with `go run`) so that Ctrl-C
+# and SIGTERM reach it, and it stops what it started in order.
+LOCAL_BIN := .local/bin/numbers-local
 
-test: tools-check vet ## vet + every test (with a private Postgres and local SQS)
-	$(GO) run ./local test -- $(GO) test -race -count=1 -timeout 10m $(PKGS)
+local-bin: tools-check
+	@mkdir -p .local/bin
+	$(GO) build -o $(LOCAL_BIN) ./local
+
+run: local-bin ## Postgres, local SQS, proxy and worker in the foreground (Ctrl-C stops all)
+	exec $(LOCAL_BIN) run
+
+test: local-bin vet ## vet + every test (with a private Postgres and local SQS)
+	$(LOCAL_BIN) test -- $(GO) test -race -count=1 -timeout 10m $(PKGS)
 
 vet: tools-check
 	$(GO) vet $(PKGS)
@@ -32,3 +40,11 @@ build: tools-check ## build the binaries into bin/
 
 infra-check: ## offline Terraform checks (tofu fmt/validate/test, tfsec, tflint)
 	bash infra/scripts/check.sh
+
+TARGET ?= http://127.0.0.1:8080
+RATE ?= 2000
+DURATION ?= 30s
+REPORT ?= report.json
+loadtest: tools-check ## make loadtest TARGET=http://127.0.0.1:8080 RATE=2000 DURATION=30s REPORT=report.json [HTML=report.html] [DB=postgres://...]
+	$(GO) build -o bin/loadtest ./loadtest
+	./bin/loadtest -target $(TARGET) -rate $(RATE) -duration $(DURATION) -report $(REPORT) $(if $(HTML),-html $(HTML)) $(if $(DB),-database-url '$(DB)')

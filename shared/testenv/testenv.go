@@ -79,7 +79,13 @@ func DatabaseURL(t testing.TB) string {
 // Store opens a migrated store on a fresh database.
 func Store(t testing.TB) *pgstore.Store {
 	t.Helper()
-	s, err := pgstore.Open(pgstore.Config{URL: DatabaseURL(t)})
+	return StoreAt(t, DatabaseURL(t))
+}
+
+// StoreAt opens a migrated store on the database at url.
+func StoreAt(t testing.TB, url string) *pgstore.Store {
+	t.Helper()
+	s, err := pgstore.Open(pgstore.Config{URL: url})
 	if err != nil {
 		t.Fatal(err)
 	}
