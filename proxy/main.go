@@ -35,7 +35,10 @@ type Config struct {
 	// Send batching: see sqsqueue.PublisherConfig.
 	SendLinger      time.Duration `env:"SQS_SEND_LINGER" envDefault:"2ms"`
 	SendMaxInFlight int           `env:"SQS_SEND_MAX_IN_FLIGHT" envDefault:"16"`
-	SendMaxPending  int           `env:"SQS_SEND_MAX_PENDING" envDefault:"2048"`
+	SendMaxPending  int           `env:"SQS_SEND_MAX_PENDING" envDefault:"1024"`
+	// MaxInflightWrites bounds concurrent POSTs (503 beyond it).
+	MaxInflightWrites int `env:"MAX_INFLIGHT_WRITES" envDefault:"1024"`
+
 	// DrainDelay is how long /readyz fails before the listener closes on
 	// SIGTERM, so a load balancer stops routing first.
 	DrainDelay time.Duration `env:"DRAIN_DELAY" envDefault:"0s"`
@@ -98,6 +101,7 @@ func run(ctx context.Context, environ map[string]string, logOut io.Writer) error
 		Checks:   map[string]httpapi.Check{"postgres": store.Ping, "sqs": queue.Ping},
 		Log:      log,
 	}
+	deps.MaxInflightWrites = cfg.MaxInflightWrites
 	if cfg.WriteMode == "sync" {
 		deps.SyncWriter = store
 	}

@@ -22,6 +22,9 @@ import (
 // MaxBodyBytes caps a request body.
 const MaxBodyBytes = 4 << 10
 
+// DefaultMaxInflightWrites is the default for Deps.MaxInflightWrites.
+const DefaultMaxInflightWrites = 1024
+
 // LegacyAllLimit caps GET /api/values/all, which has no pagination.
 const LegacyAllLimit = 1000
 
@@ -36,6 +39,10 @@ type Deps struct {
 	// answer 201: the synchronous baseline the original app had, kept for
 	// benchmarks. Leave nil in production.
 	SyncWriter number.Writer
+	// MaxInflightWrites bounds POSTs being processed at once; beyond it the
+	// API answers 503 at once instead of piling up goroutines and memory.
+	// Defaults to DefaultMaxInflightWrites.
+	MaxInflightWrites int
 	// Checks are run by /readyz, by name.
 	Checks map[string]Check
 	Log    zerolog.Logger
@@ -49,6 +56,7 @@ type API struct {
 	deps     Deps
 	mux      *http.ServeMux
 	draining atomic.Bool
+	writes   chan struct{} // semaphore of in-flight POSTs
 }
 
 // New builds the handler.
@@ -65,7 +73,10 @@ func New(d Deps) (*API, error) {
 			return id.String(), err
 		}
 	}
-	a := &API{deps: d, mux: http.NewServeMux()}
+	if d.MaxInflightWrites == 0 {
+		d.MaxInflightWrites = DefaultMaxInflightWrites
+	}
+	a := &API{deps: d, mux: http.NewServeMux(), writes: make(chan struct{}, d.MaxInflightWrites)}
 	a.mux.HandleFunc("POST /api/values", a.postValue)
 	a.mux.HandleFunc("GET /api/values", a.listValues)
 	a.mux.HandleFunc("GET /api/values/all", a.legacyAll)
@@ -106,6 +117,13 @@ func view(n number.Number) valueView {
 }
 
 func (a *API) postValue(w http.ResponseWriter, r *http.Request) {
+	select {
+	case a.writes <- struct{}{}:
+		defer func() { <-a.writes }()
+	default:
+		a.fail(w, r, fmt.Errorf("%w: %d writes in flight", number.ErrOverloaded, cap(a.writes)))
+		return
+	}
 	v, status, err := decodeValue(w, r)
 	if err != nil {
 		writeError(w, r, status, err.Error())

@@ -27,7 +27,7 @@ const (
 	DefaultMaxBatch    = 10 // SQS's limit per SendMessageBatch
 	DefaultLinger      = 2 * time.Millisecond
 	DefaultMaxInFlight = 16
-	DefaultMaxPending  = 2048
+	DefaultMaxPending  = 1024
 	DefaultSendTimeout = 5 * time.Second
 )
 
@@ -43,7 +43,7 @@ type PublisherConfig struct {
 	// MaxInFlight bounds concurrent SendMessageBatch calls. Defaults to 16.
 	MaxInFlight int
 	// MaxPending bounds messages waiting for a batch. Past it, Send fails at
-	// once with number.ErrOverloaded instead of growing memory. Defaults to 2048.
+	// once with number.ErrOverloaded instead of growing memory. Defaults to 1024.
 	MaxPending int
 	// SendTimeout bounds one SendMessageBatch call, retries included.
 	// Defaults to 5s.
