@@ -1,0 +1,39 @@
+# Production: NAT gateway per AZ, multi-AZ database with deletion protection,
+# longer backups and logs.
+environment        = "prod"
+region             = "us-east-1"
+availability_zones = ["us-east-1a", "us-east-1b"]
+vpc_cidr           = "10.30.0.0/16"
+nat_gateway_per_az = true
+hosted_zone_id     = "Z0000000000000000000" # replace with the zone of your domain
+hostname           = "prod.numbers.example.com"
+log_retention_days = 90
+
+database = {
+  instance_class        = "db.t4g.medium"
+  allocated_storage     = 50
+  max_allocated_storage = 500
+  backup_retention_days = 14
+  multi_az              = true
+  deletion_protection   = true
+}
+
+proxy = {
+  cpu                 = 512
+  memory              = 1024
+  min_tasks           = 2
+  max_tasks           = 10
+  requests_per_target = 2000
+}
+
+worker = {
+  cpu              = 512
+  memory           = 1024
+  min_tasks        = 2
+  max_tasks        = 10
+  backlog_per_task = 2000
+}
+
+enable_bastion = false
+enable_lambda  = false
+alarm_emails   = []

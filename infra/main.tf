@@ -1,0 +1,190 @@
+locals {
+  name = "${var.project}-${var.environment}"
+  tags = {
+    Project     = var.project
+    Environment = var.environment
+    ManagedBy   = "opentofu"
+  }
+  lambda_names = var.enable_lambda ? ["${local.name}-http", "${local.name}-sqs"] : []
+}
+
+# One workspace per environment: refuse to plan prod.tfvars into dev's state.
+resource "terraform_data" "workspace_guard" {
+  lifecycle {
+    precondition {
+      condition     = !var.enforce_workspace || terraform.workspace == var.environment
+      error_message = "Selected workspace \"${terraform.workspace}\" does not match environment \"${var.environment}\": run `tofu workspace select ${var.environment}`."
+    }
+  }
+}
+
+module "network" {
+  source = "./modules/network"
+
+  name               = local.name
+  cidr_block         = var.vpc_cidr
+  availability_zones = var.availability_zones
+  nat_gateway_per_az = var.nat_gateway_per_az
+  tags               = local.tags
+}
+
+module "security" {
+  source = "./modules/security"
+
+  name                        = local.name
+  vpc_id                      = module.network.vpc_id
+  endpoints_security_group_id = module.network.endpoints_security_group_id
+  s3_prefix_list_id           = module.network.s3_prefix_list_id
+  tags                        = local.tags
+}
+
+module "queue" {
+  source = "./modules/queue"
+
+  name                       = local.name
+  visibility_timeout_seconds = var.queue.visibility_timeout_seconds
+  max_receive_count          = var.queue.max_receive_count
+  message_retention_seconds  = var.queue.message_retention_seconds
+  tags                       = local.tags
+}
+
+module "database" {
+  source = "./modules/database"
+
+  name                  = local.name
+  subnet_ids            = module.network.private_subnet_ids
+  security_group_id     = module.security.rds_security_group_id
+  instance_class        = var.database.instance_class
+  allocated_storage     = var.database.allocated_storage
+  max_allocated_storage = var.database.max_allocated_storage
+  backup_retention_days = var.database.backup_retention_days
+  multi_az              = var.database.multi_az
+  deletion_protection   = var.database.deletion_protection
+  tags                  = local.tags
+}
+
+module "ecr" {
+  source = "./modules/ecr"
+
+  name = local.name
+  tags = local.tags
+}
+
+module "observability" {
+  source = "./modules/observability"
+
+  name                  = local.name
+  log_retention_days    = var.log_retention_days
+  lambda_function_names = local.lambda_names
+  alarm_emails          = var.alarm_emails
+  queue_name            = module.queue.queue_name
+  dlq_name              = module.queue.dlq_name
+  alb_arn_suffix        = module.alb.alb_arn_suffix
+  cluster_name          = module.ecs.cluster_name
+  proxy_service_name    = module.ecs.proxy_service_name
+  worker_service_name   = module.ecs.worker_service_name
+  db_identifier         = module.database.identifier
+  tags                  = local.tags
+}
+
+module "iam" {
+  source = "./modules/iam"
+
+  name                    = local.name
+  queue_arn               = module.queue.queue_arn
+  dlq_arn                 = module.queue.dlq_arn
+  db_secret_arn           = module.database.master_user_secret_arn
+  log_group_arns          = module.observability.log_group_arns
+  ecr_repository_arns     = values(module.ecr.repository_arns)
+  operator_principal_arns = var.operator_principal_arns
+  tags                    = local.tags
+}
+
+module "alb" {
+  source = "./modules/alb"
+
+  name                = local.name
+  vpc_id              = module.network.vpc_id
+  public_subnet_ids   = module.network.public_subnet_ids
+  security_group_id   = module.security.alb_security_group_id
+  hosted_zone_id      = var.hosted_zone_id
+  hostname            = var.hostname
+  deletion_protection = var.database.deletion_protection
+  tags                = local.tags
+}
+
+module "ecs" {
+  source = "./modules/ecs"
+
+  name                     = local.name
+  region                   = var.region
+  private_subnet_ids       = module.network.private_subnet_ids
+  proxy_security_group_id  = module.security.proxy_security_group_id
+  worker_security_group_id = module.security.worker_security_group_id
+  execution_role_arn       = module.iam.execution_role_arn
+  proxy_task_role_arn      = module.iam.proxy_task_role_arn
+  worker_task_role_arn     = module.iam.worker_task_role_arn
+  images = {
+    proxy  = "${module.ecr.repository_urls["proxy"]}:${var.image_tag}"
+    worker = "${module.ecr.repository_urls["worker"]}:${var.image_tag}"
+  }
+  log_group_names            = module.observability.log_group_names
+  target_group_arn           = module.alb.target_group_arn
+  target_group_arn_suffix    = module.alb.target_group_arn_suffix
+  alb_arn_suffix             = module.alb.alb_arn_suffix
+  queue_url                  = module.queue.queue_url
+  dlq_url                    = module.queue.dlq_url
+  queue_name                 = module.queue.queue_name
+  visibility_timeout_seconds = var.queue.visibility_timeout_seconds
+  db = {
+    host       = module.database.address
+    port       = module.database.port
+    name       = module.database.db_name
+    secret_arn = module.database.master_user_secret_arn
+  }
+  log_level = var.log_level
+  proxy     = var.proxy
+  worker    = var.worker
+  tags      = local.tags
+
+  # The HTTPS listener must exist before the service registers targets.
+  depends_on = [module.alb]
+}
+
+module "bastion" {
+  source = "./modules/bastion"
+  count  = var.enable_bastion ? 1 : 0
+
+  name                  = local.name
+  subnet_id             = module.network.private_subnet_ids[0]
+  security_group_id     = module.security.bastion_security_group_id
+  instance_profile_name = module.iam.bastion_instance_profile_name
+  tags                  = local.tags
+}
+
+module "lambda" {
+  source = "./modules/lambda"
+  count  = var.enable_lambda ? 1 : 0
+
+  name                       = local.name
+  http_zip                   = var.lambda_zips.http
+  sqs_zip                    = var.lambda_zips.sqs
+  private_subnet_ids         = module.network.private_subnet_ids
+  http_security_group_id     = module.security.proxy_security_group_id
+  sqs_security_group_id      = module.security.worker_security_group_id
+  queue_arn                  = module.queue.queue_arn
+  queue_url                  = module.queue.queue_url
+  dlq_arn                    = module.queue.dlq_arn
+  dlq_url                    = module.queue.dlq_url
+  visibility_timeout_seconds = var.queue.visibility_timeout_seconds
+  db = {
+    host       = module.database.address
+    port       = module.database.port
+    name       = module.database.db_name
+    secret_arn = module.database.master_user_secret_arn
+  }
+  sqs_max_concurrency = var.lambda_sqs_max_concurrency
+  log_group_arns      = module.observability.lambda_log_group_arns
+  log_level           = var.log_level
+  tags                = local.tags
+}

@@ -1,0 +1,67 @@
+resource "aws_db_subnet_group" "this" {
+  name       = var.name
+  subnet_ids = var.subnet_ids
+  tags       = var.tags
+}
+
+resource "aws_db_parameter_group" "this" {
+  name_prefix = "${var.name}-pg${var.engine_version}-"
+  family      = "postgres${var.engine_version}"
+  description = "numbers: TLS enforced, slow statements logged"
+
+  parameter {
+    name  = "rds.force_ssl"
+    value = "1"
+  }
+
+  parameter {
+    name  = "log_min_duration_statement"
+    value = "500"
+  }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+
+  tags = var.tags
+}
+
+#tfsec:ignore:aws-rds-enable-performance-insights-encryption Performance Insights data is encrypted with the AWS-managed aws/rds key, like the storage
+resource "aws_db_instance" "this" {
+  identifier     = var.name
+  engine         = "postgres"
+  engine_version = var.engine_version
+  instance_class = var.instance_class
+
+  db_name  = var.db_name
+  username = var.master_username
+  # The password never passes through Terraform: RDS generates it and keeps
+  # it (rotated) in a Secrets Manager secret, exported as master_user_secret.
+  manage_master_user_password = true
+
+  allocated_storage     = var.allocated_storage
+  max_allocated_storage = var.max_allocated_storage
+  storage_type          = "gp3"
+  storage_encrypted     = true
+
+  db_subnet_group_name   = aws_db_subnet_group.this.name
+  vpc_security_group_ids = [var.security_group_id]
+  publicly_accessible    = false
+  multi_az               = var.multi_az
+  parameter_group_name   = aws_db_parameter_group.this.name
+
+  backup_retention_period   = var.backup_retention_days
+  backup_window             = "03:00-04:00"
+  maintenance_window        = "sun:04:30-sun:05:30"
+  copy_tags_to_snapshot     = true
+  deletion_protection       = var.deletion_protection
+  skip_final_snapshot       = !var.deletion_protection
+  final_snapshot_identifier = var.deletion_protection ? "${var.name}-final" : null
+
+  auto_minor_version_upgrade          = true
+  iam_database_authentication_enabled = true
+  performance_insights_enabled        = true
+  enabled_cloudwatch_logs_exports     = ["postgresql", "upgrade"]
+
+  tags = var.tags
+}

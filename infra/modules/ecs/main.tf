@@ -1,0 +1,271 @@
+locals {
+  services = {
+    proxy  = var.proxy
+    worker = var.worker
+  }
+
+  # Same configuration for both binaries. The password never appears here:
+  # ECS injects PGUSER/PGPASSWORD from the RDS-managed secret at start.
+  environment = [
+    { name = "AWS_REGION", value = var.region },
+    { name = "SQS_QUEUE_URL", value = var.queue_url },
+    { name = "SQS_DLQ_URL", value = var.dlq_url },
+    { name = "SQS_VISIBILITY_TIMEOUT", value = "${var.visibility_timeout_seconds}s" },
+    { name = "PGHOST", value = var.db.host },
+    { name = "PGPORT", value = tostring(var.db.port) },
+    { name = "PGDATABASE", value = var.db.name },
+    { name = "PGSSLMODE", value = "require" },
+    { name = "LOG_LEVEL", value = var.log_level },
+  ]
+  secrets = [
+    { name = "PGUSER", valueFrom = "${var.db.secret_arn}:username::" },
+    { name = "PGPASSWORD", valueFrom = "${var.db.secret_arn}:password::" },
+  ]
+
+  containers = {
+    proxy = {
+      name                   = "proxy"
+      image                  = var.images.proxy
+      essential              = true
+      readonlyRootFilesystem = true
+      user                   = "65532:65532"
+      stopTimeout            = 30 # the proxy drains within 20 s
+      portMappings           = [{ containerPort = var.proxy_port, protocol = "tcp", name = "http" }]
+      environment            = concat(local.environment, [{ name = "HTTP_ADDR", value = "0.0.0.0:${var.proxy_port}" }])
+      secrets                = local.secrets
+      logConfiguration = {
+        logDriver = "awslogs"
+        options = {
+          awslogs-group         = var.log_group_names.proxy
+          awslogs-region        = var.region
+          awslogs-stream-prefix = "proxy"
+        }
+      }
+      # No container healthCheck: the distroless image has no shell or curl
+      # to run one. The ALB health check on /readyz replaces it.
+    }
+    worker = {
+      name                   = "worker"
+      image                  = var.images.worker
+      essential              = true
+      readonlyRootFilesystem = true
+      user                   = "65532:65532"
+      stopTimeout            = 30 # the worker finishes its batch within 20 s
+      environment            = local.environment
+      secrets                = local.secrets
+      logConfiguration = {
+        logDriver = "awslogs"
+        options = {
+          awslogs-group         = var.log_group_names.worker
+          awslogs-region        = var.region
+          awslogs-stream-prefix = "worker"
+        }
+      }
+      # No container healthCheck (distroless, no shell); ECS replaces a
+      # worker whose process exits.
+    }
+  }
+}
+
+resource "aws_ecs_cluster" "this" {
+  name = var.name
+
+  setting {
+    name  = "containerInsights"
+    value = "enabled"
+  }
+
+  tags = var.tags
+}
+
+resource "aws_ecs_cluster_capacity_providers" "this" {
+  cluster_name       = aws_ecs_cluster.this.name
+  capacity_providers = ["FARGATE", "FARGATE_SPOT"]
+
+  default_capacity_provider_strategy {
+    capacity_provider = "FARGATE"
+    weight            = 1
+  }
+}
+
+resource "aws_ecs_task_definition" "this" {
+  for_each = local.services
+
+  family                   = "${var.name}-${each.key}"
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = tostring(each.value.cpu)
+  memory                   = tostring(each.value.memory)
+  execution_role_arn       = var.execution_role_arn
+  task_role_arn            = each.key == "proxy" ? var.proxy_task_role_arn : var.worker_task_role_arn
+  container_definitions    = jsonencode([local.containers[each.key]])
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = var.cpu_architecture
+  }
+
+  tags = var.tags
+}
+
+resource "aws_ecs_service" "proxy" {
+  name                              = "${var.name}-proxy"
+  cluster                           = aws_ecs_cluster.this.id
+  task_definition                   = aws_ecs_task_definition.this["proxy"].arn
+  desired_count                     = var.proxy.min_tasks
+  launch_type                       = "FARGATE"
+  platform_version                  = "LATEST"
+  health_check_grace_period_seconds = 30
+  propagate_tags                    = "SERVICE"
+  enable_execute_command            = false
+
+  deployment_minimum_healthy_percent = 100
+  deployment_maximum_percent         = 200
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+
+  network_configuration {
+    subnets          = var.private_subnet_ids
+    security_groups  = [var.proxy_security_group_id]
+    assign_public_ip = false
+  }
+
+  load_balancer {
+    target_group_arn = var.target_group_arn
+    container_name   = "proxy"
+    container_port   = var.proxy_port
+  }
+
+  lifecycle {
+    # The deploy workflow rolls new task definition revisions; autoscaling
+    # owns the count.
+    ignore_changes = [task_definition, desired_count]
+  }
+
+  tags = var.tags
+}
+
+resource "aws_ecs_service" "worker" {
+  name                   = "${var.name}-worker"
+  cluster                = aws_ecs_cluster.this.id
+  task_definition        = aws_ecs_task_definition.this["worker"].arn
+  desired_count          = var.worker.min_tasks
+  launch_type            = "FARGATE"
+  platform_version       = "LATEST"
+  propagate_tags         = "SERVICE"
+  enable_execute_command = false
+
+  deployment_minimum_healthy_percent = 100
+  deployment_maximum_percent         = 200
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+
+  network_configuration {
+    subnets          = var.private_subnet_ids
+    security_groups  = [var.worker_security_group_id]
+    assign_public_ip = false
+  }
+
+  lifecycle {
+    ignore_changes = [task_definition, desired_count]
+  }
+
+  tags = var.tags
+}
+
+# ---- autoscaling ----
+resource "aws_appautoscaling_target" "this" {
+  for_each = local.services
+
+  service_namespace  = "ecs"
+  scalable_dimension = "ecs:service:DesiredCount"
+  resource_id        = "service/${aws_ecs_cluster.this.name}/${each.key == "proxy" ? aws_ecs_service.proxy.name : aws_ecs_service.worker.name}"
+  min_capacity       = each.value.min_tasks
+  max_capacity       = each.value.max_tasks
+}
+
+# proxy: requests per target (ALB), not CPU.
+resource "aws_appautoscaling_policy" "proxy_requests" {
+  name               = "${var.name}-proxy-requests-per-target"
+  policy_type        = "TargetTrackingScaling"
+  service_namespace  = aws_appautoscaling_target.this["proxy"].service_namespace
+  scalable_dimension = aws_appautoscaling_target.this["proxy"].scalable_dimension
+  resource_id        = aws_appautoscaling_target.this["proxy"].resource_id
+
+  target_tracking_scaling_policy_configuration {
+    target_value       = var.proxy.requests_per_target
+    scale_in_cooldown  = 120
+    scale_out_cooldown = 30
+
+    predefined_metric_specification {
+      predefined_metric_type = "ALBRequestCountPerTarget"
+      resource_label         = "${var.alb_arn_suffix}/${var.target_group_arn_suffix}"
+    }
+  }
+}
+
+# worker: backlog per running task = visible messages / running tasks.
+resource "aws_appautoscaling_policy" "worker_backlog" {
+  name               = "${var.name}-worker-backlog-per-task"
+  policy_type        = "TargetTrackingScaling"
+  service_namespace  = aws_appautoscaling_target.this["worker"].service_namespace
+  scalable_dimension = aws_appautoscaling_target.this["worker"].scalable_dimension
+  resource_id        = aws_appautoscaling_target.this["worker"].resource_id
+
+  target_tracking_scaling_policy_configuration {
+    target_value       = var.worker.backlog_per_task
+    scale_in_cooldown  = 120
+    scale_out_cooldown = 30
+
+    customized_metric_specification {
+      metrics {
+        id          = "visible"
+        return_data = false
+        metric_stat {
+          metric {
+            namespace   = "AWS/SQS"
+            metric_name = "ApproximateNumberOfMessagesVisible"
+            dimensions {
+              name  = "QueueName"
+              value = var.queue_name
+            }
+          }
+          stat = "Sum"
+        }
+      }
+
+      metrics {
+        id          = "running"
+        return_data = false
+        metric_stat {
+          metric {
+            namespace   = "ECS/ContainerInsights"
+            metric_name = "RunningTaskCount"
+            dimensions {
+              name  = "ClusterName"
+              value = aws_ecs_cluster.this.name
+            }
+            dimensions {
+              name  = "ServiceName"
+              value = aws_ecs_service.worker.name
+            }
+          }
+          stat = "Average"
+        }
+      }
+
+      metrics {
+        id          = "backlog_per_task"
+        label       = "Visible messages per running worker task"
+        expression  = "IF(running > 0, visible / running, visible)"
+        return_data = true
+      }
+    }
+  }
+}

@@ -1,0 +1,24 @@
+output "cluster_name" {
+  description = "ECS cluster name."
+  value       = aws_ecs_cluster.this.name
+}
+
+output "proxy_service_name" {
+  description = "ECS service name of the proxy."
+  value       = aws_ecs_service.proxy.name
+}
+
+output "worker_service_name" {
+  description = "ECS service name of the worker."
+  value       = aws_ecs_service.worker.name
+}
+
+output "task_definition_families" {
+  description = "Task definition family per service (the deploy workflow registers new revisions of these)."
+  value       = { for k, t in aws_ecs_task_definition.this : k => t.family }
+}
+
+output "container_definitions" {
+  description = "Container definition per service, as objects (for review and tests)."
+  value       = local.containers
+}

@@ -1,0 +1,152 @@
+variable "name" {
+  description = "Prefix for resource names, e.g. numbers-dev."
+  type        = string
+}
+
+variable "region" {
+  description = "AWS region (AWS_REGION of the containers, awslogs region)."
+  type        = string
+}
+
+variable "private_subnet_ids" {
+  description = "Private subnets of the tasks."
+  type        = list(string)
+}
+
+variable "proxy_security_group_id" {
+  description = "Security group of the proxy tasks."
+  type        = string
+}
+
+variable "worker_security_group_id" {
+  description = "Security group of the worker tasks."
+  type        = string
+}
+
+variable "execution_role_arn" {
+  description = "ECS task execution role."
+  type        = string
+}
+
+variable "proxy_task_role_arn" {
+  description = "Task role of the proxy."
+  type        = string
+}
+
+variable "worker_task_role_arn" {
+  description = "Task role of the worker."
+  type        = string
+}
+
+variable "images" {
+  description = "Image per service (repository URL and tag), e.g. {proxy = \"...dkr.ecr...:abc123\"}. The deploy workflow registers newer revisions; Terraform ignores them."
+  type = object({
+    proxy  = string
+    worker = string
+  })
+}
+
+variable "log_group_names" {
+  description = "Log group per service (proxy, worker)."
+  type = object({
+    proxy  = string
+    worker = string
+  })
+}
+
+variable "target_group_arn" {
+  description = "ALB target group of the proxy."
+  type        = string
+}
+
+variable "target_group_arn_suffix" {
+  description = "ARN suffix of the target group (ALBRequestCountPerTarget)."
+  type        = string
+}
+
+variable "alb_arn_suffix" {
+  description = "ARN suffix of the ALB (ALBRequestCountPerTarget)."
+  type        = string
+}
+
+variable "proxy_port" {
+  description = "Container port of the proxy."
+  type        = number
+  default     = 8080
+}
+
+variable "queue_url" {
+  description = "SQS_QUEUE_URL."
+  type        = string
+}
+
+variable "dlq_url" {
+  description = "SQS_DLQ_URL."
+  type        = string
+}
+
+variable "queue_name" {
+  description = "Name of the main queue (backlog metric)."
+  type        = string
+}
+
+variable "visibility_timeout_seconds" {
+  description = "SQS_VISIBILITY_TIMEOUT of the worker; equal to the queue's."
+  type        = number
+  default     = 30
+}
+
+variable "db" {
+  description = "Database endpoint and the ARN of the RDS-managed secret that holds username and password."
+  type = object({
+    host       = string
+    port       = number
+    name       = string
+    secret_arn = string
+  })
+}
+
+variable "log_level" {
+  description = "LOG_LEVEL of the services."
+  type        = string
+  default     = "info"
+}
+
+variable "cpu_architecture" {
+  description = "ARM64 (Graviton, cheaper) or X86_64; the images must be built for it."
+  type        = string
+  default     = "ARM64"
+
+  validation {
+    condition     = contains(["ARM64", "X86_64"], var.cpu_architecture)
+    error_message = "cpu_architecture is ARM64 or X86_64."
+  }
+}
+
+variable "proxy" {
+  description = "Size and scaling of the proxy: task cpu/memory, min/max tasks, target requests per task per minute."
+  type = object({
+    cpu                 = number
+    memory              = number
+    min_tasks           = number
+    max_tasks           = number
+    requests_per_target = number
+  })
+}
+
+variable "worker" {
+  description = "Size and scaling of the worker: task cpu/memory, min/max tasks, target visible messages per running task."
+  type = object({
+    cpu              = number
+    memory           = number
+    min_tasks        = number
+    max_tasks        = number
+    backlog_per_task = number
+  })
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,190 @@
+# Policies are written with jsonencode (not aws_iam_policy_document) so that
+# their content is known at plan time and the offline tests can assert on it.
+
+data "aws_caller_identity" "current" {}
+
+locals {
+  ecs_trust = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "ecs-tasks.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+      Condition = { StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id } }
+    }]
+  })
+
+  # Task execution role: pull images, write logs, and read the DB secret to
+  # inject PGUSER/PGPASSWORD into the containers (ECS "secrets").
+  execution_policy = {
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "EcrAuth"
+        Effect   = "Allow"
+        Action   = ["ecr:GetAuthorizationToken"]
+        Resource = "*" # this action has no resource-level permissions
+      },
+      {
+        Sid      = "EcrPull"
+        Effect   = "Allow"
+        Action   = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
+        Resource = var.ecr_repository_arns
+      },
+      {
+        Sid      = "Logs"
+        Effect   = "Allow"
+        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+        Resource = [for arn in var.log_group_arns : "${arn}:*"]
+      },
+      {
+        Sid      = "DbSecret"
+        Effect   = "Allow"
+        Action   = ["secretsmanager:GetSecretValue"]
+        Resource = [var.db_secret_arn]
+      },
+    ]
+  }
+
+  # proxy: only enqueue.
+  proxy_policy = {
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "Enqueue"
+        Effect   = "Allow"
+        Action   = ["sqs:SendMessage", "sqs:GetQueueAttributes"]
+        Resource = [var.queue_arn]
+      },
+    ]
+  }
+
+  # worker: consume the main queue, send poison messages to the DLQ.
+  worker_policy = {
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "Consume"
+        Effect   = "Allow"
+        Action   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
+        Resource = [var.queue_arn]
+      },
+      {
+        Sid      = "DeadLetter"
+        Effect   = "Allow"
+        Action   = ["sqs:SendMessage", "sqs:GetQueueAttributes"]
+        Resource = [var.dlq_arn]
+      },
+    ]
+  }
+
+  # operator: inspect the DLQ and move its messages back to the main queue.
+  operator_policy = {
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid    = "ReadDlq"
+        Effect = "Allow"
+        Action = [
+          "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
+          "sqs:StartMessageMoveTask", "sqs:ListMessageMoveTasks", "sqs:CancelMessageMoveTask",
+        ]
+        Resource = [var.dlq_arn]
+      },
+      {
+        Sid      = "Requeue"
+        Effect   = "Allow"
+        Action   = ["sqs:SendMessage", "sqs:GetQueueAttributes"]
+        Resource = [var.queue_arn]
+      },
+    ]
+  }
+
+  operator_principals = length(var.operator_principal_arns) > 0 ? var.operator_principal_arns : ["arn:aws:iam::${data.aws_caller_identity.current.account_id}:root"]
+}
+
+resource "aws_iam_role" "execution" {
+  name               = "${var.name}-ecs-execution"
+  description        = "ECS task execution role: image pull, logs, DB secret injection"
+  assume_role_policy = local.ecs_trust
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "execution" {
+  name   = "execution"
+  role   = aws_iam_role.execution.id
+  policy = jsonencode(local.execution_policy)
+}
+
+resource "aws_iam_role" "proxy" {
+  name               = "${var.name}-proxy-task"
+  description        = "proxy task role: send to the queue"
+  assume_role_policy = local.ecs_trust
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "proxy" {
+  name   = "proxy"
+  role   = aws_iam_role.proxy.id
+  policy = jsonencode(local.proxy_policy)
+}
+
+resource "aws_iam_role" "worker" {
+  name               = "${var.name}-worker-task"
+  description        = "worker task role: consume the queue, dead-letter to the DLQ"
+  assume_role_policy = local.ecs_trust
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "worker" {
+  name   = "worker"
+  role   = aws_iam_role.worker.id
+  policy = jsonencode(local.worker_policy)
+}
+
+resource "aws_iam_role" "operator" {
+  name        = "${var.name}-dlq-operator"
+  description = "Operators: inspect and replay the dead-letter queue (MFA required)"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { AWS = local.operator_principals }
+      Action    = "sts:AssumeRole"
+      Condition = { Bool = { "aws:MultiFactorAuthPresent" = "true" } }
+    }]
+  })
+  max_session_duration = 3600
+  tags                 = var.tags
+}
+
+resource "aws_iam_role_policy" "operator" {
+  name   = "dlq-replay"
+  role   = aws_iam_role.operator.id
+  policy = jsonencode(local.operator_policy)
+}
+
+# Bastion: SSM Session Manager only (no SSH key anywhere).
+resource "aws_iam_role" "bastion" {
+  name = "${var.name}-bastion"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "ec2.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "bastion_ssm" {
+  role       = aws_iam_role.bastion.name
+  policy_arn = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+}
+
+resource "aws_iam_instance_profile" "bastion" {
+  name = "${var.name}-bastion"
+  role = aws_iam_role.bastion.name
+  tags = var.tags
+}

@@ -1,0 +1,34 @@
+output "vpc_id" {
+  description = "ID of the VPC."
+  value       = aws_vpc.this.id
+}
+
+output "vpc_cidr_block" {
+  description = "CIDR block of the VPC."
+  value       = aws_vpc.this.cidr_block
+}
+
+output "public_subnet_ids" {
+  description = "IDs of the public subnets (a, b), for the ALB."
+  value       = [aws_subnet.public["a"].id, aws_subnet.public["b"].id]
+}
+
+output "private_subnet_ids" {
+  description = "IDs of the private subnets (a, b), for tasks, functions, RDS and the bastion."
+  value       = [aws_subnet.private["a"].id, aws_subnet.private["b"].id]
+}
+
+output "endpoints_security_group_id" {
+  description = "Security group of the interface VPC endpoints."
+  value       = aws_security_group.endpoints.id
+}
+
+output "s3_prefix_list_id" {
+  description = "Prefix list of the S3 gateway endpoint (ECR layers), for egress rules."
+  value       = aws_vpc_endpoint.s3.prefix_list_id
+}
+
+output "nat_gateway_count" {
+  description = "Number of NAT gateways."
+  value       = length(aws_nat_gateway.this)
+}

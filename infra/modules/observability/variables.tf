@@ -1,0 +1,81 @@
+variable "name" {
+  description = "Prefix for resource names, e.g. numbers-dev."
+  type        = string
+}
+
+variable "log_retention_days" {
+  description = "Retention of the application log groups, in days."
+  type        = number
+  default     = 30
+}
+
+variable "lambda_function_names" {
+  description = "Names of the Lambda functions (empty when Lambda is off); their log groups are created here."
+  type        = list(string)
+  default     = []
+}
+
+variable "alarm_emails" {
+  description = "E-mail addresses subscribed to the alarm topic (each must confirm)."
+  type        = list(string)
+  default     = []
+}
+
+variable "queue_name" {
+  description = "Name of the main queue."
+  type        = string
+}
+
+variable "dlq_name" {
+  description = "Name of the dead-letter queue."
+  type        = string
+}
+
+variable "oldest_message_age_threshold_seconds" {
+  description = "Alarm when the oldest message in the main queue is older than this."
+  type        = number
+  default     = 300
+}
+
+variable "http_5xx_rate_threshold_percent" {
+  description = "Alarm when this percentage of requests ends in a 5xx (ALB or target)."
+  type        = number
+  default     = 1
+}
+
+variable "worker_error_threshold" {
+  description = "Alarm when the worker logs more error lines than this in 5 minutes."
+  type        = number
+  default     = 0
+}
+
+variable "alb_arn_suffix" {
+  description = "ARN suffix of the ALB (CloudWatch dimension LoadBalancer)."
+  type        = string
+}
+
+variable "cluster_name" {
+  description = "ECS cluster name."
+  type        = string
+}
+
+variable "proxy_service_name" {
+  description = "ECS service name of the proxy."
+  type        = string
+}
+
+variable "worker_service_name" {
+  description = "ECS service name of the worker."
+  type        = string
+}
+
+variable "db_identifier" {
+  description = "RDS instance identifier."
+  type        = string
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,49 @@
+mock_provider "aws" {}
+
+variables {
+  name                        = "numbers-test"
+  vpc_id                      = "vpc-1"
+  endpoints_security_group_id = "sg-endpoints"
+  s3_prefix_list_id           = "pl-s3"
+}
+
+run "alb_egress_only_to_the_proxy" {
+  command = plan
+
+  assert {
+    condition     = aws_vpc_security_group_egress_rule.alb_to_proxy.referenced_security_group_id == aws_security_group.proxy.id
+    error_message = "The ALB's egress must go to the proxy's security group."
+  }
+
+  assert {
+    condition     = aws_vpc_security_group_egress_rule.alb_to_proxy.cidr_ipv4 == null && aws_vpc_security_group_egress_rule.alb_to_proxy.from_port == 8080 && aws_vpc_security_group_egress_rule.alb_to_proxy.to_port == 8080
+    error_message = "The ALB's egress must be the proxy port only, to no CIDR."
+  }
+}
+
+run "rds_only_from_services_and_bastion" {
+  command = plan
+
+  assert {
+    condition     = toset(keys(aws_vpc_security_group_ingress_rule.rds_from)) == toset(["proxy", "worker", "bastion"])
+    error_message = "RDS ingress must come from proxy, worker and bastion only."
+  }
+
+  assert {
+    condition     = alltrue([for r in aws_vpc_security_group_ingress_rule.rds_from : r.cidr_ipv4 == null && r.from_port == 5432])
+    error_message = "RDS ingress must reference security groups, not CIDRs, on 5432."
+  }
+}
+
+run "services_have_no_internet_egress" {
+  command = plan
+
+  assert {
+    condition = alltrue(concat(
+      [for r in aws_vpc_security_group_egress_rule.service_to_endpoints : r.cidr_ipv4 == null],
+      [for r in aws_vpc_security_group_egress_rule.service_to_rds : r.cidr_ipv4 == null],
+      [for r in aws_vpc_security_group_egress_rule.service_to_s3 : r.cidr_ipv4 == null],
+    ))
+    error_message = "proxy and worker may only reach VPC endpoints, S3 and RDS."
+  }
+}
