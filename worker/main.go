@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 		if args[0] == "dlq" {
 			// Operator tools: `worker dlq stats|peek|replay|export|import|purge`.
 			// They need only the queues, so they skip the worker's validation.
-			return dlq.Run(ctx, args[1:], cfg.Common, stdout, logOut)
+			return dlq.Run(ctx, args[1:], cfg.Common, func(k string) string { return environ[k] }, stdout, logOut)
 		}
 		return fmt.Errorf("unknown command %q: the worker runs with no arguments, or `worker dlq ...`", args[0])
 	}

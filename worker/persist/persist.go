@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -132,17 +134,39 @@ func (p *Persister) Process(ctx context.Context, msgs []Message) Result {
 	return res
 }
 
+// maxAttributes is SQS's limit of message attributes per message.
+const maxAttributes = 10
+
+// keptFirst are the original attributes that survive when the limit forces
+// some out: the replay count (so replays stay capped) and correlation ids.
+var keptFirst = []string{"replay_count", events.AttrRequestID, events.AttrEventType, events.AttrEventVersion}
+
 func (p *Persister) deadLetter(m Message, reason, detail string) events.Message {
-	attrs := make(map[string]string, len(m.Attributes)+4)
-	for k, v := range m.Attributes {
-		attrs[k] = v
-	}
 	if len(detail) > 256 {
 		detail = detail[:256]
 	}
-	attrs[AttrDLQReason] = reason
-	attrs[AttrDLQDetail] = detail
-	attrs[AttrDLQFailedAt] = p.Now().UTC().Format(time.RFC3339Nano)
-	attrs[AttrDLQMessageID] = m.ID
+	attrs := map[string]string{
+		AttrDLQReason:    reason,
+		AttrDLQDetail:    detail,
+		AttrDLQFailedAt:  p.Now().UTC().Format(time.RFC3339Nano),
+		AttrDLQMessageID: m.ID,
+	}
+	rest := make([]string, 0, len(m.Attributes))
+	for k := range m.Attributes {
+		if !slices.Contains(keptFirst, k) {
+			rest = append(rest, k)
+		}
+	}
+	sort.Strings(rest)
+	for _, k := range append(slices.Clone(keptFirst), rest...) {
+		v, ok := m.Attributes[k]
+		if _, mine := attrs[k]; !ok || mine {
+			continue
+		}
+		if len(attrs) == maxAttributes {
+			break
+		}
+		attrs[k] = v
+	}
 	return events.Message{Body: m.Body, Attributes: attrs}
 }

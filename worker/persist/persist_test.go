@@ -105,3 +105,23 @@ func TestTransientFailuresAreReportedPerMessage(t *testing.T) {
 	assert.Equal(t, []int{0}, res.Done)
 	assert.Equal(t, []int{1}, res.Failed, "poison that could not be dead-lettered is left for the redrive policy")
 }
+
+func TestDeadLetteringKeepsWithinTheAttributeLimit(t *testing.T) {
+	t.Parallel()
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	p := &persist.Persister{Store: failingWriter{}, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
+	attrs := map[string]string{"replay_count": "2", "request_id": "rq"}
+	for i := 0; i < 8; i++ {
+		attrs[fmt.Sprint("extra_", i)] = "x"
+	}
+	res := p.Process(context.Background(), []persist.Message{{ID: "m", Body: "junk", Attributes: attrs}})
+	require.NoError(t, res.Err, "SQS accepts the dead letter")
+	require.Equal(t, []int{0}, res.Done)
+	dead, err := qs.DLQ.Receive(context.Background(), 10, time.Second)
+	require.NoError(t, err)
+	require.Len(t, dead, 1)
+	assert.Len(t, dead[0].Attributes, 10)
+	assert.Equal(t, "2", dead[0].Attributes["replay_count"], "the replay count survives")
+	assert.Equal(t, "rq", dead[0].Attributes["request_id"])
+	assert.Equal(t, events.ReasonMalformed, dead[0].Attributes[persist.AttrDLQReason])
+}

@@ -1,0 +1,335 @@
+package dlq
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/numbers-app/numbers/events"
+)
+
+// replayCmd is `worker dlq replay`.
+type replayCmd struct {
+	Max        int           `default:"0" help:"Most messages to move (0: all)."`
+	Rate       float64       `default:"0" help:"Most messages per second (0: unlimited)."`
+	Filter     string        `placeholder:"EXPR" help:"Only messages matching EXPR: comma-separated terms, all must hold; KEY=V, KEY!=V or KEY~SUBSTRING with KEY reason, body, id or attr.NAME (e.g. reason=unknown_version,attr.request_id=abc)."`
+	DryRun     bool          `name:"dry-run" help:"List what would move; move nothing."`
+	MaxReplays int           `name:"max-replays" default:"3" help:"Replay cap: messages replayed this many times stay in the DLQ and are reported."`
+	NoProgress bool          `name:"no-progress" help:"No progress bar."`
+	Native     bool          `help:"AWS only, no filter: start SQS's own StartMessageMoveTask and follow it with ListMessageMoveTasks (no replay_count, no cap)."`
+	Wait       time.Duration `default:"1s" hidden:"" help:"Long-poll wait of each receive."`
+}
+
+func (c *replayCmd) Run(ctx context.Context, a *app) (err error) {
+	var res ReplayResult
+	main, err := a.needMain("replay")
+	if err != nil {
+		return err
+	}
+	filter, err := ParseFilter(c.Filter)
+	if err != nil {
+		return err
+	}
+	if c.Native {
+		return c.runNative(ctx, a, filter)
+	}
+	cfg := ReplayConfig{Max: c.Max, Rate: c.Rate, Filter: filter, DryRun: c.DryRun, MaxReplays: c.MaxReplays, Wait: c.Wait}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if !a.target.Local() && filter.Empty() && !c.DryRun {
+		fmt.Fprintln(a.stderr, "tip: on AWS, `replay --native` lets SQS move everything itself (faster; but no replay_count and no cap)")
+	}
+	fmt.Fprintf(a.stderr, "replaying %s -> %s (replay cap %d)\n", a.target.DLQURL, a.target.QueueURL, cfg.withDefaults().MaxReplays)
+
+	var out io.Writer = a.stdout
+	r := &Replayer{DLQ: a.dlq, Main: main, Config: cfg, Out: out, Now: a.now}
+	if !c.DryRun && !c.NoProgress {
+		total := -1 // unknown: a spinner
+		if s, err := a.dlq.Stats(ctx); err == nil {
+			total = s.Visible
+			if c.Max > 0 {
+				total = min(total, c.Max)
+			}
+		}
+		bar := progressbar.NewOptions(total,
+			progressbar.OptionSetWriter(a.stderr),
+			progressbar.OptionSetDescription("replayed"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("msg"),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionSetWidth(30),
+		)
+		r.Out = &clearingWriter{w: a.stdout, bar: bar}
+		r.Progress = func(n int) {
+			if st := bar.State(); st.Max >= 0 && int(st.CurrentNum)+n > int(st.Max) {
+				bar.ChangeMax(int(st.CurrentNum) + n) // counts are approximate
+			}
+			_ = bar.Add(n)
+		}
+		defer func() {
+			if cur := int(bar.State().CurrentNum); !res.Interrupted && cur > 0 {
+				bar.ChangeMax(cur) // the total was SQS's approximate count
+				_ = bar.Finish()
+			} else {
+				_ = bar.Exit() // keep what was done; the summary says the rest
+			}
+			fmt.Fprintln(a.stderr)
+		}()
+	}
+	res, err = r.Run(ctx)
+	fmt.Fprintln(a.stdout, summary(res, c.DryRun))
+	noteUnseen(ctx, a)
+	if err != nil {
+		return err
+	}
+	switch {
+	case res.Interrupted:
+		return errors.New("interrupted: every message sent was deleted from the DLQ; the rest is still there")
+	case res.Problems() > 0:
+		return fmt.Errorf("%d messages failed (listed above); they are still in the DLQ", res.Problems())
+	}
+	return nil
+}
+
+func summary(r ReplayResult, dry bool) string {
+	rate := 0.0
+	if r.Elapsed > 0 {
+		rate = float64(r.Replayed) / r.Elapsed.Seconds()
+	}
+	head := fmt.Sprintf("replay: %d replayed, %d failed, %d sent but not deleted", r.Replayed, r.Failed, r.NotDeleted)
+	if dry {
+		head = fmt.Sprintf("dry run: %d would be replayed, nothing moved", r.WouldReplay)
+	}
+	return fmt.Sprintf("%s; skipped: %d by filter, %d at replay cap, %d came back during this run; %d scanned in %s (%.1f msg/s)",
+		head, r.SkippedFilter, r.SkippedCap, r.Returned, r.Scanned, r.Elapsed.Round(time.Millisecond), rate)
+}
+
+// clearingWriter clears the progress bar before a line is printed.
+type clearingWriter struct {
+	mu  sync.Mutex
+	w   io.Writer
+	bar *progressbar.ProgressBar
+}
+
+func (c *clearingWriter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_ = c.bar.Clear()
+	return c.w.Write(p)
+}
+
+// Record is one message in an export file (one JSON object per line).
+// Import reads body and attributes and ignores the rest.
+type Record struct {
+	Body       string            `json:"body"`
+	Attributes map[string]string `json:"attributes"`
+	MessageID  string            `json:"message_id,omitempty"`
+	SentAt     *time.Time        `json:"sent_at,omitempty"`
+}
+
+// exportCmd is `worker dlq export`.
+type exportCmd struct {
+	File string `required:"" placeholder:"F" help:"File to write (JSON Lines; - for stdout)."`
+	Max  int    `default:"0" help:"Most messages (0: all)."`
+}
+
+func (c *exportCmd) Run(ctx context.Context, a *app) (err error) {
+	sc := newScanner(a.dlq, 0, 0)
+	defer func() { err = errors.Join(err, sc.release(ctx)) }()
+	msgs, err := sc.scanAll(ctx, c.Max)
+	if err != nil {
+		return err
+	}
+	w := a.stdout
+	if c.File != "-" {
+		f, err := os.Create(c.File)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	for _, m := range msgs {
+		rec := Record{Body: m.Body, Attributes: m.Attributes, MessageID: m.MessageID}
+		if !m.SentAt.IsZero() {
+			t := m.SentAt
+			rec.SentAt = &t
+		}
+		if err := enc.Encode(rec); err != nil {
+			return err
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if f, ok := w.(*os.File); ok && c.File != "-" {
+		if err := f.Sync(); err != nil {
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	if c.File != "-" {
+		fmt.Fprintf(a.stdout, "exported %d messages to %s (they are still in the DLQ)\n", len(msgs), c.File)
+	}
+	if err := sc.release(ctx); err != nil {
+		return err
+	}
+	noteUnseen(ctx, a)
+	return nil
+}
+
+// noteUnseen warns about messages in flight in the DLQ once a command has
+// released its own: another reader holds them (a peek, another replay), or
+// a receive whose answer was lost hid them until their visibility timeout
+// ends. Such messages were not seen by this run; they are not lost.
+func noteUnseen(ctx context.Context, a *app) {
+	if ctx.Err() != nil {
+		return
+	}
+	s, err := a.dlq.Stats(ctx)
+	if err == nil && s.InFlight > 0 {
+		fmt.Fprintf(a.stderr, "note: %d messages of the DLQ are in flight and were not seen by this run "+
+			"(another reader holds them, or they reappear after their visibility timeout): run it again later to include them\n", s.InFlight)
+	}
+}
+
+// importCmd is `worker dlq import`.
+type importCmd struct {
+	File string `required:"" placeholder:"F" help:"JSON Lines file to read (- for stdin): one object per line with body and attributes."`
+}
+
+// maxLine bounds one line of an import file (SQS messages are at most
+// 256 KiB, which JSON escaping can grow).
+const maxLine = 4 << 20
+
+// ReadRecords reads and checks a JSON Lines file; an error names the line.
+func ReadRecords(r io.Reader) ([]Record, error) {
+	var recs []Record
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), maxLine)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Bytes()
+		if len(bytesTrim(line)) == 0 {
+			continue
+		}
+		var raw struct {
+			Body       *string           `json:"body"`
+			Attributes map[string]string `json:"attributes"`
+		}
+		if err := json.Unmarshal(line, &raw); err != nil {
+			return nil, fmt.Errorf("line %d: %w (want {\"body\": \"...\", \"attributes\": {\"name\": \"value\"}})", n, err)
+		}
+		switch {
+		case raw.Body == nil:
+			return nil, fmt.Errorf("line %d: no \"body\" (the raw message body, a string)", n)
+		case *raw.Body == "":
+			return nil, fmt.Errorf("line %d: empty body (SQS refuses it)", n)
+		case len(raw.Attributes) > maxAttributes:
+			return nil, fmt.Errorf("line %d: %d attributes, SQS allows %d", n, len(raw.Attributes), maxAttributes)
+		}
+		recs = append(recs, Record{Body: *raw.Body, Attributes: raw.Attributes})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read: %w", err)
+	}
+	return recs, nil
+}
+
+func bytesTrim(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\r') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func (c *importCmd) Run(ctx context.Context, a *app) error {
+	var r io.Reader = os.Stdin
+	if c.File != "-" {
+		f, err := os.Open(c.File)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r = f
+	}
+	recs, err := ReadRecords(r) // all lines are checked before anything is sent
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.File, err)
+	}
+	msgs := make([]events.Message, len(recs))
+	for i, rec := range recs {
+		msgs[i] = events.Message{Body: rec.Body, Attributes: rec.Attributes}
+	}
+	failed, err := a.dlq.SendBatch(ctx, msgs)
+	fmt.Fprintf(a.stdout, "imported %d of %d messages into %s\n", len(msgs)-len(failed), len(msgs), a.target.DLQURL)
+	if len(failed) > 0 || err != nil {
+		lines := make([]int, len(failed))
+		for i, f := range failed {
+			lines[i] = f + 1
+		}
+		return fmt.Errorf("%d not imported (records %v): %w", len(failed), lines, err)
+	}
+	return nil
+}
+
+// purgeCmd is `worker dlq purge`.
+type purgeCmd struct {
+	Yes bool `help:"Really delete every message of the dead-letter queue."`
+}
+
+func (c *purgeCmd) Run(ctx context.Context, a *app) error {
+	s, err := a.dlq.Stats(ctx)
+	if err != nil {
+		return err
+	}
+	if !c.Yes {
+		fmt.Fprintf(a.stderr, "%s holds about %d messages (+%d in flight). purge deletes them for good; "+
+			"keep a copy first with `worker dlq export --file F`, then run `worker dlq purge --yes`.\n",
+			a.target.DLQURL, s.Visible, s.InFlight)
+		return errors.New("refused without --yes; nothing was deleted")
+	}
+	deleted := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			fmt.Fprintf(a.stdout, "purge: %d messages deleted before the interrupt\n", deleted)
+			return err
+		}
+		msgs, err := a.dlq.Receive(ctx, 10, time.Second)
+		if err != nil {
+			return err
+		}
+		if len(msgs) == 0 {
+			break
+		}
+		handles := make([]string, len(msgs))
+		for i, m := range msgs {
+			handles[i] = m.ReceiptHandle
+		}
+		failed, err := a.dlq.Delete(ctx, handles)
+		deleted += len(handles) - len(failed)
+		if err != nil {
+			return fmt.Errorf("after %d deleted: %w", deleted, err)
+		}
+	}
+	fmt.Fprintf(a.stdout, "purge: %d messages deleted from %s\n", deleted, a.target.DLQURL)
+	return nil
+}
