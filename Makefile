@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 PKGS := ./...
 
-.PHONY: local-bin help run test vet lint build fmt-check tools-check infra-check loadtest
+.PHONY: local-bin help run test vet lint build fmt-check tools-check infra-check loadtest bench
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -45,6 +45,9 @@ TARGET ?= http://127.0.0.1:8080
 RATE ?= 2000
 DURATION ?= 30s
 REPORT ?= report.json
+bench: tools-check ## side-by-side benchmark: raw SQS/Postgres limits, async product, sync baseline (RUNS=3 RATE=2000 DURATION=30s MAX_RATE=9000)
+	RUNS=$(or $(RUNS),3) RATE=$(RATE) DURATION=$(DURATION) bash loadtest/bench.sh
+
 loadtest: tools-check ## make loadtest TARGET=http://127.0.0.1:8080 RATE=2000 DURATION=30s REPORT=report.json [HTML=report.html] [DB=postgres://...]
 	$(GO) build -o bin/loadtest ./loadtest
 	./bin/loadtest -target $(TARGET) -rate $(RATE) -duration $(DURATION) -report $(REPORT) $(if $(HTML),-html $(HTML)) $(if $(DB),-database-url '$(DB)')

@@ -113,7 +113,8 @@ func attack(ctx context.Context, o Options, progress io.Writer) (*attackResult, 
 				continue
 			}
 			res.Statuses[int(r.Code)]++
-			if r.Code != http.StatusAccepted {
+			// 201 is the synchronous baseline's answer (WRITE_MODE=sync).
+			if r.Code != http.StatusAccepted && r.Code != http.StatusCreated {
 				failed.Add(1)
 				continue
 			}
