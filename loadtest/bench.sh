@@ -5,7 +5,7 @@
 #   2. the product: `loadtest` at RATE/s for DURATION against the async proxy;
 #   3. the synchronous baseline: the same load against a proxy with
 #      WRITE_MODE=sync (insert per request, as the original app did);
-#   4. the product's ceiling: `loadtest` at MAX_RATE/s.
+#   4. both ceilings: `loadtest` at MAX_RATE/s against each.
 # Everything runs against one `make run`-style stack (Postgres with default,
 # durable settings), so the figures are comparable. Output: build/bench/.
 #
@@ -61,6 +61,7 @@ for run in $(seq "$RUNS"); do
   SYNC=$!
   for _ in $(seq 60); do curl -sf "http://127.0.0.1:$SYNC_PORT/healthz" >/dev/null && break; sleep 0.2; done
   "$OUT/bin/loadtest" -quiet -target "http://127.0.0.1:$SYNC_PORT" -rate "$RATE" -duration "$DURATION" -report "$OUT/sync-$run.json" -database-url "$DATABASE_URL" || true
+  "$OUT/bin/loadtest" -quiet -target "http://127.0.0.1:$SYNC_PORT" -rate "$MAX_RATE" -duration 20s -report "$OUT/syncmax-$run.json" -database-url "$DATABASE_URL" -workers 256 || true
   kill "$SYNC"; wait "$SYNC" 2>/dev/null || true; SYNC=
 
   "$OUT/bin/loadtest" -quiet -target "$TARGET" -rate "$MAX_RATE" -duration 20s -report "$OUT/max-$run.json" -database-url "$DATABASE_URL" -workers 256

@@ -67,7 +67,7 @@ func buildReport(o Options, res *attackResult, rows []row, drain time.Duration) 
 	}
 	for code, n := range res.Statuses {
 		rep.StatusCodes[fmt.Sprint(code)] = n
-		if code != 202 {
+		if code != 202 && code != 201 {
 			rep.Rejected += n
 		}
 	}

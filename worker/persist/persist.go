@@ -55,18 +55,36 @@ type Result struct {
 	Err error
 }
 
-// Persister processes batches. Its fields are required.
+// Observer receives figures for metrics; see shared/metrics.Worker.
+type Observer interface {
+	ObserveBatch(size, stored, duplicates, poisoned, failed int, took time.Duration)
+	// ObserveLag is called for each message of a committed insert with
+	// Now() minus the time the proxy accepted it.
+	ObserveLag(lag time.Duration)
+}
+
+// Persister processes batches. Its fields are required, except Metrics.
 type Persister struct {
-	Store number.Writer
-	DLQ   DeadLetterer
-	Log   zerolog.Logger
-	Now   func() time.Time
+	Store   number.Writer
+	DLQ     DeadLetterer
+	Log     zerolog.Logger
+	Now     func() time.Time
+	Metrics Observer // optional
 }
 
 // Process handles one batch. It never returns poison as Failed: those are
 // in the dead-letter queue (or, if even that failed, Failed so the queue's
 // own redrive policy moves them later).
 func (p *Persister) Process(ctx context.Context, msgs []Message) Result {
+	start := time.Now()
+	res := p.process(ctx, msgs)
+	if p.Metrics != nil {
+		p.Metrics.ObserveBatch(len(msgs), res.Stored, res.Duplicates, res.Poisoned, len(res.Failed), time.Since(start))
+	}
+	return res
+}
+
+func (p *Persister) process(ctx context.Context, msgs []Message) Result {
 	var res Result
 	subs := make([]number.Submission, 0, len(msgs))
 	valid := make([]int, 0, len(msgs))
@@ -124,6 +142,12 @@ func (p *Persister) Process(ctx context.Context, msgs []Message) Result {
 		}
 		res.Stored = n
 		res.Duplicates = len(valid) - n
+		if p.Metrics != nil {
+			now := p.Now()
+			for _, sub := range subs {
+				p.Metrics.ObserveLag(now.Sub(sub.AcceptedAt))
+			}
+		}
 		res.Done = append(res.Done, valid...)
 		if p.Log.GetLevel() <= zerolog.DebugLevel {
 			for _, i := range valid {
