@@ -24,6 +24,9 @@ var (
 	// ErrOverloaded is returned when the service sheds load instead of queueing
 	// without bound; the caller may retry shortly.
 	ErrOverloaded = errors.New("overloaded")
+	// ErrKeyReused is returned when an idempotency key comes back with a
+	// different value than the one it was first used with.
+	ErrKeyReused = errors.New("idempotency key reused")
 )
 
 // Submission is a number accepted by the proxy and not yet stored. ID is
@@ -74,6 +77,15 @@ type Reader interface {
 // one row. It returns how many rows were new.
 type Writer interface {
 	Insert(ctx context.Context, subs []Submission) (int, error)
+}
+
+// KeyStore binds client idempotency keys to submissions, shared by every
+// proxy instance.
+type KeyStore interface {
+	// Claim returns the submission bound to key: sub itself when the key is
+	// new or older than window (replayed false), else the first one
+	// (replayed true). It fails with ErrKeyReused when the values differ.
+	Claim(ctx context.Context, key string, sub Submission, window time.Duration) (bound Submission, replayed bool, err error)
 }
 
 // Truncate gives t the precision every store and event keeps (microseconds,
