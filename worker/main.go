@@ -5,15 +5,23 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+
 	"github.com/numbers-app/numbers/shared/config"
 	"github.com/numbers-app/numbers/shared/logging"
+	"github.com/numbers-app/numbers/shared/metrics"
 	"github.com/numbers-app/numbers/shared/pgstore"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 	"github.com/numbers-app/numbers/worker/consume"
@@ -24,7 +32,9 @@ import (
 // Config is the worker's configuration.
 type Config struct {
 	config.Common
-	Migrate           bool          `env:"MIGRATE" envDefault:"true"`
+	Migrate bool `env:"MIGRATE" envDefault:"true"`
+	// KeyWindow is the proxy's IDEMPOTENCY_WINDOW: older keys are pruned.
+	KeyWindow         time.Duration `env:"IDEMPOTENCY_WINDOW" envDefault:"24h"`
 	Pollers           int           `env:"WORKER_POLLERS" envDefault:"4"`
 	Flushers          int           `env:"WORKER_FLUSHERS" envDefault:"2"`
 	FlushSize         int           `env:"WORKER_FLUSH_SIZE" envDefault:"500"`
@@ -32,6 +42,12 @@ type Config struct {
 	WaitTime          time.Duration `env:"SQS_WAIT_TIME" envDefault:"20s"`
 	VisibilityTimeout time.Duration `env:"SQS_VISIBILITY_TIMEOUT" envDefault:"30s"`
 	ShutdownTimeout   time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
+	// MetricsAddr serves GET /metrics and /healthz ("": no listener;
+	// 0.0.0.0:9090 in containers). If the default address is taken (another
+	// worker on this machine) the worker runs without it and says so.
+	MetricsAddr  string        `env:"METRICS_ADDR" envDefault:"127.0.0.1:9090"`
+	EMFInterval  time.Duration `env:"METRICS_EMF_INTERVAL" envDefault:"60s"`
+	EMFNamespace string        `env:"METRICS_NAMESPACE" envDefault:"numbers"`
 }
 
 func main() {
@@ -83,7 +99,9 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 	}
 	queue := sqsqueue.Queue{API: client, URL: cfg.QueueURL}
 	deadLetters := sqsqueue.Queue{API: client, URL: cfg.DLQURL}
-	proc := &persist.Persister{Store: store, DLQ: deadLetters, Log: log, Now: time.Now}
+	reg := metrics.NewRegistry()
+	reg.MustRegister(metrics.QueueDepth{Queues: map[string]metrics.DepthFunc{"main": depth(queue), "dlq": depth(deadLetters)}})
+	proc := &persist.Persister{Store: store, DLQ: deadLetters, Log: log, Now: time.Now, Metrics: metrics.NewWorker(reg)}
 	consumer, err := consume.New(consume.Config{
 		Pollers: cfg.Pollers, Flushers: cfg.Flushers, FlushSize: cfg.FlushSize, FlushInterval: cfg.FlushInterval,
 		WaitTime: cfg.WaitTime, VisibilityTimeout: cfg.VisibilityTimeout, ShutdownTimeout: cfg.ShutdownTimeout,
@@ -93,9 +111,84 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 	}
 	log.Info().Str("queue", cfg.QueueURL).Str("dlq", cfg.DLQURL).Str("database", config.MaskURL(dbURL)).
 		Int("pollers", cfg.Pollers).Int("flush_size", cfg.FlushSize).Msg("worker started")
+	stopEMF := metrics.StartEMF(cfg.EMFInterval, cfg.EMFNamespace, cfg.LogFormat, logOut, reg, log)
+	defer stopEMF()
+	stopHTTP, err := serveMetrics(cfg.MetricsAddr, environ["METRICS_ADDR"] != "", reg, consumer, log)
+	if err != nil {
+		return err
+	}
+	defer stopHTTP()
+	go pruneKeys(ctx, store, cfg.KeyWindow, log)
 	if err := consumer.Run(ctx); err != nil {
 		return err
 	}
 	log.Info().Msg("worker stopped")
 	return nil
+}
+
+// pruneKeys deletes expired idempotency keys every ten minutes (a cheap
+// DELETE through the created_at index) until ctx ends. Several workers
+// doing it at once is harmless.
+func pruneKeys(ctx context.Context, store *pgstore.Store, window time.Duration, log zerolog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := store.PruneKeys(ctx, window); err != nil {
+			log.Warn().Err(err).Msg("prune idempotency keys")
+		} else if n > 0 {
+			log.Info().Int("deleted", n).Msg("pruned expired idempotency keys")
+		}
+	}
+}
+
+func depth(q sqsqueue.Queue) metrics.DepthFunc {
+	return func(ctx context.Context) (int, int, error) {
+		s, err := q.Stats(ctx)
+		return s.Visible, s.InFlight, err
+	}
+}
+
+// serveMetrics serves GET /metrics and GET /healthz on addr. When addr is
+// the default (explicit is false) and taken, it logs a warning and serves
+// nothing, so several local workers can run side by side.
+func serveMetrics(addr string, explicit bool, reg *prometheus.Registry, c *consume.Consumer, log zerolog.Logger) (stop func(), err error) {
+	if addr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if explicit {
+			return nil, fmt.Errorf("listen on METRICS_ADDR %s: %w", addr, err)
+		}
+		log.Warn().Err(err).Str("addr", addr).Msg("metrics listener not started: set METRICS_ADDR to a free address")
+		return func() {}, nil
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		// Alive: a paused consumer (database down) is healthy, restarting it
+		// would not help; "receiving" says whether it is paused.
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"status":"ok","receiving":%t}`+"\n", c.Healthy())
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error().Err(err).Msg("metrics listener failed")
+		}
+	}()
+	log.Info().Str("addr", ln.Addr().String()).Msg("metrics listening")
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-done
+	}, nil
 }

@@ -88,6 +88,23 @@ type KeyStore interface {
 	Claim(ctx context.Context, key string, sub Submission, window time.Duration) (bound Submission, replayed bool, err error)
 }
 
+// Figures are what the store says about itself for operators (GET
+// /api/stats), read cheaply.
+type Figures struct {
+	// Count of stored numbers; Exact is false when it is the planner's
+	// estimate (large tables, where counting would be slow).
+	Count int64
+	Exact bool
+	// NewestAcceptedAt is the accepted_at of the newest stored number (zero
+	// when none is stored).
+	NewestAcceptedAt time.Time
+	// RecentLag is the median of stored_at - accepted_at over the numbers
+	// accepted in the last minute (at most the newest 1000 of them);
+	// RecentSamples how many there were (0: no recent numbers, no lag).
+	RecentLag     time.Duration
+	RecentSamples int
+}
+
 // Truncate gives t the precision every store and event keeps (microseconds,
 // UTC), so a submission round-trips through JSON and Postgres unchanged.
 func Truncate(t time.Time) time.Time {
