@@ -25,6 +25,22 @@ const MaxBodyBytes = 4 << 10
 // DefaultMaxInflightWrites is the default for Deps.MaxInflightWrites.
 const DefaultMaxInflightWrites = 1024
 
+// DefaultKeyWindow is how long an Idempotency-Key stays bound to its number.
+const DefaultKeyWindow = 24 * time.Hour
+
+// validKey accepts 1..255 visible ASCII characters.
+func validKey(k string) bool {
+	if len(k) > 255 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
 // LegacyAllLimit caps GET /api/values/all, which has no pagination.
 const LegacyAllLimit = 1000
 
@@ -43,9 +59,20 @@ type Deps struct {
 	// API answers 503 at once instead of piling up goroutines and memory.
 	// Defaults to DefaultMaxInflightWrites.
 	MaxInflightWrites int
+	// Edge configures CORS and per-client rate limiting.
+	Edge EdgeConfig
+	// Keys, when set, honours the Idempotency-Key header for KeyWindow
+	// (defaults to DefaultKeyWindow).
+	Keys      number.KeyStore
+	KeyWindow time.Duration
 	// Checks are run by /readyz, by name.
 	Checks map[string]Check
 	Log    zerolog.Logger
+	// Stats feed GET /api/stats; Metrics, when set, observes every request;
+	// MetricsHandler, when set, serves GET /metrics.
+	Stats          StatsSources
+	Metrics        RequestObserver
+	MetricsHandler http.Handler
 	// Now defaults to time.Now; NewID to UUIDv7.
 	Now   func() time.Time
 	NewID func() (string, error)
@@ -57,6 +84,8 @@ type API struct {
 	mux      *http.ServeMux
 	draining atomic.Bool
 	writes   chan struct{} // semaphore of in-flight POSTs
+	stats    *statsCache
+	handler  http.Handler
 }
 
 // New builds the handler.
@@ -73,6 +102,9 @@ func New(d Deps) (*API, error) {
 			return id.String(), err
 		}
 	}
+	if d.KeyWindow == 0 {
+		d.KeyWindow = DefaultKeyWindow
+	}
 	if d.MaxInflightWrites == 0 {
 		d.MaxInflightWrites = DefaultMaxInflightWrites
 	}
@@ -83,10 +115,17 @@ func New(d Deps) (*API, error) {
 	a.mux.HandleFunc("GET /api/values/{id}", a.getValue)
 	a.mux.HandleFunc("GET /healthz", a.healthz)
 	a.mux.HandleFunc("GET /readyz", a.readyz)
+	a.mux.HandleFunc("GET /api/stats", a.getStats)
+	if d.MetricsHandler != nil {
+		a.mux.Handle("GET /metrics", d.MetricsHandler)
+	}
 	a.mux.HandleFunc("GET /{$}", servePage)
+	a.mux.HandleFunc("GET /assets/{name}", serveAsset)
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
+	a.stats = newStatsCache(d.Stats, d.Now)
+	a.handler = a.withRequestID(a.withMetrics(newEdge(d.Edge, d.Now).wrap(a.mux)))
 	return a, nil
 }
 
@@ -96,7 +135,7 @@ func (a *API) SetDraining() { a.draining.Store(true) }
 
 // ServeHTTP adds request ids, logging and panic recovery around the routes.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	a.withRequestID(a.mux).ServeHTTP(w, r)
+	a.handler.ServeHTTP(w, r)
 }
 
 // valueView is a stored number in responses. Value is an exact JSON number;
@@ -135,6 +174,24 @@ func (a *API) postValue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sub := number.Submission{ID: id, Value: v, AcceptedAt: number.Truncate(a.deps.Now()), RequestID: RequestID(r.Context())}
+	if key := r.Header.Get("Idempotency-Key"); key != "" && a.deps.Keys != nil {
+		if !validKey(key) {
+			writeError(w, r, http.StatusBadRequest, "Idempotency-Key must be 1 to 255 visible ASCII characters")
+			return
+		}
+		// A replayed key re-sends the first submission (same id): if the
+		// first request's send failed, this one completes it; if it
+		// succeeded, the worker stores the id once.
+		bound, replayed, err := a.deps.Keys.Claim(r.Context(), key, sub, a.deps.KeyWindow)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		sub, id = bound, bound.ID
+		if replayed {
+			w.Header().Set("Idempotent-Replayed", "true")
+		}
+	}
 	if a.deps.SyncWriter != nil {
 		if _, err := a.deps.SyncWriter.Insert(r.Context(), []number.Submission{sub}); err != nil {
 			a.fail(w, r, err)

@@ -21,6 +21,8 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, number.ErrInvalid):
 		writeError(w, r, http.StatusBadRequest, unwrapInvalid(rootInvalid(err)))
+	case errors.Is(err, number.ErrKeyReused):
+		writeError(w, r, http.StatusUnprocessableEntity, "this Idempotency-Key was already used with a different value")
 	case errors.Is(err, number.ErrNotFound):
 		writeError(w, r, http.StatusNotFound, "no number with this id is stored (yet)")
 	case errors.Is(err, number.ErrOverloaded):

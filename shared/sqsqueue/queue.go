@@ -258,3 +258,15 @@ func Ensure(ctx context.Context, api CreateAPI, spec QueueSpec) (mainURL, dlqURL
 	}
 	return aws.ToString(main.QueueUrl), aws.ToString(dlq.QueueUrl), nil
 }
+
+var _ events.Sender = Queue{}
+
+// Send sends one message in its own call: an events.Sender without the
+// Publisher's coalescing, for processes that serve one request at a time
+// (Lambda).
+func (q Queue) Send(ctx context.Context, m events.Message) error {
+	ctx, cancel := context.WithTimeout(ctx, DefaultSendTimeout)
+	defer cancel()
+	_, err := q.SendBatch(ctx, []events.Message{m})
+	return err
+}

@@ -1,0 +1,210 @@
+// Package server builds the proxy's HTTP handler from its configuration:
+// the one wiring of store, queue, idempotency keys, edge protection, stats
+// and metrics that the ECS proxy and the HTTP Lambda function share.
+package server
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+
+	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/proxy/httpapi"
+	"github.com/numbers-app/numbers/shared/config"
+	"github.com/numbers-app/numbers/shared/metrics"
+	"github.com/numbers-app/numbers/shared/pgstore"
+	"github.com/numbers-app/numbers/shared/sqsqueue"
+)
+
+// Config is the HTTP side's configuration (environment variables; README).
+type Config struct {
+	config.Common
+	// WriteMode is "async" (enqueue, 202) or "sync" (insert per request, 201:
+	// the original app's behaviour, kept as a benchmark baseline).
+	WriteMode string `env:"WRITE_MODE" envDefault:"async"`
+	// Migrate applies schema migrations at start (safe with several processes).
+	Migrate bool `env:"MIGRATE" envDefault:"true"`
+	// Send batching: see sqsqueue.PublisherConfig.
+	SendLinger      time.Duration `env:"SQS_SEND_LINGER" envDefault:"2ms"`
+	SendMaxInFlight int           `env:"SQS_SEND_MAX_IN_FLIGHT" envDefault:"16"`
+	SendMaxPending  int           `env:"SQS_SEND_MAX_PENDING" envDefault:"1024"`
+	// RateLimit is requests per second per client to /api (0: off); Burst
+	// defaults to twice that. TrustForwardedFor: behind an ALB, identify
+	// clients by X-Forwarded-For.
+	RateLimit         float64 `env:"RATE_LIMIT_PER_CLIENT" envDefault:"0"`
+	RateBurst         int     `env:"RATE_LIMIT_BURST" envDefault:"0"`
+	TrustForwardedFor bool    `env:"TRUST_FORWARDED_FOR" envDefault:"false"`
+	// CORSOrigins may call the API from browsers on other origins.
+	CORSOrigins []string `env:"CORS_ALLOWED_ORIGINS" envSeparator:","`
+	// KeyWindow is how long an Idempotency-Key is remembered.
+	KeyWindow time.Duration `env:"IDEMPOTENCY_WINDOW" envDefault:"24h"`
+	// MaxInflightWrites bounds concurrent POSTs (503 beyond it).
+	MaxInflightWrites int `env:"MAX_INFLIGHT_WRITES" envDefault:"1024"`
+}
+
+// Validate names the first bad field.
+func (c Config) Validate() error {
+	if err := c.Common.Validate(); err != nil {
+		return err
+	}
+	if c.WriteMode != "async" && c.WriteMode != "sync" {
+		return fmt.Errorf("configuration: WRITE_MODE must be async or sync, got %q", c.WriteMode)
+	}
+	return nil
+}
+
+// Options say how the process lives.
+type Options struct {
+	// DirectSend sends each message in its own call instead of coalescing
+	// concurrent posts: for Lambda, where one environment serves one request
+	// at a time and background goroutines are frozen between invocations.
+	DirectSend bool
+	// MaxWait bounds waiting for Postgres at start (migrations). Defaults to
+	// a minute.
+	MaxWait time.Duration
+}
+
+// Server is the built handler and what it holds.
+type Server struct {
+	API      *httpapi.API
+	Registry *prometheus.Registry
+	Store    *pgstore.Store
+	pub      *sqsqueue.Publisher
+}
+
+// New connects to Postgres (migrating when configured) and SQS and builds
+// the handler. Close releases what it opened.
+func New(ctx context.Context, cfg Config, log zerolog.Logger, opts Options) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.MaxWait == 0 {
+		opts.MaxWait = time.Minute
+	}
+	dbURL, _ := cfg.PostgresURL()
+	store, err := pgstore.Open(pgstore.Config{URL: dbURL, MaxConns: cfg.DBMaxConns})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Store: store}
+	if cfg.Migrate {
+		if err := store.MigrateWithRetry(ctx, log, opts.MaxWait); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	client, err := sqsqueue.NewClient(ctx, sqsqueue.ClientConfig{Region: cfg.AWSRegion, Endpoint: cfg.SQSEndpoint})
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	queue := sqsqueue.Queue{API: client, URL: cfg.QueueURL}
+	var sender events.Sender = queue
+	if !opts.DirectSend {
+		s.pub, err = sqsqueue.NewPublisher(client, sqsqueue.PublisherConfig{
+			QueueURL: cfg.QueueURL, Linger: cfg.SendLinger, MaxInFlight: cfg.SendMaxInFlight, MaxPending: cfg.SendMaxPending,
+		}, log)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		sender = s.pub
+	}
+
+	s.Registry = metrics.NewRegistry()
+	met := metrics.NewProxy(s.Registry)
+	deps := httpapi.Deps{
+		Enqueuer:          metrics.TimedEnqueuer{Next: events.Enqueuer{Sender: sender}, Metrics: met},
+		Reader:            store,
+		Keys:              store,
+		KeyWindow:         cfg.KeyWindow,
+		MaxInflightWrites: cfg.MaxInflightWrites,
+		Checks:            map[string]httpapi.Check{"postgres": store.Ping, "sqs": queue.Ping},
+		Log:               log,
+		Stats:             statsSources(client, store, cfg.QueueURL, cfg.DLQURL),
+		Metrics:           met,
+		MetricsHandler:    promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}),
+		Edge: httpapi.EdgeConfig{RatePerClient: cfg.RateLimit, Burst: cfg.RateBurst,
+			TrustForwardedFor: cfg.TrustForwardedFor, AllowedOrigins: cfg.CORSOrigins},
+	}
+	if cfg.WriteMode == "sync" {
+		deps.SyncWriter = store
+	}
+	s.API, err = httpapi.New(deps)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	registerStatsGauges(s.Registry, s.API)
+	return s, nil
+}
+
+// Close flushes pending sends (every handler must have returned) and closes
+// the store.
+func (s *Server) Close() {
+	if s.pub != nil {
+		s.pub.Close()
+	}
+	s.Store.Close()
+}
+
+// statsSources feed GET /api/stats: the store's figures, the queues' depths
+// (the dead-letter queue's when SQS_DLQ_URL is set).
+func statsSources(client sqsqueue.API, store *pgstore.Store, queueURL, dlqURL string) httpapi.StatsSources {
+	depth := func(url string) httpapi.QueueDepth {
+		q := sqsqueue.Queue{API: client, URL: url}
+		return func(ctx context.Context) (int, int, error) {
+			s, err := q.Stats(ctx)
+			return s.Visible, s.InFlight, err
+		}
+	}
+	src := httpapi.StatsSources{Store: store, Queue: depth(queueURL)}
+	if dlqURL != "" {
+		src.DLQ = depth(dlqURL)
+	}
+	return src
+}
+
+// registerStatsGauges publishes the (cached) figures of /api/stats as
+// gauges; -1 means unknown.
+func registerStatsGauges(reg prometheus.Registerer, api *httpapi.API) {
+	gauge := func(name, help string, f func(httpapi.Stats) *float64) {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metrics.Namespace, Name: name, Help: help},
+			func() float64 {
+				if v := f(api.Stats(context.Background())); v != nil {
+					return *v
+				}
+				return -1
+			}))
+	}
+	num := func(p *int) *float64 {
+		if p == nil {
+			return nil
+		}
+		v := float64(*p)
+		return &v
+	}
+	gauge("stored_numbers", "Numbers stored: exact below a million rows, the planner's estimate above.", func(s httpapi.Stats) *float64 {
+		if s.StoredCount == nil {
+			return nil
+		}
+		v := float64(*s.StoredCount)
+		return &v
+	})
+	gauge("queue_depth", "Messages in the main queue, visible + in flight.", func(s httpapi.Stats) *float64 { return num(s.QueueDepth) })
+	gauge("dlq_depth", "Messages in the dead-letter queue.", func(s httpapi.Stats) *float64 { return num(s.DLQDepth) })
+	gauge("oldest_message_age_seconds", "Estimated age of the oldest message not yet stored (see GET /api/stats).",
+		func(s httpapi.Stats) *float64 { return s.OldestMessageAgeSeconds })
+	gauge("worker_lag_seconds", "Median accepted → stored time of the numbers accepted in the last minute (0: none).",
+		func(s httpapi.Stats) *float64 {
+			if s.WorkerLagSeconds == nil {
+				zero := 0.0
+				return &zero
+			}
+			return s.WorkerLagSeconds
+		})
+}
