@@ -1,0 +1,63 @@
+// Command http is the HTTP function: the proxy's http.Handler on AWS Lambda,
+// behind API Gateway HTTP API or a function URL (payload format 2.0) or an
+// ALB target group. Configuration is the proxy's environment (README).
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/numbers-app/numbers/functions/lambdaapi"
+	"github.com/numbers-app/numbers/proxy/server"
+	"github.com/numbers-app/numbers/shared/config"
+	"github.com/numbers-app/numbers/shared/logging"
+)
+
+func main() {
+	if err := run(context.Background(), config.Environ(os.Environ()), os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "http function:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the INIT phase: everything built here (the Postgres pool, the SQS
+// client) lives as long as the execution environment.
+func run(ctx context.Context, environ map[string]string, logOut io.Writer) error {
+	handler, closeFn, err := setup(ctx, environ, logOut)
+	if err != nil {
+		return err
+	}
+	lambda.StartWithOptions(handler, lambda.WithContext(ctx), lambda.WithEnableSIGTERM(closeFn))
+	return nil
+}
+
+func setup(ctx context.Context, environ map[string]string, logOut io.Writer) (handler any, closeFn func(), err error) {
+	var cfg server.Config
+	if err := config.Parse(&cfg, lambdaapi.WithDefaults(environ)); err != nil {
+		return nil, nil, err
+	}
+	log, err := logging.New(logOut, cfg.LogLevel, cfg.LogFormat, "http-function")
+	if err != nil {
+		return nil, nil, fmt.Errorf("configuration: %w", err)
+	}
+	// The proxy's very wiring, except that each POST sends its own message:
+	// one request at a time per environment leaves nothing to coalesce, and
+	// a batching goroutine would be frozen between invocations.
+	built, err := server.New(ctx, cfg, log, server.Options{DirectSend: true, MaxWait: 5 * time.Second})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := lambdaapi.InitStore(ctx, built.Store, false, log); err != nil {
+		built.Close()
+		return nil, nil, err
+	}
+	dbURL, _ := cfg.PostgresURL()
+	log.Info().Str("database", config.MaskURL(dbURL)).Str("queue", cfg.QueueURL).Int("db_max_conns", cfg.DBMaxConns).
+		Msg("http function initialised")
+	return lambdaapi.HTTP(built.API), built.Close, nil
+}

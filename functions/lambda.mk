@@ -1,0 +1,41 @@
+# The Lambda functions (functions/): included from the root Makefile, or run
+# alone with `make -f Makefile -f functions/lambda.mk lambda`.
+GO ?= go
+LAMBDA_FUNCS := http sqs
+LAMBDA_OUT := build/lambda
+LAMBDA_RIE := build/tools/aws-lambda-rie
+LAMBDA_RIE_MODULE := github.com/aws/aws-lambda-runtime-interface-emulator
+LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
+
+.PHONY: lambda lambda-test lambda-native lambda-rie lambda-bench
+
+lambda: ## build both functions for Lambda arm64 (provided.al2023) and zip them
+	@set -e; for f in $(LAMBDA_FUNCS); do \
+	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(LAMBDA_OUT)/arm64/$$f/bootstrap ./functions/$$f; \
+	  (cd functions/tools && $(GO) run ./lambdazip -o ../../$(LAMBDA_OUT)/numbers-$$f-arm64.zip ../../$(LAMBDA_OUT)/arm64/$$f/bootstrap); \
+	done
+	@echo "Lambda packages (GOOS=linux GOARCH=arm64, runtime provided.al2023, handler bootstrap):"
+	@for f in $(LAMBDA_FUNCS); do \
+	  printf '  %-38s %9d bytes (%s)\n' $(LAMBDA_OUT)/arm64/$$f/bootstrap $$(stat -c %s $(LAMBDA_OUT)/arm64/$$f/bootstrap) "$$(file -b $(LAMBDA_OUT)/arm64/$$f/bootstrap 2>/dev/null | cut -d, -f1-2 || true)"; \
+	  printf '  %-38s %9d bytes\n' $(LAMBDA_OUT)/numbers-$$f-arm64.zip $$(stat -c %s $(LAMBDA_OUT)/numbers-$$f-arm64.zip); \
+	done
+
+# The functions for this machine, as the emulator runs them.
+lambda-native:
+	@set -e; for f in $(LAMBDA_FUNCS); do \
+	  GOOS=linux CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(LAMBDA_OUT)/native/$$f/bootstrap ./functions/$$f; \
+	done
+
+# The AWS Lambda Runtime Interface Emulator, built from the Go module proxy at
+# the version pinned in functions/tools/go.mod.
+lambda-rie:
+	@cd functions/tools && $(GO) build -o ../../$(LAMBDA_RIE) $(LAMBDA_RIE_MODULE)/cmd/aws-lambda-rie
+
+lambda-test: lambda-native lambda-rie ## run both functions under the Lambda Runtime Interface Emulator with the golden events
+	@echo "lambda-test: functions/{http,sqs} under the AWS Lambda Runtime Interface Emulator (aws-lambda-rie $$(cd functions/tools && $(GO) list -m -f '{{.Version}}' $(LAMBDA_RIE_MODULE))), one invoke at a time, on loopback"
+	NUMBERS_LAMBDA_DIR=$(CURDIR)/$(LAMBDA_OUT)/native NUMBERS_RIE=$(CURDIR)/$(LAMBDA_RIE) \
+	  $(GO) run ./local test -- $(GO) test -tags lambdarie -count=1 -v -timeout 5m ./functions/rietest
+
+lambda-bench: lambda-native lambda-rie ## measure functions (emulator) against proxy/worker for docs/lambda-vs-ecs.md
+	$(GO) build -o build/bench/ ./proxy ./worker
+	$(GO) run ./local test -- $(GO) run ./functions/bench $(LAMBDA_BENCH_ARGS)
