@@ -56,23 +56,54 @@ func buildBinaries(t *testing.T) string {
 	return binDir
 }
 
+// sysOpts change where and how the system runs; zero values use the shared
+// test Postgres and SQS with a 30s visibility and maxReceiveCount 5.
+type sysOpts struct {
+	DatabaseURL string
+	SQSEndpoint string
+	Queues      *testenv.Queues
+	MaxReceive  int
+	Visibility  time.Duration
+	Env         []string
+}
+
 func startSystem(t *testing.T, extraEnv ...string) *system {
+	return startSystemWith(t, sysOpts{Env: extraEnv})
+}
+
+func startSystemWith(t *testing.T, o sysOpts) *system {
 	t.Helper()
 	bin := buildBinaries(t)
-	dbURL := testenv.DatabaseURL(t)
-	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	if o.DatabaseURL == "" {
+		o.DatabaseURL = testenv.DatabaseURL(t)
+	}
+	if o.SQSEndpoint == "" {
+		o.SQSEndpoint = testenv.SQSEndpoint(t)
+	}
+	if o.MaxReceive == 0 {
+		o.MaxReceive = 5
+	}
+	if o.Visibility == 0 {
+		o.Visibility = 30 * time.Second
+	}
+	if o.Queues == nil {
+		qs := testenv.NewQueues(t, o.MaxReceive, o.Visibility)
+		o.Queues = &qs
+	}
+	dbURL, qs := o.DatabaseURL, *o.Queues
 	port, err := stack.FreePort()
 	require.NoError(t, err)
 	env := append(os.Environ(),
 		"DATABASE_URL="+dbURL,
-		"SQS_ENDPOINT="+testenv.SQSEndpoint(t),
+		"SQS_ENDPOINT="+o.SQSEndpoint,
 		"SQS_QUEUE_URL="+qs.Main.URL,
 		"SQS_DLQ_URL="+qs.DLQ.URL,
 		"HTTP_ADDR=127.0.0.1:"+strconv.Itoa(port),
 		"SQS_WAIT_TIME=1s",
+		fmt.Sprintf("SQS_VISIBILITY_TIMEOUT=%ds", int(o.Visibility/time.Second)),
 		"LOG_FORMAT=json",
 	)
-	env = append(env, extraEnv...)
+	env = append(env, o.Env...)
 	out := &testLog{t: t}
 	s := &system{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Queues: qs, Env: env}
 	s.Proxy = &stack.Process{Name: "proxy", Path: filepath.Join(bin, "proxy"), Env: env, Out: out, Log: out, StopTimeout: 20 * time.Second}

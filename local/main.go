@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/numbers-app/numbers/local/stack"
 )
@@ -163,11 +164,23 @@ numbers is running (Ctrl-C stops everything):
 			_ = p.Run(ctx)
 		}()
 	}
+	// Postgres is supervised too, as RDS restarts a failed instance: a fast
+	// restart by hand (`pkill -INT -f 'postgres -D .*/.local/pg'`) brings it back.
 	go func() {
-		select {
-		case <-deps.PG.Exited():
-			fmt.Fprintln(out, "local: Postgres exited; see", filepath.Join(state, "services.log"))
-		case <-ctx.Done():
+		for {
+			select {
+			case <-deps.PG.Exited():
+			case <-ctx.Done():
+				return
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			fmt.Fprintln(out, "supervisor: Postgres exited (see "+filepath.Join(state, "services.log")+"): restarting it")
+			if err := deps.PG.Restart(ctx); err != nil && ctx.Err() == nil {
+				fmt.Fprintln(out, "supervisor: Postgres did not restart:", err)
+				time.Sleep(time.Second)
+			}
 		}
 	}()
 	<-ctx.Done()

@@ -113,16 +113,26 @@ func SQSClient(t testing.TB) *sqs.Client {
 type Queues struct {
 	Client    *sqs.Client
 	Main, DLQ sqsqueue.Queue
+	Spec      sqsqueue.QueueSpec
 }
 
-// NewQueues creates a main queue with a redrive policy to a fresh DLQ.
+// NewQueues creates a main queue with a redrive policy to a fresh DLQ on the
+// shared local SQS server.
 func NewQueues(t testing.TB, maxReceive int, visibility time.Duration) Queues {
 	t.Helper()
-	c := SQSClient(t)
+	return NewQueuesAt(t, SQSEndpoint(t), maxReceive, visibility)
+}
+
+// NewQueuesAt is NewQueues on the SQS server at endpoint.
+func NewQueuesAt(t testing.TB, endpoint string, maxReceive int, visibility time.Duration) Queues {
+	t.Helper()
+	c, err := sqsqueue.NewClient(context.Background(), sqsqueue.ClientConfig{Endpoint: endpoint})
+	if err != nil {
+		t.Fatal(err)
+	}
 	name := "t-" + suffix()
-	mainURL, dlqURL, err := sqsqueue.Ensure(context.Background(), c, sqsqueue.QueueSpec{
-		Name: name, DLQName: name + "-dlq", MaxReceiveCount: maxReceive, VisibilityTimeout: visibility,
-	})
+	spec := sqsqueue.QueueSpec{Name: name, DLQName: name + "-dlq", MaxReceiveCount: maxReceive, VisibilityTimeout: visibility}
+	mainURL, dlqURL, err := sqsqueue.Ensure(context.Background(), c, spec)
 	if err != nil {
 		t.Fatalf("create queues: %v", err)
 	}
@@ -131,7 +141,7 @@ func NewQueues(t testing.TB, maxReceive int, visibility time.Duration) Queues {
 			_, _ = c.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: aws.String(u)})
 		}
 	})
-	return Queues{Client: c, Main: sqsqueue.Queue{API: c, URL: mainURL}, DLQ: sqsqueue.Queue{API: c, URL: dlqURL}}
+	return Queues{Client: c, Main: sqsqueue.Queue{API: c, URL: mainURL}, DLQ: sqsqueue.Queue{API: c, URL: dlqURL}, Spec: spec}
 }
 
 // Logger writes to the test log.

@@ -1,0 +1,375 @@
+package main
+
+// Fault tests: the promise "every 202 ends as exactly one stored row or as a
+// message in the dead-letter queue" checked while parts fail. Each test runs
+// the proxy and the worker as processes and stops by itself.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/local/fauxqs"
+	"github.com/numbers-app/numbers/local/pgcluster"
+	"github.com/numbers-app/numbers/local/stack"
+	"github.com/numbers-app/numbers/shared/number"
+	"github.com/numbers-app/numbers/shared/sqsqueue"
+	"github.com/numbers-app/numbers/shared/testenv"
+)
+
+// load posts numbers at about rate/s for d and records what it was told.
+type load struct {
+	mu       sync.Mutex
+	accepted map[string]int64 // id -> value, from 202s
+	statuses map[int]int
+	failures int // no HTTP answer
+}
+
+func runLoad(t *testing.T, url string, rate int, d time.Duration) *load {
+	t.Helper()
+	l := &load{accepted: map[string]int64{}, statuses: map[int]int{}}
+	client := &http.Client{Timeout: 10 * time.Second}
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	defer tick.Stop()
+	end := time.After(d)
+	var wg sync.WaitGroup
+	base := time.Now().UnixNano() % 1e12 * 1000
+	for i := int64(0); ; i++ {
+		select {
+		case <-end:
+			wg.Wait()
+			return l
+		case <-tick.C:
+		}
+		wg.Add(1)
+		go func(v int64) {
+			defer wg.Done()
+			resp, err := client.Post(url+"/api/values", "application/json", strings.NewReader(fmt.Sprintf(`{"value": %d}`, v)))
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			if err != nil {
+				l.failures++
+				return
+			}
+			defer resp.Body.Close()
+			l.statuses[resp.StatusCode]++
+			if resp.StatusCode == http.StatusAccepted {
+				var out map[string]string
+				if json.NewDecoder(resp.Body).Decode(&out) == nil {
+					l.accepted[out["id"]] = v
+				}
+			}
+		}(base + i)
+	}
+}
+
+// storedIDs returns every stored id and value.
+func storedIDs(t *testing.T, s *system) map[string]int64 {
+	t.Helper()
+	rows, err := s.Store.DB().QueryContext(context.Background(), "SELECT id::text, value FROM numbers")
+	require.NoError(t, err)
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var v int64
+		require.NoError(t, rows.Scan(&id, &v))
+		out[id] = v
+	}
+	return out
+}
+
+// assertEvery202StoredOnce waits until every accepted id is stored and
+// checks that nothing was stored twice and nothing went to the DLQ.
+func assertEvery202StoredOnce(t *testing.T, s *system, l *load, within time.Duration) {
+	t.Helper()
+	require.NotEmpty(t, l.accepted, "the load got some 202s")
+	var stored map[string]int64
+	deadline := time.Now().Add(within)
+	for {
+		stored = storedIDs(t, s)
+		missing := 0
+		for id := range l.accepted {
+			if _, ok := stored[id]; !ok {
+				missing++
+			}
+		}
+		if missing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d accepted numbers were not stored within %s", missing, len(l.accepted), within)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	byValue := map[int64]int{}
+	for _, v := range stored {
+		byValue[v]++
+	}
+	for v, n := range byValue {
+		assert.Equal(t, 1, n, "value %d stored %d times", v, n)
+	}
+	dead, err := s.Queues.DLQ.Stats(context.Background())
+	require.NoError(t, err)
+	assert.Zero(t, dead.Visible+dead.InFlight, "nothing went to the dead-letter queue")
+	t.Logf("accepted %d, stored %d rows (%d of them without a 202: the client gave up after SQS had them), statuses %v, no answer %d",
+		len(l.accepted), len(stored), len(stored)-len(l.accepted), l.statuses, l.failures)
+}
+
+func TestFaultWorkerKilledMidBatchLosesAndDuplicatesNothing(t *testing.T) {
+	s := startSystemWith(t, sysOpts{Visibility: 5 * time.Second})
+	done := make(chan *load)
+	go func() { done <- runLoad(t, s.URL, 300, 6*time.Second) }()
+	time.Sleep(2 * time.Second)
+	require.NoError(t, s.Worker.Signal(syscall.SIGKILL), "kill the worker in the middle of the load")
+	l := <-done
+	assert.Equal(t, len(l.accepted), l.statuses[http.StatusAccepted], "every POST was accepted: writes do not need the worker")
+	assertEvery202StoredOnce(t, s, l, 30*time.Second)
+	assert.GreaterOrEqual(t, s.Worker.Restarts, 1, "the supervisor restarted the worker")
+}
+
+// ownPostgres starts a private cluster the test may stop and restart.
+func ownPostgres(t *testing.T) *pgcluster.Cluster {
+	t.Helper()
+	port, err := stack.FreePort()
+	require.NoError(t, err)
+	pg, err := pgcluster.Start(context.Background(), pgcluster.Options{DataDir: t.TempDir(), Port: port, Fast: true})
+	require.NoError(t, err)
+	t.Cleanup(pg.Stop)
+	return pg
+}
+
+func TestFaultPostgresRestartedUnderLoadLosesNothing(t *testing.T) {
+	pg := ownPostgres(t)
+	s := startSystemWith(t, sysOpts{DatabaseURL: pg.URL(), Visibility: 5 * time.Second})
+	done := make(chan *load)
+	go func() { done <- runLoad(t, s.URL, 300, 7*time.Second) }()
+	time.Sleep(2 * time.Second)
+	require.NoError(t, pg.Restart(context.Background()), "fast restart of Postgres under load")
+	l := <-done
+	assertEvery202StoredOnce(t, s, l, 60*time.Second)
+}
+
+func TestFaultPostgresDownLongerThanTheRedrivePolicyAllowsSendsNothingToTheDLQ(t *testing.T) {
+	pg := ownPostgres(t)
+	// maxReceiveCount 2 x visibility 3s = 6s: an outage of 12s would push
+	// every message into the DLQ if the worker kept receiving.
+	s := startSystemWith(t, sysOpts{DatabaseURL: pg.URL(), MaxReceive: 2, Visibility: 3 * time.Second})
+	pg.Stop()
+	l := runLoad(t, s.URL, 50, 4*time.Second)
+	assert.Equal(t, len(l.accepted), 200, "writes are accepted while Postgres is down: they wait in the queue")
+	time.Sleep(8 * time.Second)
+	require.NoError(t, pg.Restart(context.Background()))
+	assertEvery202StoredOnce(t, s, l, 60*time.Second)
+}
+
+func TestFaultSQSDownAnswers503AndRecovers(t *testing.T) {
+	port, err := stack.FreePort()
+	require.NoError(t, err)
+	dir := filepath.Join(testenv.Root(t), "local", "fauxqs")
+	sqsSrv, err := fauxqs.Start(context.Background(), dir, port, io.Discard)
+	require.NoError(t, err)
+	defer func() { sqsSrv.Stop() }()
+	qs := testenv.NewQueuesAt(t, sqsSrv.Endpoint(), 5, 30*time.Second)
+	s := startSystemWith(t, sysOpts{SQSEndpoint: sqsSrv.Endpoint(), Queues: &qs})
+
+	before := runLoad(t, s.URL, 50, 2*time.Second)
+	assertEvery202StoredOnce(t, s, before, 20*time.Second)
+
+	sqsSrv.Kill()
+	during := runLoad(t, s.URL, 20, 3*time.Second)
+	assert.Empty(t, during.accepted, "no 202 while the queue is down")
+	assert.Equal(t, 60, during.statuses[http.StatusServiceUnavailable], "every write is told 503")
+	resp, err := http.Post(s.URL+"/api/values", "application/json", strings.NewReader(`{"value": 1}`))
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	assert.NotEmpty(t, resp.Header.Get("Retry-After"))
+	assert.Contains(t, string(body), "unavailable")
+
+	// The local SQS keeps queues in memory: bring it back with the same queues.
+	sqsSrv, err = fauxqs.Start(context.Background(), dir, port, io.Discard)
+	require.NoError(t, err)
+	_, _, err = sqsqueue.Ensure(context.Background(), qs.Client, qs.Spec)
+	require.NoError(t, err)
+	after := runLoad(t, s.URL, 50, 2*time.Second)
+	assert.Equal(t, 100, len(after.accepted), "writes are accepted again once the queue is back")
+	assertEvery202StoredOnce(t, s, after, 30*time.Second)
+}
+
+func TestFaultPoisonMixedIntoGoodBatchesGoesToTheDLQWithItsReason(t *testing.T) {
+	s := startSystem(t)
+	ctx := context.Background()
+	var msgs []events.Message
+	for i := 0; i < 30; i++ {
+		if i%10 == 3 {
+			msgs = append(msgs, events.Message{Body: fmt.Sprintf(`{"type":"number.submitted","version":99,"n":%d}`, i)})
+			continue
+		}
+		m, err := events.Encode(number.Submission{ID: uuid.Must(uuid.NewV7()).String(), Value: int64(i), AcceptedAt: time.Now()})
+		require.NoError(t, err)
+		msgs = append(msgs, m)
+	}
+	_, err := s.Queues.Main.SendBatch(ctx, msgs)
+	require.NoError(t, err)
+	testenv.Eventually(t, 20*time.Second, "27 good rows", func() bool { return len(storedIDs(t, s)) == 27 })
+	var dead []sqsqueue.Received
+	testenv.Eventually(t, 10*time.Second, "3 poison messages in the DLQ", func() bool {
+		got, err := s.Queues.DLQ.Receive(ctx, 10, 0)
+		require.NoError(t, err)
+		dead = append(dead, got...)
+		return len(dead) >= 3
+	})
+	require.Len(t, dead, 3)
+	for _, d := range dead {
+		assert.Equal(t, events.ReasonUnknownVersion, d.Attributes["dlq_reason"])
+		assert.NotEmpty(t, d.Attributes["dlq_failed_at"])
+	}
+}
+
+func TestIdempotencyKeyHoldsAcrossProxyInstancesAndRestarts(t *testing.T) {
+	s := startSystem(t)
+	port, err := stack.FreePort()
+	require.NoError(t, err)
+	second := fmt.Sprintf("http://127.0.0.1:%d", port)
+	env := append(append([]string{}, s.Env...), fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", port))
+	other := &stack.Process{Name: "proxy2", Path: s.Proxy.Path, Env: env, Out: &testLog{t: t}, Log: &testLog{t: t}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = other.Run(ctx) }()
+	testenv.Eventually(t, 30*time.Second, "the second proxy", func() bool {
+		resp, err := http.Get(second + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == http.StatusOK
+	})
+
+	post := func(url, key, body string) (int, string, http.Header) {
+		req, _ := http.NewRequest(http.MethodPost, url+"/api/values", bytes.NewBufferString(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", key)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var out map[string]string
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out["id"], resp.Header
+	}
+	var wg sync.WaitGroup
+	ids := make(chan string, 20)
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			url := s.URL
+			if i%2 == 1 {
+				url = second
+			}
+			code, id, _ := post(url, "order-42", `{"value": 42}`)
+			assert.Equal(t, http.StatusAccepted, code)
+			ids <- id
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	distinct := map[string]bool{}
+	for id := range ids {
+		distinct[id] = true
+	}
+	require.Len(t, distinct, 1, "twenty concurrent retries on two proxies got one id")
+
+	require.NoError(t, s.Proxy.Signal(syscall.SIGKILL))
+	testenv.Eventually(t, 30*time.Second, "the restarted proxy", func() bool {
+		resp, err := http.Get(s.URL + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == http.StatusOK
+	})
+	code, id, hdr := post(s.URL, "order-42", `{"value": 42}`)
+	assert.Equal(t, http.StatusAccepted, code)
+	assert.True(t, distinct[id], "the key survives a proxy restart")
+	assert.Equal(t, "true", hdr.Get("Idempotent-Replayed"))
+
+	code, _, _ = post(second, "order-42", `{"value": 43}`)
+	assert.Equal(t, http.StatusUnprocessableEntity, code, "the same key with another value is refused")
+
+	testenv.Eventually(t, 20*time.Second, "the row", func() bool { return len(storedIDs(t, s)) >= 1 })
+	time.Sleep(time.Second)
+	stored := storedIDs(t, s)
+	assert.Len(t, stored, 1, "one row for all those requests")
+}
+
+func TestGracefulShutdownIsBoundedAndLosesNothing(t *testing.T) {
+	s := startSystemWith(t, sysOpts{Env: []string{"DRAIN_DELAY=1s"}})
+	// A proxy and a worker outside the supervisor, to signal and time them.
+	port, err := stack.FreePort()
+	require.NoError(t, err)
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	env := append(append([]string{}, s.Env...), fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", port))
+	proxy := exec.Command(s.Proxy.Path)
+	proxy.Env = env
+	proxy.Stdout, proxy.Stderr = &testLog{t: t}, &testLog{t: t}
+	require.NoError(t, proxy.Start())
+	worker := exec.Command(s.Worker.Path)
+	worker.Env = env
+	worker.Stdout, worker.Stderr = &testLog{t: t}, &testLog{t: t}
+	require.NoError(t, worker.Start())
+	testenv.Eventually(t, 30*time.Second, "the proxy", func() bool {
+		resp, err := http.Get(url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == http.StatusOK
+	})
+
+	done := make(chan *load)
+	go func() { done <- runLoad(t, url, 200, 3*time.Second) }()
+	time.Sleep(1500 * time.Millisecond)
+	start := time.Now()
+	require.NoError(t, proxy.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, worker.Process.Signal(syscall.SIGTERM))
+	time.Sleep(300 * time.Millisecond)
+	resp, err := http.Get(url + "/readyz")
+	if assert.NoError(t, err, "the proxy still answers while it drains") {
+		resp.Body.Close()
+		assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "readiness fails first")
+	}
+	waitExit := func(name string, c *exec.Cmd) {
+		errc := make(chan error, 1)
+		go func() { errc <- c.Wait() }()
+		select {
+		case err := <-errc:
+			assert.NoError(t, err, "%s exits cleanly", name)
+			assert.Less(t, time.Since(start), 25*time.Second, "%s stops within ECS's 30s stop timeout", name)
+		case <-time.After(30 * time.Second):
+			_ = c.Process.Kill()
+			t.Errorf("%s did not stop within 30s of SIGTERM", name)
+		}
+	}
+	waitExit("proxy", proxy)
+	waitExit("worker", worker)
+	t.Logf("both stopped %s after SIGTERM", time.Since(start).Round(time.Millisecond))
+	l := <-done
+	// The supervised worker of s stores whatever the stopped one released.
+	assertEvery202StoredOnce(t, s, l, 40*time.Second)
+	_ = os.Stderr
+}
