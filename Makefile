@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 PKGS := ./...
 
-.PHONY: local-bin help run test vet lint build fmt-check tools-check infra-check loadtest bench
+.PHONY: local-bin help run test vet lint build fmt-check tools-check infra-check loadtest test-e2e bench
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -11,6 +11,9 @@ help: ## list targets
 tools-check:
 	@command -v $(GO) >/dev/null || { echo "make: Go 1.26+ is needed and was not found. Install it from https://go.dev/dl (Debian: apt-get install golang-go)"; exit 1; }
 	@command -v node >/dev/null && command -v npm >/dev/null || { echo "make: Node.js 20+ and npm are needed for the local SQS server. Install them: apt-get install nodejs npm (or https://nodejs.org)"; exit 1; }
+
+# make lambda, make lambda-test, make lambda-bench: the Lambda functions.
+include functions/lambda.mk
 
 # The local tool is built and run directly (not with `go run`) so that Ctrl-C
 # and SIGTERM reach it, and it stops what it started in order.
@@ -25,6 +28,9 @@ run: local-bin ## Postgres, local SQS, proxy and worker in the foreground (Ctrl-
 
 test: local-bin vet ## vet + every test (with a private Postgres and local SQS)
 	$(LOCAL_BIN) test -- $(GO) test -race -count=1 -timeout 10m $(PKGS)
+
+test-e2e: tools-check ## browser test: the page in headless Chromium against a fresh local stack; screenshots in build/e2e/
+	$(GO) test -tags e2e -count=1 -v -timeout 15m ./e2e/
 
 vet: tools-check
 	$(GO) vet $(PKGS)
@@ -45,8 +51,8 @@ TARGET ?= http://127.0.0.1:8080
 RATE ?= 2000
 DURATION ?= 30s
 REPORT ?= report.json
-bench: tools-check ## side-by-side benchmark: raw SQS/Postgres limits, async product, sync baseline (RUNS=3 RATE=2000 DURATION=30s MAX_RATE=9000)
-	RUNS=$(or $(RUNS),3) RATE=$(RATE) DURATION=$(DURATION) bash loadtest/bench.sh
+bench: tools-check ## side-by-side benchmark: raw SQS/Postgres limits, async product, sync baseline (RUNS=3 RATE=2000 DURATION=30s MAX_RATE=12000)
+	RUNS=$(or $(RUNS),3) RATE=$(RATE) DURATION=$(DURATION) $(if $(MAX_RATE),MAX_RATE=$(MAX_RATE)) bash loadtest/bench.sh
 
 loadtest: tools-check ## make loadtest TARGET=http://127.0.0.1:8080 RATE=2000 DURATION=30s REPORT=report.json [HTML=report.html] [DB=postgres://...]
 	$(GO) build -o bin/loadtest ./loadtest
