@@ -28,6 +28,12 @@ func main() {
 // run is the INIT phase: everything built here (the Postgres pool, the SQS
 // client) lives as long as the execution environment.
 func run(ctx context.Context, environ map[string]string, logOut io.Writer) error {
+	environ, err := lambdaapi.WithDBSecret(ctx, environ, func() (lambdaapi.SecretsAPI, error) {
+		return lambdaapi.NewSecretsAPI(ctx, environ["AWS_REGION"])
+	})
+	if err != nil {
+		return err
+	}
 	handler, closeFn, err := setup(ctx, environ, logOut)
 	if err != nil {
 		return err

@@ -31,6 +31,12 @@ func main() {
 // run is the INIT phase: the Postgres pool and the SQS client built here
 // live as long as the execution environment.
 func run(ctx context.Context, environ map[string]string, logOut io.Writer) error {
+	environ, err := lambdaapi.WithDBSecret(ctx, environ, func() (lambdaapi.SecretsAPI, error) {
+		return lambdaapi.NewSecretsAPI(ctx, environ["AWS_REGION"])
+	})
+	if err != nil {
+		return err
+	}
 	handler, closeFn, err := setup(ctx, environ, logOut)
 	if err != nil {
 		return err
