@@ -16,6 +16,10 @@ locals {
     { name = "PGDATABASE", value = var.db.name },
     { name = "PGSSLMODE", value = "require" },
     { name = "LOG_LEVEL", value = var.log_level },
+    # JSON logs carry the Embedded Metric Format lines the alarms and the
+    # dashboard read, in the observability module's namespace.
+    { name = "LOG_FORMAT", value = "json" },
+    { name = "METRICS_NAMESPACE", value = "numbers/${var.name}" },
   ]
   secrets = [
     { name = "PGUSER", valueFrom = "${var.db.secret_arn}:username::" },
@@ -51,7 +55,7 @@ locals {
       readonlyRootFilesystem = true
       user                   = "65532:65532"
       stopTimeout            = 30 # the worker finishes its batch within 20 s
-      environment            = local.environment
+      environment            = concat(local.environment, [{ name = "METRICS_ADDR", value = "0.0.0.0:9090" }])
       secrets                = local.secrets
       logConfiguration = {
         logDriver = "awslogs"

@@ -56,6 +56,13 @@ locals {
         Action   = ["sqs:SendMessage", "sqs:GetQueueAttributes"]
         Resource = [var.queue_arn]
       },
+      {
+        # GET /api/stats shows the dead-letter queue's depth.
+        Sid      = "ReadDeadLetterDepth"
+        Effect   = "Allow"
+        Action   = ["sqs:GetQueueAttributes"]
+        Resource = [var.dlq_arn]
+      },
     ]
   }
 

@@ -10,7 +10,9 @@ locals {
     http = {
       Version = "2012-10-17"
       Statement = [
-        { Sid = "Enqueue", Effect = "Allow", Action = ["sqs:SendMessage"], Resource = [var.queue_arn] },
+        { Sid = "Enqueue", Effect = "Allow", Action = ["sqs:SendMessage", "sqs:GetQueueAttributes"], Resource = [var.queue_arn] },
+        # /readyz pings the queue; GET /api/stats reads both queues' depth.
+        { Sid = "ReadDeadLetterDepth", Effect = "Allow", Action = ["sqs:GetQueueAttributes"], Resource = [var.dlq_arn] },
         { Sid = "DbSecret", Effect = "Allow", Action = ["secretsmanager:GetSecretValue"], Resource = [var.db.secret_arn] },
         { Sid = "Logs", Effect = "Allow", Action = ["logs:CreateLogStream", "logs:PutLogEvents"], Resource = ["${var.log_group_arns["${var.name}-http"]}:*"] },
       ]
