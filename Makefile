@@ -51,7 +51,7 @@ TARGET ?= http://127.0.0.1:8080
 RATE ?= 2000
 DURATION ?= 30s
 REPORT ?= report.json
-bench: tools-check ## side-by-side benchmark: raw SQS/Postgres limits, async product, sync baseline (RUNS=3 RATE=2000 DURATION=30s MAX_RATE=12000)
+bench: tools-check ## side-by-side benchmark: raw SQS/Postgres limits, async product, sync baseline (RUNS=3 RATE=2000 DURATION=30s MAX_RATE=9000)
 	RUNS=$(or $(RUNS),3) RATE=$(RATE) DURATION=$(DURATION) $(if $(MAX_RATE),MAX_RATE=$(MAX_RATE)) bash loadtest/bench.sh
 
 loadtest: tools-check ## make loadtest TARGET=http://127.0.0.1:8080 RATE=2000 DURATION=30s REPORT=report.json [HTML=report.html] [DB=postgres://...]
