@@ -7,10 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"time"
-
-	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/numbers-app/numbers/functions/lambdaapi"
 	"github.com/numbers-app/numbers/proxy/server"
@@ -18,30 +15,10 @@ import (
 	"github.com/numbers-app/numbers/shared/logging"
 )
 
-func main() {
-	if err := run(context.Background(), config.Environ(os.Environ()), os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "http function:", err)
-		os.Exit(1)
-	}
-}
+func main() { lambdaapi.Main("http", setup) }
 
-// run is the INIT phase: everything built here (the Postgres pool, the SQS
+// setup is the INIT phase: what it builds (the Postgres pool, the SQS
 // client) lives as long as the execution environment.
-func run(ctx context.Context, environ map[string]string, logOut io.Writer) error {
-	environ, err := lambdaapi.WithDBSecret(ctx, environ, func() (lambdaapi.SecretsAPI, error) {
-		return lambdaapi.NewSecretsAPI(ctx, environ["AWS_REGION"])
-	})
-	if err != nil {
-		return err
-	}
-	handler, closeFn, err := setup(ctx, environ, logOut)
-	if err != nil {
-		return err
-	}
-	lambda.StartWithOptions(handler, lambda.WithContext(ctx), lambda.WithEnableSIGTERM(closeFn))
-	return nil
-}
-
 func setup(ctx context.Context, environ map[string]string, logOut io.Writer) (handler any, closeFn func(), err error) {
 	var cfg server.Config
 	if err := config.Parse(&cfg, lambdaapi.WithDefaults(environ)); err != nil {

@@ -8,10 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
-
-	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/numbers-app/numbers/functions/lambdaapi"
 	"github.com/numbers-app/numbers/shared/config"
@@ -21,30 +18,10 @@ import (
 	"github.com/numbers-app/numbers/worker/persist"
 )
 
-func main() {
-	if err := run(context.Background(), config.Environ(os.Environ()), os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "sqs function:", err)
-		os.Exit(1)
-	}
-}
+func main() { lambdaapi.Main("sqs", setup) }
 
-// run is the INIT phase: the Postgres pool and the SQS client built here
-// live as long as the execution environment.
-func run(ctx context.Context, environ map[string]string, logOut io.Writer) error {
-	environ, err := lambdaapi.WithDBSecret(ctx, environ, func() (lambdaapi.SecretsAPI, error) {
-		return lambdaapi.NewSecretsAPI(ctx, environ["AWS_REGION"])
-	})
-	if err != nil {
-		return err
-	}
-	handler, closeFn, err := setup(ctx, environ, logOut)
-	if err != nil {
-		return err
-	}
-	lambda.StartWithOptions(handler, lambda.WithContext(ctx), lambda.WithEnableSIGTERM(closeFn))
-	return nil
-}
-
+// setup is the INIT phase: what it builds (the Postgres pool, the SQS
+// client) lives as long as the execution environment.
 func setup(ctx context.Context, environ map[string]string, logOut io.Writer) (handler any, closeFn func(), err error) {
 	cfg, err := lambdaapi.ParseConfig(environ)
 	if err != nil {
