@@ -61,7 +61,7 @@ func Install(ctx context.Context, dir string, log io.Writer) error {
 }
 
 func checkNode(ctx context.Context) error {
-	const help = "Node.js %d+ and npm are needed for the local SQS server: " +
+	const help = "the local SQS server needs Node.js %d+ and npm: " +
 		"`sudo apt-get install nodejs npm` (Debian 13+/Ubuntu 24.04+) or see https://nodejs.org"
 	if _, err := exec.LookPath("npm"); err != nil {
 		return fmt.Errorf(help, MinNodeMajor)
@@ -73,7 +73,7 @@ func checkNode(ctx context.Context) error {
 	v := strings.TrimPrefix(strings.TrimSpace(string(out)), "v")
 	major, _ := strconv.Atoi(strings.SplitN(v, ".", 2)[0])
 	if major < MinNodeMajor {
-		return fmt.Errorf("Node.js %s is too old: "+help, v, MinNodeMajor)
+		return fmt.Errorf("node %s is too old; "+help, v, MinNodeMajor)
 	}
 	return nil
 }
