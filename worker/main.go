@@ -100,7 +100,7 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 	queue := sqsqueue.Queue{API: client, URL: cfg.QueueURL}
 	deadLetters := sqsqueue.Queue{API: client, URL: cfg.DLQURL}
 	reg := metrics.NewRegistry()
-	reg.MustRegister(metrics.QueueDepth{Queues: map[string]metrics.DepthFunc{"main": depth(queue), "dlq": depth(deadLetters)}})
+	reg.MustRegister(metrics.QueueDepth{Queues: map[string]metrics.DepthFunc{"main": queue.Depth, "dlq": deadLetters.Depth}})
 	proc := &persist.Persister{Store: store, DLQ: deadLetters, Log: log, Now: time.Now, Metrics: metrics.NewWorker(reg)}
 	consumer, err := consume.New(consume.Config{
 		Pollers: cfg.Pollers, Flushers: cfg.Flushers, FlushSize: cfg.FlushSize, FlushInterval: cfg.FlushInterval,
@@ -143,13 +143,6 @@ func pruneKeys(ctx context.Context, store *pgstore.Store, window time.Duration, 
 		} else if n > 0 {
 			log.Info().Int("deleted", n).Msg("pruned expired idempotency keys")
 		}
-	}
-}
-
-func depth(q sqsqueue.Queue) metrics.DepthFunc {
-	return func(ctx context.Context) (int, int, error) {
-		s, err := q.Stats(ctx)
-		return s.Visible, s.InFlight, err
 	}
 }
 

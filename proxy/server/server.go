@@ -155,16 +155,9 @@ func (s *Server) Close() {
 // statsSources feed GET /api/stats: the store's figures, the queues' depths
 // (the dead-letter queue's when SQS_DLQ_URL is set).
 func statsSources(client sqsqueue.API, store *pgstore.Store, queueURL, dlqURL string) httpapi.StatsSources {
-	depth := func(url string) httpapi.QueueDepth {
-		q := sqsqueue.Queue{API: client, URL: url}
-		return func(ctx context.Context) (int, int, error) {
-			s, err := q.Stats(ctx)
-			return s.Visible, s.InFlight, err
-		}
-	}
-	src := httpapi.StatsSources{Store: store, Queue: depth(queueURL)}
+	src := httpapi.StatsSources{Store: store, Queue: sqsqueue.Queue{API: client, URL: queueURL}.Depth}
 	if dlqURL != "" {
-		src.DLQ = depth(dlqURL)
+		src.DLQ = sqsqueue.Queue{API: client, URL: dlqURL}.Depth
 	}
 	return src
 }

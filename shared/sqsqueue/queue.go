@@ -270,3 +270,10 @@ func (q Queue) Send(ctx context.Context, m events.Message) error {
 	_, err := q.SendBatch(ctx, []events.Message{m})
 	return err
 }
+
+// Depth is Stats as (visible, in flight), the shape the stats page and the
+// queue-depth metric read.
+func (q Queue) Depth(ctx context.Context) (visible, inFlight int, err error) {
+	s, err := q.Stats(ctx)
+	return s.Visible, s.InFlight, err
+}
