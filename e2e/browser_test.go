@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/numbers-app/numbers/local/stack"
+	"github.com/numbers-app/numbers/shared/testenv"
 )
 
 // TestBrowserSubmitQueuedThenStored builds the binaries, starts Postgres,
@@ -192,7 +193,7 @@ func startStack(t *testing.T, root string) running {
 		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, "build %s: %s", name, out)
 	}
-	logs := &testLog{t: t}
+	logs := testenv.LogWriter(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	deps, err := stack.Up(ctx, stack.Options{Root: root, StateDir: tmp, Fast: true, Queues: true, Log: logs, ServiceLog: io.Discard})
@@ -310,17 +311,4 @@ func testEventually(t *testing.T, d time.Duration, cond func() bool, what string
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// testLog sends process output to the test log (shown on failure or -v).
-type testLog struct {
-	mu sync.Mutex
-	t  *testing.T
-}
-
-func (l *testLog) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.t.Log(string(bytes.TrimRight(b, "\n")))
-	return len(b), nil
 }

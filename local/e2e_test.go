@@ -104,7 +104,7 @@ func startSystemWith(t *testing.T, o sysOpts) *system {
 		"LOG_FORMAT=json",
 	)
 	env = append(env, o.Env...)
-	out := &testLog{t: t}
+	out := testenv.LogWriter(t)
 	s := &system{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Queues: qs, Env: env}
 	s.Proxy = &stack.Process{Name: "proxy", Path: filepath.Join(bin, "proxy"), Env: env, Out: out, Log: out, StopTimeout: 20 * time.Second}
 	s.Worker = &stack.Process{Name: "worker", Path: filepath.Join(bin, "worker"), Env: env, Out: out, Log: out, StopTimeout: 20 * time.Second}
@@ -132,19 +132,6 @@ func startSystemWith(t *testing.T, o sysOpts) *system {
 		return resp.StatusCode == http.StatusOK
 	})
 	return s
-}
-
-// testLog sends process output to the test log (shown on failure or -v).
-type testLog struct {
-	mu sync.Mutex
-	t  *testing.T
-}
-
-func (l *testLog) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.t.Log(string(bytes.TrimRight(b, "\n")))
-	return len(b), nil
 }
 
 func postJSON(t *testing.T, url, body string) (int, map[string]string) {

@@ -250,7 +250,7 @@ func TestIdempotencyKeyHoldsAcrossProxyInstancesAndRestarts(t *testing.T) {
 	require.NoError(t, err)
 	second := fmt.Sprintf("http://127.0.0.1:%d", port)
 	env := append(append([]string{}, s.Env...), fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", port))
-	other := &stack.Process{Name: "proxy2", Path: s.Proxy.Path, Env: env, Out: &testLog{t: t}, Log: &testLog{t: t}}
+	other := &stack.Process{Name: "proxy2", Path: s.Proxy.Path, Env: env, Out: testenv.LogWriter(t), Log: testenv.LogWriter(t)}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { _ = other.Run(ctx) }()
@@ -327,11 +327,11 @@ func TestGracefulShutdownIsBoundedAndLosesNothing(t *testing.T) {
 	env := append(append([]string{}, s.Env...), fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", port))
 	proxy := exec.Command(s.Proxy.Path)
 	proxy.Env = env
-	proxy.Stdout, proxy.Stderr = &testLog{t: t}, &testLog{t: t}
+	proxy.Stdout, proxy.Stderr = testenv.LogWriter(t), testenv.LogWriter(t)
 	require.NoError(t, proxy.Start())
 	worker := exec.Command(s.Worker.Path)
 	worker.Env = env
-	worker.Stdout, worker.Stderr = &testLog{t: t}, &testLog{t: t}
+	worker.Stdout, worker.Stderr = testenv.LogWriter(t), testenv.LogWriter(t)
 	require.NoError(t, worker.Start())
 	testenv.Eventually(t, 30*time.Second, "the proxy", func() bool {
 		resp, err := http.Get(url + "/readyz")

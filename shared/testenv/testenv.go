@@ -8,9 +8,11 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"io"
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -164,4 +166,20 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 // IsLocal reports whether a URL points at loopback (guards destructive tests).
 func IsLocal(u string) bool {
 	return strings.Contains(u, "127.0.0.1") || strings.Contains(u, "localhost")
+}
+
+// LogWriter sends what is written to it (a process's output) to the test
+// log, a line per write, shown on failure or with -v.
+func LogWriter(t testing.TB) io.Writer { return &logWriter{t: t} }
+
+type logWriter struct {
+	mu sync.Mutex
+	t  testing.TB
+}
+
+func (l *logWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.t.Log(strings.TrimRight(string(b), "\n"))
+	return len(b), nil
 }
