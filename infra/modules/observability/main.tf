@@ -185,6 +185,27 @@ resource "aws_cloudwatch_metric_alarm" "worker_errors" {
   depends_on = [aws_cloudwatch_log_metric_filter.worker_errors]
 }
 
+# The worker's own figures, from the Embedded Metric Format lines in its JSON
+# log (METRICS_NAMESPACE = this namespace): messages left for redelivery
+# because Postgres or the DLQ failed. Warnings, not errors, in the log, so the
+# log-level filter above does not see them.
+resource "aws_cloudwatch_metric_alarm" "worker_failed_messages" {
+  alarm_name          = "${var.name}-worker-failed-messages"
+  alarm_description   = "The worker could not store messages (left in the queue for redelivery): Postgres is down or failing."
+  namespace           = local.ns
+  metric_name         = "worker_messages_total"
+  dimensions          = { service = "worker", outcome = "failed" }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.worker_error_threshold
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+  tags                = var.tags
+}
+
 resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
   for_each = toset(var.lambda_function_names)
 
@@ -265,6 +286,28 @@ resource "aws_cloudwatch_dashboard" "this" {
             ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", var.db_identifier],
             [".", "DatabaseConnections", ".", "."],
             [local.ns, "WorkerErrors", { stat = "Sum", label = "worker errors" }],
+          ]
+        }
+      },
+      {
+        type = "metric", x = 0, y = 18, width = 12, height = 6
+        properties = {
+          title = "Worker: messages by outcome (EMF)", region = local.region, stat = "Sum", period = 60
+          metrics = [
+            [local.ns, "worker_messages_total", "service", "worker", "outcome", "stored"],
+            ["...", "duplicate"],
+            ["...", "poisoned"],
+            ["...", "failed"],
+          ]
+        }
+      },
+      {
+        type = "metric", x = 12, y = 18, width = 12, height = 6
+        properties = {
+          title = "End-to-end lag, accepted to stored (s, EMF)", region = local.region, stat = "Maximum", period = 60
+          metrics = [
+            [local.ns, "e2e_lag_seconds_p50", "service", "worker"],
+            [".", "e2e_lag_seconds_p99", ".", "."],
           ]
         }
       },
