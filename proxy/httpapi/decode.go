@@ -56,6 +56,9 @@ func parseValueBody(body []byte) (int64, error) {
 	if err := dec.Decode(&struct{}{}); err != io.EOF {
 		return 0, errors.New("body has data after the JSON object")
 	}
+	if k := duplicateKey(body); k != "" {
+		return 0, fmt.Errorf("field %q appears more than once", k)
+	}
 	for k := range obj {
 		if k != "value" {
 			return 0, fmt.Errorf("unknown field %q: only \"value\" is accepted", k)
@@ -100,4 +103,31 @@ func unwrapInvalid(err error) string {
 		return msg[len(prefix):]
 	}
 	return msg
+}
+
+// duplicateKey returns a key that appears twice in the top-level object of
+// body (already known to be a valid JSON object), or "". Go's decoder would
+// silently keep the last one; an ambiguous request is refused instead.
+func duplicateKey(body []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if _, err := dec.Token(); err != nil { // the opening brace
+		return ""
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		key, _ := t.(string)
+		if seen[key] {
+			return key
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return ""
+		}
+	}
+	return ""
 }

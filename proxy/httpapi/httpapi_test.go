@@ -122,6 +122,8 @@ func TestPostRejectsMalformedInputAndEnqueuesNothing(t *testing.T) {
 		{"a misspelt field", "application/json", `{"valeu": 1}`, 400, "unknown field"},
 		{"an extra field", "application/json", `{"value": 1, "x": 2}`, 400, "unknown field"},
 		{"two objects", "application/json", `{"value": 1}{"value": 2}`, 400, "after the JSON object"},
+		{"a repeated field", "application/json", `{"value": 1, "value": 2}`, 400, "more than once"},
+		{"a repeated field spelt with an escape", "application/json", `{"value": 1, "\u0076alue": 2}`, 400, "more than once"},
 		{"a null value", "application/json", `{"value": null}`, 400, "got null"},
 		{"a true value", "application/json", `{"value": true}`, 400, "boolean"},
 		{"a false value", "application/json", `{"value": false}`, 400, "boolean"},
