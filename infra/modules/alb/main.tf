@@ -96,6 +96,30 @@ resource "aws_lb_listener" "https" {
   tags = var.tags
 }
 
+# The proxy serves Prometheus text at /metrics for whatever scrapes it inside
+# the VPC; the internet gets a 404 for it from the load balancer.
+resource "aws_lb_listener_rule" "hide_metrics" {
+  listener_arn = aws_lb_listener.https.arn
+  priority     = 10
+
+  action {
+    type = "fixed-response"
+    fixed_response {
+      content_type = "application/json"
+      message_body = jsonencode({ error = "no such endpoint" })
+      status_code  = "404"
+    }
+  }
+
+  condition {
+    path_pattern {
+      values = ["/metrics", "/metrics/*"]
+    }
+  }
+
+  tags = var.tags
+}
+
 # ---- DNS ----
 resource "aws_route53_record" "alias" {
   zone_id = var.hosted_zone_id
