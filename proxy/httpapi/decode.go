@@ -36,40 +36,49 @@ func decodeValue(w http.ResponseWriter, r *http.Request) (int64, int, error) {
 	return v, 0, nil
 }
 
-// parseValueBody is the pure part of decodeValue (fuzzed).
+// parseValueBody is the pure part of decodeValue (fuzzed). It walks the
+// top-level object token by token, so it sees what decoding into a map would
+// hide: a repeated field (Go keeps the last; an ambiguous request is refused).
 func parseValueBody(body []byte) (int64, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return 0, errors.New(`body is empty: send {"value": <integer>}`)
 	}
+	notJSON := errors.New(`body is not valid JSON: send {"value": <integer>}`)
 	dec := json.NewDecoder(bytes.NewReader(body))
-	var obj map[string]json.RawMessage
-	if err := dec.Decode(&obj); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
-			return 0, fmt.Errorf(`body must be a JSON object like {"value": 42}, got a JSON %s`, typeErr.Value)
+	tok, err := dec.Token()
+	if err != nil {
+		return 0, notJSON
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return 0, fmt.Errorf(`body must be a JSON object like {"value": 42}, got %s`, jsonKind(tok))
+	}
+	var raw json.RawMessage
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return 0, notJSON
 		}
-		return 0, errors.New(`body is not valid JSON: send {"value": <integer>}`)
+		key, _ := t.(string)
+		if key != "value" {
+			return 0, fmt.Errorf("unknown field %q: only \"value\" is accepted", key)
+		}
+		if raw != nil {
+			return 0, errors.New(`field "value" appears more than once`)
+		}
+		if err := dec.Decode(&raw); err != nil {
+			return 0, notJSON
+		}
 	}
-	if obj == nil {
-		return 0, errors.New(`body must be a JSON object like {"value": 42}, got null`)
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return 0, notJSON
 	}
-	if err := dec.Decode(&struct{}{}); err != io.EOF {
+	if _, err := dec.Token(); err != io.EOF {
 		return 0, errors.New("body has data after the JSON object")
 	}
-	if k := duplicateKey(body); k != "" {
-		return 0, fmt.Errorf("field %q appears more than once", k)
-	}
-	for k := range obj {
-		if k != "value" {
-			return 0, fmt.Errorf("unknown field %q: only \"value\" is accepted", k)
-		}
-	}
-	raw, ok := obj["value"]
-	if !ok {
+	if raw == nil {
 		return 0, errors.New(`field "value" is required`)
 	}
 	var v int64
-	var err error
 	switch raw[0] {
 	case '"':
 		var s string
@@ -105,29 +114,21 @@ func unwrapInvalid(err error) string {
 	return msg
 }
 
-// duplicateKey returns a key that appears twice in the top-level object of
-// body (already known to be a valid JSON object), or "". Go's decoder would
-// silently keep the last one; an ambiguous request is refused instead.
-func duplicateKey(body []byte) string {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if _, err := dec.Token(); err != nil { // the opening brace
-		return ""
-	}
-	seen := map[string]bool{}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return ""
-		}
-		key, _ := t.(string)
-		if seen[key] {
-			return key
-		}
-		seen[key] = true
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return ""
+// jsonKind names the JSON type of a token for error messages.
+func jsonKind(tok json.Token) string {
+	switch t := tok.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a JSON bool"
+	case float64, json.Number:
+		return "a JSON number"
+	case string:
+		return "a JSON string"
+	case json.Delim:
+		if t == '[' {
+			return "a JSON array"
 		}
 	}
-	return ""
+	return "something else"
 }
