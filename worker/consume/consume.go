@@ -158,7 +158,11 @@ func (c *Consumer) poll(ctx context.Context, in chan<- []sqsqueue.Received) {
 		if err := c.gate.wait(ctx); err != nil {
 			return
 		}
-		msgs, err := c.queue.Receive(ctx, 10, c.cfg.WaitTime)
+		// A bound above the long poll: a connection that hangs without an
+		// error must not stall this poller for ever.
+		rctx, cancel := context.WithTimeout(ctx, c.cfg.WaitTime+10*time.Second)
+		msgs, err := c.queue.Receive(rctx, 10, c.cfg.WaitTime)
+		cancel()
 		if ctx.Err() != nil {
 			// Messages SQS handed out to an aborted receive become visible
 			// again after the visibility timeout: nothing is lost.
@@ -278,7 +282,10 @@ func (c *Consumer) keepInvisible(ctx context.Context, handles []string) func() {
 			case <-stop:
 				return
 			case <-t.C:
-				if err := c.queue.ChangeVisibility(ctx, handles, c.cfg.VisibilityTimeout); err != nil {
+				vctx, cancel := context.WithTimeout(ctx, c.cfg.VisibilityTimeout/3)
+				err := c.queue.ChangeVisibility(vctx, handles, c.cfg.VisibilityTimeout)
+				cancel()
+				if err != nil {
 					c.log.Warn().Err(err).Msg("extend visibility failed")
 				}
 			}
