@@ -204,13 +204,8 @@ func startStack(t *testing.T, root string) running {
 	require.NoError(t, err)
 	metricsPort, err := stack.FreePort()
 	require.NoError(t, err)
-	env := append(os.Environ(),
-		"DATABASE_URL="+deps.PG.URL(),
-		"SQS_ENDPOINT="+deps.SQS.Endpoint(),
-		"SQS_QUEUE_URL="+deps.QueueURL,
-		"SQS_DLQ_URL="+deps.DLQURL,
-		"AWS_REGION="+stack.Region,
-		"HTTP_ADDR=127.0.0.1:"+strconv.Itoa(httpPort),
+	env := append(os.Environ(), deps.Env("127.0.0.1:"+strconv.Itoa(httpPort))...)
+	env = append(env,
 		"METRICS_ADDR=127.0.0.1:"+strconv.Itoa(metricsPort),
 		"SQS_WAIT_TIME=1s",
 		"LOG_FORMAT=json",

@@ -121,21 +121,13 @@ func runStack(ctx context.Context, root string, args []string, getenv func(strin
 	}
 	defer deps.Down()
 
-	env := append(os.Environ(),
-		"DATABASE_URL="+deps.PG.URL(),
-		"SQS_ENDPOINT="+deps.SQS.Endpoint(),
-		"SQS_QUEUE_URL="+deps.QueueURL,
-		"SQS_DLQ_URL="+deps.DLQURL,
-		"AWS_REGION="+stack.Region,
-		"HTTP_ADDR="+httpAddr,
-	)
+	env := append(os.Environ(), deps.Env(httpAddr)...)
 	if getenv("LOG_FORMAT") == "" {
 		env = append(env, "LOG_FORMAT=console")
 	}
 	// Operator tools (`worker dlq ...`, the load test) read this file to find
 	// the running stack when their environment does not say.
-	stackEnv := fmt.Sprintf("DATABASE_URL=%s\nSQS_ENDPOINT=%s\nSQS_QUEUE_URL=%s\nSQS_DLQ_URL=%s\nAWS_REGION=%s\nHTTP_ADDR=%s\n",
-		deps.PG.URL(), deps.SQS.Endpoint(), deps.QueueURL, deps.DLQURL, stack.Region, httpAddr)
+	stackEnv := strings.Join(deps.Env(httpAddr), "\n") + "\n"
 	envFile := filepath.Join(state, "stack.env")
 	if err := os.WriteFile(envFile, []byte(stackEnv), 0o644); err != nil {
 		return err

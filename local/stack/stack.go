@@ -144,3 +144,17 @@ func PickPort(want int, variable string, fallback bool) (int, error) {
 
 // ErrExited is returned by Process.Run when restarts are disabled.
 var ErrExited = errors.New("process exited")
+
+// Env is the configuration the proxy and the worker need to run against
+// these dependencies, listening on httpAddr, as KEY=VALUE entries (for a
+// process's environment and for .local/stack.env).
+func (d *Deps) Env(httpAddr string) []string {
+	return []string{
+		"DATABASE_URL=" + d.PG.URL(),
+		"SQS_ENDPOINT=" + d.SQS.Endpoint(),
+		"SQS_QUEUE_URL=" + d.QueueURL,
+		"SQS_DLQ_URL=" + d.DLQURL,
+		"AWS_REGION=" + Region,
+		"HTTP_ADDR=" + httpAddr,
+	}
+}
