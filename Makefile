@@ -1,5 +1,8 @@
 # numbers: `make run` brings the whole system up locally, `make test` runs every test.
 SHELL := /bin/bash
+# The approved toolchain; the go command fetches it from the module proxy. A new
+# machine starts on its own Go and ignores go.mod's toolchain line, so say it here.
+export GOTOOLCHAIN := go1.27.3
 GO ?= go
 PKGS := ./...
 
@@ -9,7 +12,7 @@ help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
 tools-check:
-	@command -v $(GO) >/dev/null || { echo "make: Go 1.26+ is needed and was not found. Install it from https://go.dev/dl (Debian: apt-get install golang-go)"; exit 1; }
+	@command -v $(GO) >/dev/null || { echo "make: Go is needed (any version: it fetches go1.27.3 itself) and was not found. Install it from https://go.dev/dl (Debian: apt-get install golang-go)"; exit 1; }
 	@command -v node >/dev/null && command -v npm >/dev/null || { echo "make: Node.js 20+ and npm are needed for the local SQS server. Install them: apt-get install nodejs npm (or https://nodejs.org)"; exit 1; }
 
 # make lambda, make lambda-test, make lambda-bench: the Lambda functions.

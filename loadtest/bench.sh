@@ -12,6 +12,7 @@
 #
 #   make bench [RUNS=3 RATE=2000 DURATION=30s MAX_RATE=9000]
 set -euo pipefail
+export GOTOOLCHAIN=go1.27.3 # the approved toolchain; go fetches it
 cd "$(dirname "$0")/.."
 
 RUNS=${RUNS:-3}

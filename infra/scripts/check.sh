@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Offline checks of the Terraform/OpenTofu code in infra/ (make infra-check).
 #
-# Needs only Go (>= 1.26), node and npm, and reaches only the Go module proxy
+# Needs only Go (any; GOTOOLCHAIN=go1.27.3 is exported below), node and npm, and reaches only the Go module proxy
 # and the npm registry, once: tools are cached under infra/.tools/ (git-ignored;
 # INFRA_TOOLS_DIR moves it). Steps:
 #   1. tools: OpenTofu, tfsec, tflint (Go module proxy, pinned), and a
@@ -15,6 +15,7 @@
 #   6. tfsec: no HIGH or CRITICAL finding unless an inline ignore says why.
 # Any failure exits non-zero.
 set -euo pipefail
+export GOTOOLCHAIN=go1.27.3 # the approved toolchain; go fetches it
 
 TOFU_VERSION=v1.12.6
 TFSEC_VERSION=v1.26.0
