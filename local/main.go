@@ -2,6 +2,7 @@
 //
 //	go run ./local run            # `make run`: Postgres, local SQS, proxy, worker
 //	go run ./local test -- CMD... # `make test`: private Postgres + SQS around CMD
+//	go run ./local clean          # `make clean`: remove the local state (stack stopped)
 package main
 
 import (
@@ -53,8 +54,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 0, runStack(ctx, root, args[1:], getenv, stdout)
 	case "test":
 		return runTests(ctx, root, args[1:], stdout, stderr)
+	case "clean":
+		return 0, clean(root, getenv, stdout)
 	default:
-		return 2, fmt.Errorf("unknown command %q: want run or test", args[0])
+		return 2, fmt.Errorf("unknown command %q: want run, test or clean", args[0])
 	}
 }
 
@@ -145,15 +148,77 @@ func postmasterAlive(dataDir string) int {
 	return 0
 }
 
+// stateDir is where `run` keeps its state.
+func stateDir(root string, getenv func(string) string) string {
+	if dir := getenv("LOCAL_STATE_DIR"); dir != "" {
+		return dir
+	}
+	return filepath.Join(root, ".local")
+}
+
+// movedClusterDir is where pgcluster puts the cluster of dataDir when it
+// runs as root and the postgres user cannot reach dataDir (the same rule as
+// pgcluster.Start's).
+func movedClusterDir(dataDir string) string {
+	sum := 0
+	for _, b := range []byte(dataDir) {
+		sum = sum*31 + int(b)
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("numbers-pg-%x", uint32(sum)))
+}
+
+// clean removes what `run` left in the state directory (binaries, the
+// Postgres cluster and its data, the log). It refuses while this clone's stack runs, and removes only the
+// entries `run` makes, so a mistyped LOCAL_STATE_DIR cannot wipe a folder.
+func clean(root string, getenv func(string) string, out io.Writer) error {
+	state := stateDir(root, getenv)
+	if _, err := os.Stat(state); errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintln(out, "clean: nothing to remove ("+state+" does not exist)")
+		return nil
+	}
+	lock, err := lockState(state)
+	if err != nil {
+		if errors.Is(err, errAlreadyRunning) {
+			return fmt.Errorf("not cleaning: %w", err)
+		}
+		return err
+	}
+	defer lock.Close()
+	pgDirs := []string{filepath.Join(state, "pg"), movedClusterDir(filepath.Join(state, "pg"))}
+	for _, dir := range pgDirs {
+		if pid := postmasterAlive(dir); pid != 0 {
+			return fmt.Errorf("not cleaning: a Postgres still runs on %s (pid %d): stop it with `kill -INT %d`", dir, pid, pid)
+		}
+	}
+	for _, dir := range pgDirs[1:] {
+		if _, err := os.Stat(filepath.Join(dir, "PG_VERSION")); err == nil {
+			if err := os.RemoveAll(dir); err != nil {
+				return err
+			}
+			fmt.Fprintln(out, "clean: removed the Postgres cluster in "+dir)
+		}
+	}
+	for _, name := range []string{"bin", "pg", "services.log", "stack.env"} {
+		p := filepath.Join(state, name)
+		if _, err := os.Lstat(p); err != nil {
+			continue
+		}
+		if err := os.RemoveAll(p); err != nil {
+			return err
+		}
+		fmt.Fprintln(out, "clean: removed "+p)
+	}
+	_ = os.Remove(filepath.Join(state, "run.lock"))
+	_ = os.Remove(state) // only when nothing else is in it
+	return nil
+}
+
 func runStack(ctx context.Context, root string, args []string, getenv func(string) string, out io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	state := filepath.Join(root, ".local")
-	if dir := getenv("LOCAL_STATE_DIR"); dir != "" {
-		state = dir
-	}
+	state := stateDir(root, getenv)
 	if err := os.MkdirAll(filepath.Join(state, "bin"), 0o755); err != nil {
 		return err
 	}
@@ -164,9 +229,11 @@ func runStack(ctx context.Context, root string, args []string, getenv func(strin
 		return err
 	}
 	defer lock.Close()
-	if pid := postmasterAlive(filepath.Join(state, "pg")); pid != 0 {
-		return fmt.Errorf("a Postgres of an earlier run of this clone still runs (pid %d, cluster %s): stop it with `kill -INT %d`",
-			pid, filepath.Join(state, "pg"), pid)
+	for _, dir := range []string{filepath.Join(state, "pg"), movedClusterDir(filepath.Join(state, "pg"))} {
+		if pid := postmasterAlive(dir); pid != 0 {
+			return fmt.Errorf("a Postgres of an earlier run of this clone still runs (pid %d, cluster %s): stop it with `kill -INT %d`",
+				pid, dir, pid)
+		}
 	}
 	pgPort, err := portFromEnv(getenv, "LOCAL_PG_PORT", 54329)
 	if err != nil {

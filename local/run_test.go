@@ -348,7 +348,28 @@ func TestRunStack(t *testing.T) {
 		})
 	})
 
+	t.Run("clean refuses while the stack runs", func(t *testing.T) {
+		err := clean(root, env.get, testenv.LogWriter(t))
+		require.ErrorIs(t, err, errAlreadyRunning)
+		assert.Contains(t, err.Error(), "not cleaning")
+		assert.DirExists(t, filepath.Join(state, "bin"))
+	})
+
 	stop()
 	assert.NoFileExists(t, filepath.Join(state, "stack.env"), "stack.env goes with the stack")
+
+	t.Run("clean removes the state and the cluster once it stopped", func(t *testing.T) {
+		cluster := filepath.Join(state, "pg")
+		if _, err := os.Stat(filepath.Join(cluster, "PG_VERSION")); err != nil {
+			cluster = movedClusterDir(cluster) // as root, out of the postgres user's reach
+		}
+		require.FileExists(t, filepath.Join(cluster, "PG_VERSION"), "the cluster is where clean looks for it")
+		require.NoError(t, os.WriteFile(filepath.Join(state, "keep.txt"), []byte("not ours"), 0o644))
+		require.NoError(t, clean(root, env.get, testenv.LogWriter(t)))
+		assert.NoDirExists(t, cluster)
+		assert.NoDirExists(t, filepath.Join(state, "bin"))
+		assert.NoFileExists(t, logPath)
+		assert.FileExists(t, filepath.Join(state, "keep.txt"), "what run did not make stays")
+	})
 	fmt.Fprintln(testenv.LogWriter(t), out.String())
 }

