@@ -148,6 +148,14 @@ func postmasterAlive(dataDir string) int {
 	return 0
 }
 
+// shortPath writes p relative to root when it is inside it.
+func shortPath(root, p string) string {
+	if rel, err := filepath.Rel(root, p); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return p
+}
+
 // stateDir is where `run` keeps its state.
 func stateDir(root string, getenv func(string) string) string {
 	if dir := getenv("LOCAL_STATE_DIR"); dir != "" {
@@ -308,7 +316,7 @@ numbers is running (Ctrl-C stops everything):
   tools' env    %[8]s (read by bin/worker dlq and the load test)
   try:          curl -s -H 'Content-Type: application/json' -d '{"value": 42}' http://%[1]s/api/values
 
-`, httpAddr, metricsAddr, deps.PG.URL(), deps.SQS.Endpoint(), deps.QueueURL, deps.DLQURL, serviceLogPath, envFile)
+`, httpAddr, metricsAddr, deps.PG.URL(), deps.SQS.Endpoint(), deps.QueueURL, deps.DLQURL, shortPath(root, serviceLogPath), shortPath(root, envFile))
 	var wg sync.WaitGroup
 	for _, p := range procs {
 		wg.Add(1)
