@@ -130,21 +130,27 @@ func (d *Deps) SuperviseSQS(ctx context.Context, log io.Writer) {
 		}
 		fmt.Fprintf(log, "supervisor: the local SQS exited: restarting it. It keeps messages in memory: "+
 			"every message in %s (accepted numbers not yet stored) and in %s (dead letters) is lost\n", QueueName, DLQName)
-		err := d.SQS.Restart(ctx)
-		if err == nil {
-			err = d.EnsureQueues(ctx)
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		if err != nil {
+		for {
+			err := d.SQS.Restart(ctx)
+			select {
+			case <-d.SQS.Exited():
+			default:
+				// Running: create the queues; a failure retries this, not
+				// the server.
+				err = d.EnsureQueues(ctx)
+			}
+			if err == nil || ctx.Err() != nil {
+				break
+			}
 			fmt.Fprintln(log, "supervisor: the local SQS did not come back:", err, "(retrying in 1s)")
 			select {
 			case <-ctx.Done():
 				return
 			case <-time.After(time.Second):
 			}
-			continue
+		}
+		if ctx.Err() != nil {
+			return
 		}
 		fmt.Fprintf(log, "supervisor: the local SQS is back with empty queues %s and %s\n", QueueName, DLQName)
 	}
