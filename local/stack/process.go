@@ -68,7 +68,7 @@ func (p *Process) Run(ctx context.Context) error {
 func (p *Process) runOnce(ctx context.Context) error {
 	cmd := exec.Command(p.Path, p.Args...)
 	cmd.Env = p.Env
-	w := &prefixWriter{prefix: []byte(fmt.Sprintf("%-6s| ", p.Name)), out: p.Out}
+	w := PrefixWriter(p.Name, p.Out)
 	cmd.Stdout, cmd.Stderr = w, w
 	// Own process group: a terminal's Ctrl-C reaches the supervisor only,
 	// which then stops children in order. Pdeathsig: no orphans if we die.
@@ -105,6 +105,13 @@ func (p *Process) Signal(sig syscall.Signal) error {
 		return fmt.Errorf("%s is not running", p.Name)
 	}
 	return p.cmd.Process.Signal(sig)
+}
+
+// PrefixWriter writes each line to out prefixed with name (padded, then
+// "| "), as the terminal of `make run` shows it. It is safe for concurrent
+// writers; a last line without a newline waits for its end.
+func PrefixWriter(name string, out io.Writer) io.Writer {
+	return &prefixWriter{prefix: []byte(fmt.Sprintf("%-6s| ", name)), out: out}
 }
 
 // prefixWriter prefixes each line; safe for concurrent writers.

@@ -18,6 +18,13 @@ import (
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 )
 
+// Prefixes of the servers' lines in the service log, as the proxy's and
+// the worker's lines are prefixed with their names.
+const (
+	PGLogName  = "pg"
+	SQSLogName = "sqs"
+)
+
 // Queue names and policy of the local stack (as in infra/).
 const (
 	QueueName         = "numbers"
@@ -75,12 +82,12 @@ func Up(ctx context.Context, o Options) (*Deps, error) {
 		return nil, err
 	}
 	pg, err := pgcluster.Start(ctx, pgcluster.Options{
-		DataDir: filepath.Join(o.StateDir, "pg"), Port: o.PGPort, Fast: o.Fast, Log: o.ServiceLog, Install: true,
+		DataDir: filepath.Join(o.StateDir, "pg"), Port: o.PGPort, Fast: o.Fast, Log: PrefixWriter(PGLogName, o.ServiceLog), Install: true,
 	})
 	if err != nil {
 		return nil, err
 	}
-	sqsSrv, err := fauxqs.Start(ctx, fqDir, o.SQSPort, o.ServiceLog)
+	sqsSrv, err := fauxqs.Start(ctx, fqDir, o.SQSPort, PrefixWriter(SQSLogName, o.ServiceLog))
 	if err != nil {
 		pg.Stop()
 		return nil, err
@@ -106,6 +113,47 @@ func (d *Deps) EnsureQueues(ctx context.Context) error {
 		Name: QueueName, DLQName: DLQName, MaxReceiveCount: MaxReceiveCount, VisibilityTimeout: VisibilityTimeout,
 	})
 	return err
+}
+
+// SuperviseSQS restarts the local SQS whenever it exits, until ctx is done,
+// and creates the queues again. The server keeps messages in memory, so a
+// restart loses every message of both queues: each restart says so on log.
+func (d *Deps) SuperviseSQS(ctx context.Context, log io.Writer) {
+	for {
+		select {
+		case <-d.SQS.Exited():
+		case <-ctx.Done():
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		fmt.Fprintf(log, "supervisor: the local SQS exited: restarting it. It keeps messages in memory: "+
+			"every message in %s (accepted numbers not yet stored) and in %s (dead letters) is lost\n", QueueName, DLQName)
+		for {
+			err := d.SQS.Restart(ctx)
+			select {
+			case <-d.SQS.Exited():
+			default:
+				// Running: create the queues; a failure retries this, not
+				// the server.
+				err = d.EnsureQueues(ctx)
+			}
+			if err == nil || ctx.Err() != nil {
+				break
+			}
+			fmt.Fprintln(log, "supervisor: the local SQS did not come back:", err, "(retrying in 1s)")
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		fmt.Fprintf(log, "supervisor: the local SQS is back with empty queues %s and %s\n", QueueName, DLQName)
+	}
 }
 
 // Down stops both servers.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -121,12 +122,29 @@ func New(d Deps) (*API, error) {
 	}
 	a.mux.HandleFunc("GET /{$}", servePage)
 	a.mux.HandleFunc("GET /assets/{name}", serveAsset)
-	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
-	})
+	a.mux.HandleFunc("/", a.noRoute)
 	a.stats = newStatsCache(d.Stats, d.Now)
 	a.handler = a.withRequestID(a.withMetrics(newEdge(d.Edge, d.Now).wrap(a.mux)))
 	return a, nil
+}
+
+// noRoute answers what no route serves: 405 with Allow when the path has
+// routes for other methods, else 404.
+func (a *API) noRoute(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := a.mux.Handler(probe); pattern != "" && pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) == 0 {
+		writeError(w, r, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
+		return
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	writeError(w, r, http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path+"; allowed: "+strings.Join(allow, ", "))
 }
 
 // SetDraining makes /readyz fail so a load balancer stops sending traffic
@@ -190,6 +208,17 @@ func (a *API) postValue(w http.ResponseWriter, r *http.Request) {
 		sub, id = bound, bound.ID
 		if replayed {
 			w.Header().Set("Idempotent-Replayed", "true")
+			// Stored already: nothing to send again, and the answer says so.
+			// (When the store cannot tell, the send below is harmless.)
+			if _, err := a.deps.Reader.Get(r.Context(), id); err == nil {
+				code := http.StatusAccepted
+				if a.deps.SyncWriter != nil {
+					code = http.StatusCreated
+				}
+				w.Header().Set("Location", "/api/values/"+id)
+				writeJSON(w, code, map[string]string{"id": id, "status": "stored"})
+				return
+			}
 		}
 	}
 	if a.deps.SyncWriter != nil {

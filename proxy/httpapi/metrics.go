@@ -6,8 +6,9 @@ import (
 )
 
 // RequestObserver receives one call per HTTP request, with the route
-// pattern that served it ("GET /api/values/{id}"; "other" for unknown
-// paths), so the label set stays bounded.
+// pattern that served it or would have ("GET /api/values/{id}", also for
+// a 429 answered before routing; "other" for unknown paths and methods), so
+// the label set stays bounded.
 type RequestObserver interface {
 	ObserveRequest(route string, code int, took time.Duration)
 }
@@ -22,6 +23,11 @@ func (a *API) withMetrics(next http.Handler) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			route := r.Pattern
+			if route == "" {
+				// Answered before routing (a 429, a CORS preflight): count
+				// it under the route it was for.
+				_, route = a.mux.Handler(r)
+			}
 			if route == "" || route == "/" {
 				route = "other"
 			}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -112,9 +113,10 @@ func Truncate(t time.Time) time.Time {
 }
 
 // ParseDecimal parses the canonical decimal form of an int64: an optional
-// minus sign and digits, no leading zeros, no plus sign, no spaces, no "-0".
-// This is the form a client's text box or a JSON number without fraction or
-// exponent carries.
+// leading ASCII hyphen-minus ('-') and digits, no leading zeros, no plus
+// sign, no spaces, no "-0". This is the form a client's text box or a JSON
+// number without fraction or exponent carries. The typographic minus U+2212
+// is refused with a message that names the ASCII one.
 func ParseDecimal(s string) (int64, error) {
 	if err := checkCanonical(s); err != nil {
 		return 0, err
@@ -122,12 +124,28 @@ func ParseDecimal(s string) (int64, error) {
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
 		// Only range errors remain after the syntax check.
-		return 0, fmt.Errorf("%w: %s is out of the int64 range [-9223372036854775808, 9223372036854775807]", ErrInvalid, s)
+		return 0, errOutOfRange(s)
 	}
 	return v, nil
 }
 
+// Range is the accepted range as messages write it.
+const Range = "[-9223372036854775808, 9223372036854775807]"
+
+// errOutOfRange is the one message for every value beyond int64, whatever
+// its length; a value too long to echo is cut, and the cut is marked.
+func errOutOfRange(s string) error {
+	const echo = 40
+	if len(s) > echo {
+		s = fmt.Sprintf("%s… (%d characters)", s[:echo], len(s))
+	}
+	return fmt.Errorf("%w: %s is out of the int64 range %s", ErrInvalid, s, Range)
+}
+
 func checkCanonical(s string) error {
+	if strings.HasPrefix(s, "\u2212") {
+		return fmt.Errorf("%w: write the minus sign as the ASCII hyphen-minus '-', not the typographic minus U+2212, got %q", ErrInvalid, s)
+	}
 	digits := s
 	if len(digits) > 0 && digits[0] == '-' {
 		digits = digits[1:]
@@ -137,7 +155,7 @@ func checkCanonical(s string) error {
 	}
 	for i := 0; i < len(digits); i++ {
 		if digits[i] < '0' || digits[i] > '9' {
-			return fmt.Errorf("%w: must be an integer written with digits only (no fraction, exponent, sign or spaces), got %q", ErrInvalid, s)
+			return fmt.Errorf("%w: must be an integer: digits only, with an optional leading '-' (no fraction, exponent, '+' or spaces), got %q", ErrInvalid, s)
 		}
 	}
 	if digits[0] == '0' && (len(digits) > 1 || len(s) > 1) {
@@ -145,7 +163,7 @@ func checkCanonical(s string) error {
 	}
 	// Longer than any int64 can be: reject before parsing a huge string.
 	if len(digits) > 19 {
-		return fmt.Errorf("%w: %.24s… is out of the int64 range", ErrInvalid, s)
+		return errOutOfRange(s)
 	}
 	return nil
 }

@@ -120,6 +120,7 @@ async function loadPage(index) {
     $("stored-error").textContent = "Could not load stored values (" + e.message + ").";
   } finally {
     $("stored-table").removeAttribute("aria-busy");
+    $("stored-loading").hidden = true; // shown only until the first answer
   }
 }
 
