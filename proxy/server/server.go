@@ -86,7 +86,8 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger, opts Options) (*Se
 		opts.MaxWait = time.Minute
 	}
 	dbURL, _ := cfg.PostgresURL()
-	store, err := pgstore.Open(pgstore.Config{URL: dbURL, MaxConns: cfg.DBMaxConns})
+	store, err := pgstore.Open(pgstore.Config{URL: dbURL, MaxConns: cfg.DBMaxConns,
+		SecretARN: cfg.DBSecretARN, AWSRegion: cfg.AWSRegion})
 	if err != nil {
 		return nil, err
 	}

@@ -111,7 +111,9 @@ func (s *SecretCredentials) Credential(ctx context.Context) (Credential, error) 
 }
 
 // Refresh re-reads the secret unless another connection already got a newer
-// credential, or it was read less than MinRefresh ago.
+// credential, or it was read less than MinRefresh ago. When the current
+// version is still the refused one, it offers the pending version of a
+// rotation in progress (AWSPENDING), if there is one.
 func (s *SecretCredentials) Refresh(ctx context.Context, used Credential) (Credential, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -128,26 +130,52 @@ func (s *SecretCredentials) Refresh(ctx context.Context, used Credential) (Crede
 	if err := s.read(ctx); err != nil {
 		return used, false, err
 	}
-	return s.cur, s.cur != used, nil
+	if s.cur != used {
+		return s.cur, true, nil
+	}
+	// Unchanged: a rotation may be between setting the new password in the
+	// database and making it current (RDS's rotation steps setSecret and
+	// finishSecret): offer the pending version. It is cached as current
+	// until the next read, which finishSecret makes agree (and if it was a
+	// stale one, the next refusal reads AWSCURRENT again).
+	pending, err := s.fetch(ctx, "AWSPENDING")
+	if err != nil || pending == used {
+		return s.cur, false, nil // no pending version (the usual case), or the same
+	}
+	s.cur = pending
+	return pending, true, nil
 }
 
-// read reads the secret; the caller holds mu.
+// read reads the current secret into the cache; the caller holds mu.
 func (s *SecretCredentials) read(ctx context.Context) error {
 	s.readAt = s.now()
-	out, err := s.API.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(s.SecretID)})
+	cred, err := s.fetch(ctx, "")
 	if err != nil {
-		return fmt.Errorf("read database secret: %w", err)
+		return err
+	}
+	s.cur, s.have = cred, true
+	return nil
+}
+
+// fetch reads one version of the secret (stage "": AWSCURRENT).
+func (s *SecretCredentials) fetch(ctx context.Context, stage string) (Credential, error) {
+	in := &secretsmanager.GetSecretValueInput{SecretId: aws.String(s.SecretID)}
+	if stage != "" {
+		in.VersionStage = aws.String(stage)
+	}
+	out, err := s.API.GetSecretValue(ctx, in)
+	if err != nil {
+		return Credential{}, fmt.Errorf("read database secret: %w", err)
 	}
 	var secret struct {
 		Username string `json:"username"`
 		Password string `json:"password"`
 	}
 	if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &secret); err != nil {
-		return fmt.Errorf("database secret is not JSON with username and password: %w", err)
+		return Credential{}, fmt.Errorf("database secret is not JSON with username and password: %w", err)
 	}
 	if secret.Password == "" {
-		return errors.New("database secret has no password")
+		return Credential{}, errors.New("database secret has no password")
 	}
-	s.cur, s.have = Credential{User: secret.Username, Password: secret.Password}, true
-	return nil
+	return Credential{User: secret.Username, Password: secret.Password}, nil
 }

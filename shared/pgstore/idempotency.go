@@ -26,7 +26,7 @@ var _ number.KeyStore = (*Store)(nil)
 func (s *Store) Claim(ctx context.Context, key string, sub number.Submission, window time.Duration) (number.Submission, bool, error) {
 	var got number.Submission
 	var err error
-	err = retryOnce(ctx, func() error {
+	err = s.retryOnce(ctx, func() error {
 		return s.claimRow(ctx, key, sub, window, &got)
 	})
 	if err == nil {
@@ -36,7 +36,7 @@ func (s *Store) Claim(ctx context.Context, key string, sub number.Submission, wi
 		return number.Submission{}, false, translate("claim idempotency key", err)
 	}
 	// Bound already and not expired: the first request's submission.
-	err = retryOnce(ctx, func() error {
+	err = s.retryOnce(ctx, func() error {
 		return s.db.QueryRowContext(ctx, `SELECT id::text, value, accepted_at FROM idempotency_keys WHERE key = ?`, key).
 			Scan(&got.ID, &got.Value, &got.AcceptedAt)
 	})
@@ -70,7 +70,7 @@ func (s *Store) claimRow(ctx context.Context, key string, sub number.Submission,
 // PruneKeys deletes keys older than window and returns how many.
 func (s *Store) PruneKeys(ctx context.Context, window time.Duration) (int, error) {
 	var res sql.Result
-	err := retryOnce(ctx, func() (err error) {
+	err := s.retryOnce(ctx, func() (err error) {
 		res, err = s.db.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => ?)`, window.Seconds())
 		return err
 	})

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -91,7 +92,10 @@ func (c Config) Validate() error {
 
 // Store is the Postgres store. It is safe for concurrent use.
 type Store struct {
-	db *bun.DB
+	db      *bun.DB
+	sqldb   *sql.DB
+	maxIdle int
+	idleMu  sync.Mutex
 }
 
 var (
@@ -118,7 +122,7 @@ func Open(cfg Config) (*Store, error) {
 	sqldb.SetMaxIdleConns(cfg.MaxConns)
 	sqldb.SetConnMaxIdleTime(cfg.ConnMaxIdleTime)
 	sqldb.SetConnMaxLifetime(cfg.ConnMaxLifetime)
-	return &Store{db: bun.NewDB(sqldb, pgdialect.New())}, nil
+	return &Store{db: bun.NewDB(sqldb, pgdialect.New()), sqldb: sqldb, maxIdle: cfg.MaxConns}, nil
 }
 
 // DB exposes the bun handle for tests and tools.
@@ -129,7 +133,7 @@ func (s *Store) Close() error { return s.db.Close() }
 
 // Ping checks that Postgres answers a query.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := retryOnce(ctx, func() error {
+	if err := s.retryOnce(ctx, func() error {
 		_, err := s.db.ExecContext(ctx, "SELECT 1")
 		return err
 	}); err != nil {
@@ -166,7 +170,7 @@ func (s *Store) Insert(ctx context.Context, subs []number.Submission) (int, erro
 	// when the first one broke (it may have committed: the retry then
 	// finds the ids stored and counts them as not new).
 	var res sql.Result
-	err := retryOnce(ctx, func() (err error) {
+	err := s.retryOnce(ctx, func() (err error) {
 		res, err = s.db.NewInsert().Model(&rows).
 			Column("id", "value", "accepted_at").
 			On("CONFLICT (id) DO NOTHING").
@@ -189,7 +193,7 @@ func (s *Store) Get(ctx context.Context, id string) (number.Number, error) {
 		return number.Number{}, fmt.Errorf("%w: id %q is not a UUID", number.ErrInvalid, id)
 	}
 	var r row
-	err := retryOnce(ctx, func() error { return s.db.NewSelect().Model(&r).Where("id = ?", id).Scan(ctx) })
+	err := s.retryOnce(ctx, func() error { return s.db.NewSelect().Model(&r).Where("id = ?", id).Scan(ctx) })
 	if errors.Is(err, sql.ErrNoRows) {
 		return number.Number{}, fmt.Errorf("number %s: %w", id, number.ErrNotFound)
 	}
@@ -219,7 +223,7 @@ func (s *Store) List(ctx context.Context, p number.Page) ([]number.Number, strin
 		q = q.Where("(accepted_at, id) < (?, ?)", at, id)
 	}
 	var rows []row
-	if err := retryOnce(ctx, func() error { rows = rows[:0]; return q.Scan(ctx, &rows) }); err != nil {
+	if err := s.retryOnce(ctx, func() error { rows = rows[:0]; return q.Scan(ctx, &rows) }); err != nil {
 		return nil, "", translate("list numbers", err)
 	}
 	next := ""
@@ -238,7 +242,7 @@ func (s *Store) List(ctx context.Context, p number.Page) ([]number.Number, strin
 // Count returns how many numbers are stored.
 func (s *Store) Count(ctx context.Context) (int, error) {
 	var n int
-	err := retryOnce(ctx, func() (err error) {
+	err := s.retryOnce(ctx, func() (err error) {
 		n, err = s.db.NewSelect().Model((*row)(nil)).Count(ctx)
 		return err
 	})
