@@ -67,6 +67,56 @@ func (c *Cluster) Pid() int {
 	return c.cmd.Process.Pid
 }
 
+// Pause stops every process of the server (SIGSTOP to the postmaster and
+// its children, which Postgres puts in sessions of their own): the port
+// still accepts TCP connections and nothing answers, as a hung database.
+// Linux only (it reads /proc).
+func (c *Cluster) Pause() error { return c.signalAll(syscall.SIGSTOP) }
+
+// Resume continues a paused server.
+func (c *Cluster) Resume() error { return c.signalAll(syscall.SIGCONT) }
+
+func (c *Cluster) signalAll(sig syscall.Signal) error {
+	pid := c.Pid()
+	if pid == 0 {
+		return errors.New("pgcluster: not running")
+	}
+	pids := []int{pid}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return fmt.Errorf("pgcluster: list processes: %w", err)
+	}
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces; read after ')'.
+		i := strings.LastIndexByte(string(stat), ')')
+		if i < 0 {
+			continue
+		}
+		fields := strings.Fields(string(stat[i+1:]))
+		if len(fields) > 1 && fields[1] == strconv.Itoa(pid) {
+			pids = append(pids, child)
+		}
+	}
+	if sig == syscall.SIGSTOP {
+		// Stop the postmaster first so it forks nothing meanwhile.
+		_ = syscall.Kill(pid, sig)
+	}
+	for _, p := range pids {
+		if err := syscall.Kill(p, sig); err != nil && p == pid {
+			return fmt.Errorf("pgcluster: signal %d: %w", p, err)
+		}
+	}
+	return nil
+}
+
 // AdminURL is a URL for the "postgres" database as superuser "postgres".
 func (c *Cluster) AdminURL() string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.opts.Port)
