@@ -20,21 +20,28 @@ import (
 // broke while idle, so a query never goes out on one: database/sql then
 // takes another connection or dials a new one (driver.ErrBadConn).
 type connector struct {
-	opts  []pgdriver.Option
-	creds Credentials // nil: the URL's
+	base  pgdriver.Config // from the URL, parsed once
+	creds Credentials     // nil: the URL's
 }
 
 var _ driver.Connector = (*connector)(nil)
 
-func newConnector(cfg Config) *connector {
-	opts := []pgdriver.Option{
+// newConnector parses the URL once; a URL pgdriver cannot parse is an
+// error here, not a panic at the first connection.
+func newConnector(cfg Config) (c *connector, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			c, err = nil, fmt.Errorf("pgstore: URL: %v", p)
+		}
+	}()
+	pc := pgdriver.NewConnector(
 		pgdriver.WithDSN(cfg.URL),
 		pgdriver.WithDialTimeout(cfg.DialTimeout),
 		pgdriver.WithReadTimeout(cfg.Timeout),
 		pgdriver.WithWriteTimeout(cfg.Timeout),
 		pgdriver.WithResetSessionFunc(checkIdle),
-	}
-	return &connector{opts: opts, creds: cfg.Credentials}
+	)
+	return &connector{base: *pc.Config(), creds: cfg.Credentials}, nil
 }
 
 // checkIdle runs before database/sql hands out a connection that was used
@@ -73,17 +80,15 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 }
 
 func (c *connector) dial(ctx context.Context, cred *Credential) (driver.Conn, error) {
-	opts := c.opts
+	conf := c.base // a copy per connection
 	if cred != nil {
-		opts = append(opts[:len(opts):len(opts)], pgdriver.WithPassword(cred.Password))
+		conf.Password = cred.Password
 		if cred.User != "" {
-			opts = append(opts, pgdriver.WithUser(cred.User))
+			conf.User = cred.User
 		}
 	}
-	pc := pgdriver.NewConnector(opts...)
 	// pgdriver does not close the socket when the startup (authentication)
 	// fails: keep it to close it here.
-	conf := pc.Config()
 	var mu sync.Mutex
 	var sock net.Conn
 	dialer := conf.Dialer
@@ -94,7 +99,7 @@ func (c *connector) dial(ctx context.Context, cred *Credential) (driver.Conn, er
 		mu.Unlock()
 		return nc, err
 	}
-	cn, err := pc.Connect(ctx)
+	cn, err := pgdriver.NewConnector(pgdriver.WithConfig(&conf)).Connect(ctx)
 	if err != nil {
 		mu.Lock()
 		if sock != nil {

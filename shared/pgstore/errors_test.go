@@ -28,7 +28,9 @@ func adminDB(t *testing.T) (*sql.DB, string) {
 	if u == "" {
 		t.Fatal("NUMBERS_TEST_DATABASE_URL is not set: run the tests with `make test`")
 	}
-	db := sql.OpenDB(newConnector(Config{URL: u}.withDefaults()))
+	c, err := newConnector(Config{URL: u}.withDefaults())
+	require.NoError(t, err)
+	db := sql.OpenDB(c)
 	t.Cleanup(func() { db.Close() })
 	return db, u
 }
@@ -61,9 +63,11 @@ func TestEveryPostgresErrorIsClassifiedOnce(t *testing.T) {
 		if rawURL == "" {
 			rawURL = admin
 		}
-		d := sql.OpenDB(newConnector(Config{URL: rawURL, DialTimeout: timeout, Timeout: timeout}.withDefaults()))
+		c, err := newConnector(Config{URL: rawURL, DialTimeout: timeout, Timeout: timeout}.withDefaults())
+		require.NoError(t, err)
+		d := sql.OpenDB(c)
 		defer d.Close()
-		_, err := d.ExecContext(ctx, query)
+		_, err = d.ExecContext(ctx, query)
 		return err
 	}
 	// onOwnConn runs setup then query on one connection.

@@ -117,7 +117,11 @@ func Open(cfg Config) (*Store, error) {
 		}
 		cfg.Credentials = creds
 	}
-	sqldb := sql.OpenDB(newConnector(cfg))
+	conn, err := newConnector(cfg)
+	if err != nil {
+		return nil, err
+	}
+	sqldb := sql.OpenDB(conn)
 	sqldb.SetMaxOpenConns(cfg.MaxConns)
 	sqldb.SetMaxIdleConns(cfg.MaxConns)
 	sqldb.SetConnMaxIdleTime(cfg.ConnMaxIdleTime)

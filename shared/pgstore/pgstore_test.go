@@ -149,6 +149,7 @@ func TestConfigValidateNamesTheField(t *testing.T) {
 	}{
 		{pgstore.Config{}, "URL is required"},
 		{pgstore.Config{URL: "mysql://x"}, "postgres://"},
+		{pgstore.Config{URL: "postgres://u@db:notaport/x?sslmode=bogus"}, "URL"},
 	} {
 		_, err := pgstore.Open(tc.cfg)
 		require.Error(t, err)
