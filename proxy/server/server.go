@@ -87,7 +87,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger, opts Options) (*Se
 	}
 	dbURL, _ := cfg.PostgresURL()
 	store, err := pgstore.Open(pgstore.Config{URL: dbURL, MaxConns: cfg.DBMaxConns,
-		SecretARN: cfg.DBSecretARN, AWSRegion: cfg.AWSRegion})
+		SecretARN: cfg.DBSecretARN, AWSRegion: cfg.AWSRegion, IAMAuth: cfg.DBIAMAuth})
 	if err != nil {
 		return nil, err
 	}

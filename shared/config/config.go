@@ -27,6 +27,9 @@ type Common struct {
 	// credentials from, re-read when Postgres refuses them (a rotation).
 	// It overrides the URL's password, and its user when PGUSER is unset.
 	DBSecretARN string `env:"DB_SECRET_ARN"`
+	// DBIAMAuth connects with RDS IAM database authentication: a fresh
+	// token per connection for PGUSER (or the URL's user), no password.
+	DBIAMAuth bool `env:"DB_IAM_AUTH" envDefault:"false"`
 	// DBMaxConns caps this process's Postgres connections.
 	DBMaxConns int `env:"DB_MAX_CONNS" envDefault:"10"`
 

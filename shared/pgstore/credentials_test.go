@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -52,4 +53,22 @@ func TestTheSecretIsReReadAtMostEveryMinRefresh(t *testing.T) {
 	now = now.Add(11 * time.Second)
 	_, _, err = creds.Refresh(ctx, got)
 	assert.ErrorContains(t, err, "no password", "a secret without a password is reported")
+}
+
+func TestIAMAuthenticationSignsAFreshTokenPerConnection(t *testing.T) {
+	t.Parallel()
+	creds := &pgstore.IAMCredentials{Endpoint: "db.example.internal:5432", Region: "eu-west-1", User: "app",
+		AWS: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")}
+	ctx := context.Background()
+	first, err := creds.Credential(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "app", first.User)
+	for _, part := range []string{"db.example.internal:5432?", "Action=connect", "DBUser=app", "X-Amz-Signature=", "eu-west-1"} {
+		assert.Contains(t, first.Password, part)
+	}
+	time.Sleep(1100 * time.Millisecond) // tokens are signed to the second
+	next, changed, err := creds.Refresh(ctx, first)
+	require.NoError(t, err)
+	assert.True(t, changed, "a refused token is replaced by a fresh one")
+	assert.NotEqual(t, first.Password, next.Password)
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -56,6 +57,11 @@ type Config struct {
 	// the secret's region. This is DB_SECRET_ARN.
 	SecretARN string
 	AWSRegion string
+	// IAMAuth, when set and Credentials and SecretARN are not, connects
+	// with RDS IAM database authentication (IAMCredentials: a fresh token
+	// per connection for the URL's user and host, in AWSRegion). This is
+	// DB_IAM_AUTH.
+	IAMAuth bool
 }
 
 func (c Config) withDefaults() Config {
@@ -112,6 +118,21 @@ func Open(cfg Config) (*Store, error) {
 	}
 	if cfg.Credentials == nil && cfg.SecretARN != "" {
 		creds, err := NewSecretCredentials(context.Background(), cfg.AWSRegion, cfg.SecretARN)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Credentials = creds
+	}
+	if cfg.Credentials == nil && cfg.IAMAuth {
+		u, err := url.Parse(cfg.URL)
+		if err != nil || u.User.Username() == "" {
+			return nil, errors.New("pgstore: IAM authentication needs a user and host in the URL")
+		}
+		host := u.Host
+		if u.Port() == "" {
+			host += ":5432"
+		}
+		creds, err := NewIAMCredentials(context.Background(), cfg.AWSRegion, host, u.User.Username())
 		if err != nil {
 			return nil, err
 		}
