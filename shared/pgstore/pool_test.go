@@ -2,6 +2,7 @@ package pgstore_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net"
 	"sync"
@@ -62,19 +63,22 @@ func everyKindOfWork(ctx context.Context, s *pgstore.Store, i int) map[string]er
 	return errs
 }
 
-// fillPool holds n connections at once, so the pool keeps n idle ones.
+// fillPool holds n connections at once (each used, then all released
+// together), so the pool keeps n idle ones.
 func fillPool(t *testing.T, s *pgstore.Store, n int) {
 	t.Helper()
-	var wg sync.WaitGroup
+	ctx := context.Background()
+	conns := make([]*sql.Conn, 0, n)
 	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := s.DB().ExecContext(context.Background(), "SELECT pg_sleep(0.3)")
-			assert.NoError(t, err)
-		}()
+		c, err := s.DB().DB.Conn(ctx)
+		require.NoError(t, err)
+		_, err = c.ExecContext(ctx, "SELECT 1")
+		require.NoError(t, err)
+		conns = append(conns, c)
 	}
-	wg.Wait()
+	for _, c := range conns {
+		require.NoError(t, c.Close())
+	}
 	require.Equal(t, n, s.DB().Stats().Idle, "the pool holds %d idle connections", n)
 }
 
