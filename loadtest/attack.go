@@ -52,8 +52,13 @@ func attack(ctx context.Context, o Options, progress io.Writer) (*attackResult, 
 	base := valueBase()
 	var seq atomic.Int64
 	url := strings.TrimRight(o.Target, "/") + "/api/values"
+	limit := int64(o.Count) // 0: no limit but the duration
 	targeter := func(t *vegeta.Target) error {
-		v := base + seq.Add(1)
+		n := seq.Add(1)
+		if limit > 0 && n > limit {
+			return vegeta.ErrNoTargets // ends the attack: exactly limit posts
+		}
+		v := base + n
 		t.Method = http.MethodPost
 		t.URL = url
 		// The proxy echoes X-Request-Id, which is how a result is matched
@@ -91,15 +96,28 @@ func attack(ctx context.Context, o Options, progress io.Writer) (*attackResult, 
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	total := int64(o.Rate) * int64(o.Duration/time.Second)
+	duration := o.Duration
+	if limit > 0 {
+		// Exactly limit posts, however long the pacing takes on a busy
+		// machine: the targeter ends the attack.
+		total, duration = limit, 0
+	}
 	res.Started = time.Now()
-	results := atk.Attack(vegeta.Targeter(targeter), vegeta.Rate{Freq: o.Rate, Per: time.Second}, o.Duration, "numbers")
-	fmt.Fprintf(progress, "attacking %s at %d/s for %s (%d posts)\n", url, o.Rate, o.Duration, total)
+	results := atk.Attack(vegeta.Targeter(targeter), vegeta.Rate{Freq: o.Rate, Per: time.Second}, duration, "numbers")
+	if limit > 0 {
+		fmt.Fprintf(progress, "attacking %s at %d/s: %d posts\n", url, o.Rate, total)
+	} else {
+		fmt.Fprintf(progress, "attacking %s at %d/s for %s (%d posts)\n", url, o.Rate, o.Duration, total)
+	}
 	for done := false; !done; {
 		select {
 		case r, more := <-results:
 			if !more {
 				done = true
 				break
+			}
+			if r.Code == 0 && r.Error == vegeta.ErrNoTargets.Error() {
+				continue // the end of a -count run, not a request
 			}
 			sent.Add(1)
 			res.Requested++
@@ -138,7 +156,11 @@ func attack(ctx context.Context, o Options, progress io.Writer) (*attackResult, 
 		}
 	}
 	res.Ended = time.Now()
-	res.MaxValue = base + seq.Load()
+	last := seq.Load()
+	if limit > 0 {
+		last = min(last, limit)
+	}
+	res.MaxValue = base + last
 	return res, nil
 }
 

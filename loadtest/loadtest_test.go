@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,15 +63,19 @@ func TestLoadTestReportsEveryAcceptedNumberStored(t *testing.T) {
 	url, _ := inProcessSystem(t)
 	dir := t.TempDir()
 	report := filepath.Join(dir, "report.json")
-	err := run(context.Background(), []string{"-target", url, "-rate", "200", "-duration", "2s", "-quiet",
+	// -count: exactly 400 posts however busy the machine is (rate ×
+	// duration would depend on the clock).
+	err := run(context.Background(), []string{"-target", url, "-rate", "200", "-count", "400", "-quiet",
 		"-report", report, "-html", filepath.Join(dir, "plot.html")}, io.Discard, io.Discard)
 	require.NoError(t, err)
 	r := readReport(t, report)
-	assert.Equal(t, 400, r.Requested)
-	assert.Equal(t, 400, r.Accepted)
-	assert.Equal(t, 400, r.Stored)
+	assert.Equal(t, 400, r.Requested, "exactly -count posts")
+	assert.Equal(t, r.Requested, r.Accepted+r.Rejected+r.Errors, "every post is accounted for")
+	assert.Positive(t, r.Accepted)
+	assert.Equal(t, r.Accepted, r.Stored, "every 202 is stored")
 	assert.Zero(t, r.Lost)
 	assert.Zero(t, r.Duplicates)
+	assert.Zero(t, r.StoredWithout)
 	assert.Equal(t, "api", r.Source)
 	assert.Greater(t, r.AcceptLatencyMS.P50, 0.0)
 	assert.Greater(t, r.E2ELagMS.Max, 0.0)
@@ -78,6 +83,57 @@ func TestLoadTestReportsEveryAcceptedNumberStored(t *testing.T) {
 	html, err := os.ReadFile(filepath.Join(dir, "plot.html"))
 	require.NoError(t, err)
 	assert.Contains(t, string(html), "<html")
+}
+
+// During the verification the API answers 503 (a database restart) and
+// 429 (rate limited) a few times: the load test waits as Retry-After says,
+// within its drain timeout, and still verifies every number.
+func TestLoadTestVerificationWaitsOutUnavailableAnswers(t *testing.T) {
+	url, _ := inProcessSystem(t)
+	var refused atomic.Int64
+	flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && refused.Load() < 4 {
+			code := http.StatusServiceUnavailable
+			if refused.Add(1)%2 == 0 {
+				code = http.StatusTooManyRequests
+			}
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(code)
+			_, _ = io.WriteString(w, `{"error":"a dependency is unavailable: retry later"}`)
+			return
+		}
+		proxyTo(t, url, w, r)
+	}))
+	defer flaky.Close()
+	report := filepath.Join(t.TempDir(), "report.json")
+	err := run(context.Background(), []string{"-target", flaky.URL, "-rate", "100", "-count", "50", "-quiet",
+		"-drain-timeout", "60s", "-report", report}, io.Discard, io.Discard)
+	require.NoError(t, err, "503 and 429 during verification are waited out")
+	assert.Equal(t, int64(4), refused.Load(), "the verification was refused four times")
+	r := readReport(t, report)
+	assert.Equal(t, 50, r.Requested)
+	assert.Equal(t, r.Accepted, r.Stored)
+	assert.Zero(t, r.Lost)
+}
+
+// proxyTo forwards r to base.
+func proxyTo(t *testing.T, base string, w http.ResponseWriter, r *http.Request) {
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, base+r.URL.RequestURI(), r.Body)
+	if !assert.NoError(t, err) {
+		return
+	}
+	req.Header = r.Header.Clone()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		w.WriteHeader(http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	for k, v := range resp.Header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, _ = io.Copy(w, resp.Body)
 }
 
 // A proxy that answers 202 but drops every third number, and stores one
@@ -107,7 +163,7 @@ func TestLoadTestCatchesLostAndDuplicatedNumbers(t *testing.T) {
 	}))
 	defer liar.Close()
 	report := filepath.Join(t.TempDir(), "report.json")
-	err = run(context.Background(), []string{"-target", liar.URL, "-rate", "30", "-duration", "1s", "-quiet", "-workers", "1",
+	err = run(context.Background(), []string{"-target", liar.URL, "-rate", "30", "-count", "30", "-quiet", "-workers", "1",
 		"-database-url", dbURL, "-drain-timeout", "1s", "-report", report}, io.Discard, io.Discard)
 	require.NoError(t, err)
 	r := readReport(t, report)

@@ -23,6 +23,7 @@ type Options struct {
 	Target       string
 	Rate         int
 	Duration     time.Duration
+	Count        int
 	Report       string
 	HTML         string
 	DatabaseURL  string
@@ -47,7 +48,8 @@ func parse(args []string, stderr io.Writer) (Options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.Target, "target", "http://127.0.0.1:8080", "base URL of the proxy")
 	fs.IntVar(&o.Rate, "rate", 2000, "posts per second (constant, open model)")
-	fs.DurationVar(&o.Duration, "duration", 30*time.Second, "how long to attack")
+	fs.DurationVar(&o.Duration, "duration", 30*time.Second, "how long to attack (ignored with -count)")
+	fs.IntVar(&o.Count, "count", 0, "send exactly this many posts at -rate, however long it takes (0: rate × duration)")
 	fs.StringVar(&o.Report, "report", "", "write the JSON report to this file")
 	fs.StringVar(&o.HTML, "html", "", "write an HTML plot of latency over time to this file")
 	fs.StringVar(&o.DatabaseURL, "database-url", "", "read results straight from Postgres instead of the API")
@@ -61,10 +63,12 @@ func parse(args []string, stderr io.Writer) (Options, error) {
 	switch {
 	case o.Rate < 1:
 		return o, errors.New("-rate must be at least 1")
-	case o.Duration <= 0:
+	case o.Count < 0:
+		return o, errors.New("-count must not be negative")
+	case o.Count == 0 && o.Duration <= 0:
 		return o, errors.New("-duration must be positive")
-	case o.Rate*int(o.Duration.Seconds()+1) >= 1<<24:
-		return o, errors.New("-rate × -duration must stay under 16 million posts")
+	case o.Count >= 1<<24, o.Count == 0 && o.Rate*int(o.Duration.Seconds()+1) >= 1<<24:
+		return o, errors.New("a run must stay under 16 million posts (-count, or -rate × -duration)")
 	}
 	return o, nil
 }
@@ -99,7 +103,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer db.Close()
 		src = dbSource{db: db}
 	} else {
-		src = &apiSource{base: o.Target}
+		src = &apiSource{base: o.Target, retryUntil: res.Ended.Add(o.DrainTimeout)}
 	}
 	stored, drain, err := waitStored(drainCtx, src, res, o.DrainTimeout, progress)
 	if err != nil {

@@ -57,8 +57,12 @@ type Report struct {
 
 func buildReport(o Options, res *attackResult, rows []row, drain time.Duration) Report {
 	attackSecs := res.Ended.Sub(res.Started).Seconds()
+	duration := o.Duration.String()
+	if o.Count > 0 {
+		duration = res.Ended.Sub(res.Started).Round(time.Millisecond).String()
+	}
 	rep := Report{
-		Target: o.Target, Rate: o.Rate, Duration: o.Duration.String(), StartedAt: res.Started.UTC(),
+		Target: o.Target, Rate: o.Rate, Duration: duration, StartedAt: res.Started.UTC(),
 		Source: "api", Requested: res.Requested, Accepted: len(res.Accepted), Errors: res.Errors,
 		StatusCodes: map[string]int{}, ErrorSamples: res.ErrorSamples, DrainSeconds: drain.Seconds(),
 	}

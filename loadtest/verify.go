@@ -4,10 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,7 +64,16 @@ func (s dbSource) Rows(ctx context.Context, lo, hi int64, _ time.Time) ([]row, e
 type apiSource struct {
 	base   string
 	client http.Client
+	// retryUntil ends retrying 503, 429 and failed connections (the end
+	// of the drain timeout); zero: until the context ends.
+	retryUntil time.Time
 }
+
+// permanent marks a verification failure that retrying will not cure (an
+// answer other than 200, 429 or 503).
+type permanent struct{ error }
+
+func (p permanent) Unwrap() error { return p.error }
 
 func (s *apiSource) Rows(ctx context.Context, lo, hi int64, since time.Time) ([]row, error) {
 	var out []row
@@ -72,13 +83,9 @@ func (s *apiSource) Rows(ctx context.Context, lo, hi int64, since time.Time) ([]
 		if cursor != "" {
 			u += "&cursor=" + url.QueryEscape(cursor)
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		body, err := s.get(ctx, u)
 		if err != nil {
 			return nil, err
-		}
-		resp, err := s.client.Do(req)
-		if err != nil {
-			return nil, fmt.Errorf("list values: %w", err)
 		}
 		var page struct {
 			Values []struct {
@@ -88,11 +95,6 @@ func (s *apiSource) Rows(ctx context.Context, lo, hi int64, since time.Time) ([]
 				StoredAt   time.Time `json:"stored_at"`
 			} `json:"values"`
 			NextCursor string `json:"next_cursor"`
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("list values: %s: %s", resp.Status, body)
 		}
 		if err := json.Unmarshal(body, &page); err != nil {
 			return nil, fmt.Errorf("list values: %w", err)
@@ -114,6 +116,51 @@ func (s *apiSource) Rows(ctx context.Context, lo, hi int64, since time.Time) ([]
 	}
 }
 
+// get fetches u, retrying what says "later" (503 and 429, honouring
+// Retry-After, and failed connections) until ctx ends: a database restart
+// during the verification delays it, and does not end it.
+func (s *apiSource) get(ctx context.Context, u string) ([]byte, error) {
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return nil, err
+		}
+		wait := time.Second
+		var failure error
+		resp, err := s.client.Do(req)
+		if err != nil {
+			failure = fmt.Errorf("list values: %w", err)
+		} else {
+			body, rerr := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			switch {
+			case rerr == nil && resp.StatusCode == http.StatusOK:
+				return body, nil
+			case resp.StatusCode == http.StatusServiceUnavailable, resp.StatusCode == http.StatusTooManyRequests:
+				failure = fmt.Errorf("list values: %s: %s", resp.Status, body)
+				if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs >= 0 {
+					wait = time.Duration(secs) * time.Second
+				}
+			case rerr != nil:
+				failure = fmt.Errorf("list values: %w", rerr)
+			default:
+				return nil, permanent{fmt.Errorf("list values: %s: %s", resp.Status, body)}
+			}
+		}
+		if ctx.Err() != nil {
+			return nil, failure
+		}
+		if !s.retryUntil.IsZero() && time.Now().Add(wait).After(s.retryUntil) {
+			return nil, fmt.Errorf("%w (still failing at the drain timeout)", failure)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, failure
+		case <-time.After(wait):
+		}
+	}
+}
+
 // waitStored polls the source until every accepted value is stored or the
 // timeout passes, and returns the rows of this run and how long the drain
 // took after the attack ended.
@@ -121,10 +168,24 @@ func waitStored(ctx context.Context, src resultSource, res *attackResult, timeou
 	deadline := res.Ended.Add(timeout)
 	// Clocks of the proxy and this machine may differ: look a minute back.
 	since := res.Started.Add(-time.Minute)
+	// The source retries what says "later" until about the drain timeout;
+	// the margin lets the last poll page through a large run.
+	ctx, cancel := context.WithDeadline(ctx, deadline.Add(max(timeout, time.Minute)))
+	defer cancel()
 	for {
 		rows, err := src.Rows(ctx, res.MinValue, res.MaxValue, since)
 		if err != nil {
-			return nil, 0, err
+			var perm permanent
+			if errors.As(err, &perm) || time.Now().After(deadline) || ctx.Err() != nil {
+				return nil, 0, err
+			}
+			// The source is down for a while (a database restart): wait.
+			fmt.Fprintf(progress, "  verification: %v; retrying\n", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+			continue
 		}
 		found := 0
 		for _, r := range rows {

@@ -26,3 +26,18 @@ func TestConfigSizesThePostgresPoolForOneInvocationAtATime(t *testing.T) {
 	_, err = lambdaapi.ParseConfig(base)
 	assert.ErrorContains(t, err, "DB_MAX_CONNS")
 }
+
+func TestTheDatabaseSecretStandsInForUserAndPassword(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"PGHOST": "db.internal", "DB_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:1:secret:rds", "SQS_QUEUE_URL": "https://sqs/q"}
+	cfg, err := lambdaapi.ParseConfig(env)
+	require.NoError(t, err, "PGHOST and DB_SECRET_ARN are enough: the secret has the user and password")
+	assert.Equal(t, "arn:aws:secretsmanager:eu-west-1:1:secret:rds", cfg.DBSecretARN)
+	u, err := cfg.PostgresURL()
+	require.NoError(t, err)
+	assert.Equal(t, "postgres://db.internal:5432/numbers?sslmode=require", u, "no password in the URL")
+
+	delete(env, "DB_SECRET_ARN")
+	_, err = lambdaapi.ParseConfig(env)
+	assert.ErrorContains(t, err, "DB_SECRET_ARN", "without the secret a user is needed")
+}

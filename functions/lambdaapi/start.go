@@ -15,9 +15,11 @@ import (
 // INIT phase) and says how to release what it holds.
 type Setup func(ctx context.Context, environ map[string]string, logOut io.Writer) (handler any, closeFn func(), err error)
 
-// Main is a function binary's main: the environment (with the database
-// secret read when DB_SECRET_ARN names one), setup, then the Lambda loop,
-// which closes what setup opened when Lambda sends SIGTERM.
+// Main is a function binary's main: the environment, setup, then the Lambda
+// loop, which closes what setup opened when Lambda sends SIGTERM. The
+// database secret DB_SECRET_ARN names is not read here, once: the Postgres
+// pool reads it for each new connection and again when Postgres refuses it
+// (pgstore.SecretCredentials), so a rotation needs no new environment.
 func Main(name string, setup Setup) {
 	ctx := context.Background()
 	if err := run(ctx, config.Environ(os.Environ()), os.Stdout, setup); err != nil {
@@ -27,12 +29,6 @@ func Main(name string, setup Setup) {
 }
 
 func run(ctx context.Context, environ map[string]string, logOut io.Writer, setup Setup) error {
-	environ, err := WithDBSecret(ctx, environ, func() (SecretsAPI, error) {
-		return NewSecretsAPI(ctx, environ["AWS_REGION"])
-	})
-	if err != nil {
-		return err
-	}
 	handler, closeFn, err := setup(ctx, environ, logOut)
 	if err != nil {
 		return err

@@ -35,7 +35,7 @@ func setup(ctx context.Context, environ map[string]string, logOut io.Writer) (ha
 		return nil, nil, fmt.Errorf("configuration: %w", err)
 	}
 	dbURL, _ := cfg.PostgresURL()
-	store, err := pgstore.Open(pgstore.Config{URL: dbURL, MaxConns: cfg.DBMaxConns})
+	store, err := pgstore.Open(pgstore.Config{URL: dbURL, MaxConns: cfg.DBMaxConns, SecretARN: cfg.DBSecretARN, AWSRegion: cfg.AWSRegion, IAMAuth: cfg.DBIAMAuth})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -38,6 +38,10 @@ type Options struct {
 	// Install, when true, tries `apt-get install postgresql` if the
 	// binaries are missing and this process is root.
 	Install bool
+	// PasswordRoles must authenticate with a password (scram-sha-256) on
+	// 127.0.0.1, as on RDS; every other role is trusted. For tests of
+	// credential rotation.
+	PasswordRoles []string
 }
 
 // Cluster is a running cluster.
@@ -48,6 +52,69 @@ type Cluster struct {
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	dataDir string
+}
+
+// URLFor is a URL for the application database as user (no password).
+func (c *Cluster) URLFor(user string) string {
+	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", user, c.opts.Port, c.opts.Database)
+}
+
+// Pid is the postmaster's process id (0 when not running).
+func (c *Cluster) Pid() int {
+	if c.cmd == nil || c.cmd.Process == nil {
+		return 0
+	}
+	return c.cmd.Process.Pid
+}
+
+// Pause stops every process of the server (SIGSTOP to the postmaster and
+// its children, which Postgres puts in sessions of their own): the port
+// still accepts TCP connections and nothing answers, as a hung database.
+// Linux only (it reads /proc).
+func (c *Cluster) Pause() error { return c.signalAll(syscall.SIGSTOP) }
+
+// Resume continues a paused server.
+func (c *Cluster) Resume() error { return c.signalAll(syscall.SIGCONT) }
+
+func (c *Cluster) signalAll(sig syscall.Signal) error {
+	pid := c.Pid()
+	if pid == 0 {
+		return errors.New("pgcluster: not running")
+	}
+	pids := []int{pid}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return fmt.Errorf("pgcluster: list processes: %w", err)
+	}
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces; read after ')'.
+		i := strings.LastIndexByte(string(stat), ')')
+		if i < 0 {
+			continue
+		}
+		fields := strings.Fields(string(stat[i+1:]))
+		if len(fields) > 1 && fields[1] == strconv.Itoa(pid) {
+			pids = append(pids, child)
+		}
+	}
+	if sig == syscall.SIGSTOP {
+		// Stop the postmaster first so it forks nothing meanwhile.
+		_ = syscall.Kill(pid, sig)
+	}
+	for _, p := range pids {
+		if err := syscall.Kill(p, sig); err != nil && p == pid {
+			return fmt.Errorf("pgcluster: signal %d: %w", p, err)
+		}
+	}
+	return nil
 }
 
 // AdminURL is a URL for the "postgres" database as superuser "postgres".
@@ -98,10 +165,34 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := c.initdb(ctx); err != nil {
 		return nil, err
 	}
+	if err := c.writeHBA(); err != nil {
+		return nil, err
+	}
 	if err := c.start(ctx); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// writeHBA writes pg_hba.conf: password lines for Options.PasswordRoles
+// ahead of the trust lines (the first matching line decides).
+func (c *Cluster) writeHBA() error {
+	var b strings.Builder
+	b.WriteString("# written by pgcluster\n")
+	for _, role := range c.opts.PasswordRoles {
+		fmt.Fprintf(&b, "host all %s 127.0.0.1/32 scram-sha-256\n", role)
+	}
+	b.WriteString("local all all trust\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n")
+	path := filepath.Join(c.dataDir, "pg_hba.conf")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		return fmt.Errorf("pgcluster: pg_hba.conf: %w", err)
+	}
+	if c.cred != nil {
+		if err := os.Chown(path, int(c.cred.Uid), int(c.cred.Gid)); err != nil {
+			return fmt.Errorf("pgcluster: chown pg_hba.conf: %w", err)
+		}
+	}
+	return nil
 }
 
 func (c *Cluster) initdb(ctx context.Context) error {

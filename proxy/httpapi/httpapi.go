@@ -66,9 +66,13 @@ type Deps struct {
 	// (defaults to DefaultKeyWindow).
 	Keys      number.KeyStore
 	KeyWindow time.Duration
-	// Checks are run by /readyz, by name.
-	Checks map[string]Check
-	Log    zerolog.Logger
+	// Checks are what readiness (GET /readyz) requires, by name: the
+	// dependencies of the write path. Reported are run by /readyz too and
+	// reported in its body without failing it (Postgres: reads need it,
+	// accepting writes does not).
+	Checks   map[string]Check
+	Reported map[string]Check
+	Log      zerolog.Logger
 	// Stats feed GET /api/stats; Metrics, when set, observes every request;
 	// MetricsHandler, when set, serves GET /metrics.
 	Stats          StatsSources
@@ -297,36 +301,60 @@ func (a *API) legacyAll(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// healthz is liveness: the process serves HTTP. It checks no dependency,
+// so a database or queue outage never gets a healthy proxy replaced (the
+// load balancer's health check uses it). It stays 200 while draining: on
+// ECS the load balancer stops routing to a stopping task by deregistering
+// it; readiness reports the draining.
 func (a *API) healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// Readiness check bounds: a required check has readyTimeout; a reported
+// one only reportTimeout, so a hanging database delays nothing much.
+const (
+	readyTimeout  = 2 * time.Second
+	reportTimeout = time.Second
+)
+
+// readyz is readiness: this proxy can accept writes (not draining, and the
+// required checks, the queue, pass). The reported checks (Postgres) are in
+// the body, and do not fail it.
 func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	if a.draining.Load() {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "draining"})
 		return
 	}
 	type result struct {
-		name string
-		err  error
+		name     string
+		required bool
+		err      error
 	}
-	results := make(chan result, len(a.deps.Checks))
+	results := make(chan result, len(a.deps.Checks)+len(a.deps.Reported))
+	run := func(name string, check Check, required bool, timeout time.Duration) {
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		results <- result{name, required, check(ctx)}
+	}
 	for name, check := range a.deps.Checks {
-		go func() {
-			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-			defer cancel()
-			results <- result{name, check(ctx)}
-		}()
+		go run(name, check, true, readyTimeout)
+	}
+	for name, check := range a.deps.Reported {
+		go run(name, check, false, reportTimeout)
 	}
 	checks := map[string]string{}
 	ready := true
-	for range a.deps.Checks {
+	for range len(a.deps.Checks) + len(a.deps.Reported) {
 		res := <-results
 		checks[res.name] = "ok"
 		if res.err != nil {
-			ready = false
 			checks[res.name] = "unavailable"
-			Logger(r.Context(), a.deps.Log).Warn().Err(res.err).Str("check", res.name).Msg("readiness check failed")
+			ev := Logger(r.Context(), a.deps.Log).Info()
+			if res.required {
+				ready = false
+				ev = Logger(r.Context(), a.deps.Log).Warn()
+			}
+			ev.Err(res.err).Str("check", res.name).Bool("required", res.required).Msg("readiness check failed")
 		}
 	}
 	if !ready {

@@ -86,7 +86,8 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger, opts Options) (*Se
 		opts.MaxWait = time.Minute
 	}
 	dbURL, _ := cfg.PostgresURL()
-	store, err := pgstore.Open(pgstore.Config{URL: dbURL, MaxConns: cfg.DBMaxConns})
+	store, err := pgstore.Open(pgstore.Config{URL: dbURL, MaxConns: cfg.DBMaxConns,
+		SecretARN: cfg.DBSecretARN, AWSRegion: cfg.AWSRegion, IAMAuth: cfg.DBIAMAuth})
 	if err != nil {
 		return nil, err
 	}
@@ -123,16 +124,22 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger, opts Options) (*Se
 		Keys:              store,
 		KeyWindow:         cfg.KeyWindow,
 		MaxInflightWrites: cfg.MaxInflightWrites,
-		Checks:            map[string]httpapi.Check{"postgres": store.Ping, "sqs": queue.Ping},
-		Log:               log,
-		Stats:             statsSources(client, store, cfg.QueueURL, cfg.DLQURL),
-		Metrics:           met,
-		MetricsHandler:    promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}),
+		// Readiness means "can accept writes": the queue is required,
+		// Postgres only reported (see README, Operations).
+		Checks:         map[string]httpapi.Check{"sqs": queue.Ping},
+		Reported:       map[string]httpapi.Check{"postgres": store.Ping},
+		Log:            log,
+		Stats:          statsSources(client, store, cfg.QueueURL, cfg.DLQURL),
+		Metrics:        met,
+		MetricsHandler: promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}),
 		Edge: httpapi.EdgeConfig{RatePerClient: cfg.RateLimit, Burst: cfg.RateBurst,
 			TrustForwardedFor: cfg.TrustForwardedFor, AllowedOrigins: cfg.CORSOrigins},
 	}
 	if cfg.WriteMode == "sync" {
+		// The synchronous baseline writes to Postgres: then it is required.
 		deps.SyncWriter = store
+		deps.Checks["postgres"] = store.Ping
+		delete(deps.Reported, "postgres")
 	}
 	s.API, err = httpapi.New(deps)
 	if err != nil {

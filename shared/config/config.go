@@ -22,6 +22,14 @@ type Common struct {
 	PGPassword  string `env:"PGPASSWORD"`
 	PGDatabase  string `env:"PGDATABASE" envDefault:"numbers"`
 	PGSSLMode   string `env:"PGSSLMODE" envDefault:"require"`
+	// DBSecretARN names the Secrets Manager secret (RDS-managed JSON with
+	// username and password) every new Postgres connection takes its
+	// credentials from, re-read when Postgres refuses them (a rotation).
+	// It overrides the URL's password, and its user when PGUSER is unset.
+	DBSecretARN string `env:"DB_SECRET_ARN"`
+	// DBIAMAuth connects with RDS IAM database authentication: a fresh
+	// token per connection for PGUSER (or the URL's user), no password.
+	DBIAMAuth bool `env:"DB_IAM_AUTH" envDefault:"false"`
 	// DBMaxConns caps this process's Postgres connections.
 	DBMaxConns int `env:"DB_MAX_CONNS" envDefault:"10"`
 
@@ -60,15 +68,21 @@ func (c Common) PostgresURL() (string, error) {
 	if c.DatabaseURL != "" {
 		return c.DatabaseURL, nil
 	}
-	if c.PGHost == "" || c.PGUser == "" {
-		return "", errors.New("configuration: set DATABASE_URL, or PGHOST and PGUSER (with PGPASSWORD, PGPORT, PGDATABASE)")
+	if c.PGHost == "" || (c.PGUser == "" && c.DBSecretARN == "") {
+		return "", errors.New("configuration: set DATABASE_URL, or PGHOST and PGUSER (with PGPASSWORD, PGPORT, PGDATABASE) " +
+			"or PGHOST and DB_SECRET_ARN")
 	}
 	u := url.URL{
 		Scheme:   "postgres",
-		User:     url.UserPassword(c.PGUser, c.PGPassword),
 		Host:     c.PGHost + ":" + c.PGPort,
 		Path:     "/" + c.PGDatabase,
 		RawQuery: "sslmode=" + url.QueryEscape(c.PGSSLMode),
+	}
+	switch {
+	case c.PGUser != "" && c.PGPassword != "":
+		u.User = url.UserPassword(c.PGUser, c.PGPassword)
+	case c.PGUser != "":
+		u.User = url.User(c.PGUser)
 	}
 	return u.String(), nil
 }

@@ -66,6 +66,7 @@ func (s *Store) MigrateWithRetry(ctx context.Context, log zerolog.Logger, maxWai
 			if len(applied) > 0 {
 				log.Info().Strs("migrations", applied).Msg("schema migrated")
 			}
+			s.checkRoles(ctx, log)
 			return nil
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
@@ -78,4 +79,37 @@ func (s *Store) MigrateWithRetry(ctx context.Context, log zerolog.Logger, maxWai
 		}
 		delay = min(delay*2, 5*time.Second)
 	}
+}
+
+// The least-privilege roles the migrations create (see migrations/
+// 20261130000001_least_privilege_roles.up.sql).
+const (
+	RoleProxy  = "numbers_proxy"
+	RoleWorker = "numbers_worker"
+)
+
+// MissingRoles returns the least-privilege roles that do not exist (the
+// migrating user lacked CREATEROLE).
+func (s *Store) MissingRoles(ctx context.Context) ([]string, error) {
+	var missing []string
+	for _, r := range []string{RoleProxy, RoleWorker} {
+		var exists bool
+		if err := s.db.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ?)", r).Scan(&exists); err != nil {
+			return nil, translate("check roles", err)
+		}
+		if !exists {
+			missing = append(missing, r)
+		}
+	}
+	return missing, nil
+}
+
+// checkRoles logs the least-privilege roles the migration had to skip.
+func (s *Store) checkRoles(ctx context.Context, log zerolog.Logger) {
+	missing, err := s.MissingRoles(ctx)
+	if err != nil || len(missing) == 0 {
+		return
+	}
+	log.Warn().Strs("roles", missing).Msg("least-privilege roles not created: the migrating user lacks CREATEROLE " +
+		"(create them as a user who has it and migrate again, or run as the owner)")
 }

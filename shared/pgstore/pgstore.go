@@ -6,28 +6,28 @@ package pgstore
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
-	"net"
+	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
-	"github.com/uptrace/bun/driver/pgdriver"
 
 	"github.com/numbers-app/numbers/shared/number"
 )
 
 // Defaults for Config.
 const (
-	DefaultMaxConns    = 10
-	DefaultDialTimeout = 5 * time.Second
-	DefaultTimeout     = 10 * time.Second
+	DefaultMaxConns        = 10
+	DefaultDialTimeout     = 5 * time.Second
+	DefaultTimeout         = 10 * time.Second
+	DefaultConnMaxIdleTime = 5 * time.Minute
+	DefaultConnMaxLifetime = 30 * time.Minute
 )
 
 // Config configures a Store.
@@ -42,6 +42,26 @@ type Config struct {
 	DialTimeout time.Duration
 	// Timeout bounds each read and write on a connection. Defaults to DefaultTimeout.
 	Timeout time.Duration
+	// ConnMaxIdleTime closes a connection idle this long, and
+	// ConnMaxLifetime one this old (so connections follow a failover's DNS
+	// change and a rotated password). Default to DefaultConnMaxIdleTime and
+	// DefaultConnMaxLifetime.
+	ConnMaxIdleTime time.Duration
+	ConnMaxLifetime time.Duration
+	// Credentials, when set, give the user and password of every new
+	// connection (see SecretCredentials); else the URL's are used.
+	Credentials Credentials
+	// SecretARN, when set and Credentials is not, names the Secrets Manager
+	// secret (RDS-managed, JSON with username and password) to read the
+	// credentials from, re-read when Postgres refuses them; AWSRegion is
+	// the secret's region. This is DB_SECRET_ARN.
+	SecretARN string
+	AWSRegion string
+	// IAMAuth, when set and Credentials and SecretARN are not, connects
+	// with RDS IAM database authentication (IAMCredentials: a fresh token
+	// per connection for the URL's user and host, in AWSRegion). This is
+	// DB_IAM_AUTH.
+	IAMAuth bool
 }
 
 func (c Config) withDefaults() Config {
@@ -53,6 +73,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
+	}
+	if c.ConnMaxIdleTime == 0 {
+		c.ConnMaxIdleTime = DefaultConnMaxIdleTime
+	}
+	if c.ConnMaxLifetime == 0 {
+		c.ConnMaxLifetime = DefaultConnMaxLifetime
 	}
 	return c
 }
@@ -72,7 +98,10 @@ func (c Config) Validate() error {
 
 // Store is the Postgres store. It is safe for concurrent use.
 type Store struct {
-	db *bun.DB
+	db      *bun.DB
+	sqldb   *sql.DB
+	maxIdle int
+	idleMu  sync.Mutex
 }
 
 var (
@@ -87,17 +116,38 @@ func Open(cfg Config) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	conn := pgdriver.NewConnector(
-		pgdriver.WithDSN(cfg.URL),
-		pgdriver.WithDialTimeout(cfg.DialTimeout),
-		pgdriver.WithReadTimeout(cfg.Timeout),
-		pgdriver.WithWriteTimeout(cfg.Timeout),
-	)
+	if cfg.Credentials == nil && cfg.SecretARN != "" {
+		creds, err := NewSecretCredentials(context.Background(), cfg.AWSRegion, cfg.SecretARN)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Credentials = creds
+	}
+	if cfg.Credentials == nil && cfg.IAMAuth {
+		u, err := url.Parse(cfg.URL)
+		if err != nil || u.User.Username() == "" {
+			return nil, errors.New("pgstore: IAM authentication needs a user and host in the URL")
+		}
+		host := u.Host
+		if u.Port() == "" {
+			host += ":5432"
+		}
+		creds, err := NewIAMCredentials(context.Background(), cfg.AWSRegion, host, u.User.Username())
+		if err != nil {
+			return nil, err
+		}
+		cfg.Credentials = creds
+	}
+	conn, err := newConnector(cfg)
+	if err != nil {
+		return nil, err
+	}
 	sqldb := sql.OpenDB(conn)
 	sqldb.SetMaxOpenConns(cfg.MaxConns)
 	sqldb.SetMaxIdleConns(cfg.MaxConns)
-	sqldb.SetConnMaxIdleTime(5 * time.Minute)
-	return &Store{db: bun.NewDB(sqldb, pgdialect.New())}, nil
+	sqldb.SetConnMaxIdleTime(cfg.ConnMaxIdleTime)
+	sqldb.SetConnMaxLifetime(cfg.ConnMaxLifetime)
+	return &Store{db: bun.NewDB(sqldb, pgdialect.New()), sqldb: sqldb, maxIdle: cfg.MaxConns}, nil
 }
 
 // DB exposes the bun handle for tests and tools.
@@ -108,7 +158,10 @@ func (s *Store) Close() error { return s.db.Close() }
 
 // Ping checks that Postgres answers a query.
 func (s *Store) Ping(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, "SELECT 1"); err != nil {
+	if err := s.retryOnce(ctx, func() error {
+		_, err := s.db.ExecContext(ctx, "SELECT 1")
+		return err
+	}); err != nil {
 		return translate("ping postgres", err)
 	}
 	return nil
@@ -138,10 +191,17 @@ func (s *Store) Insert(ctx context.Context, subs []number.Submission) (int, erro
 	for _, sub := range subs {
 		rows = append(rows, row{ID: sub.ID, Value: sub.Value, AcceptedAt: number.Truncate(sub.AcceptedAt)})
 	}
-	res, err := s.db.NewInsert().Model(&rows).
-		Column("id", "value", "accepted_at").
-		On("CONFLICT (id) DO NOTHING").
-		Exec(ctx)
+	// One statement, idempotent: safe to send again on a fresh connection
+	// when the first one broke (it may have committed: the retry then
+	// finds the ids stored and counts them as not new).
+	var res sql.Result
+	err := s.retryOnce(ctx, func() (err error) {
+		res, err = s.db.NewInsert().Model(&rows).
+			Column("id", "value", "accepted_at").
+			On("CONFLICT (id) DO NOTHING").
+			Exec(ctx)
+		return err
+	})
 	if err != nil {
 		return 0, translate("insert numbers", err)
 	}
@@ -158,7 +218,7 @@ func (s *Store) Get(ctx context.Context, id string) (number.Number, error) {
 		return number.Number{}, fmt.Errorf("%w: id %q is not a UUID", number.ErrInvalid, id)
 	}
 	var r row
-	err := s.db.NewSelect().Model(&r).Where("id = ?", id).Scan(ctx)
+	err := s.retryOnce(ctx, func() error { return s.db.NewSelect().Model(&r).Where("id = ?", id).Scan(ctx) })
 	if errors.Is(err, sql.ErrNoRows) {
 		return number.Number{}, fmt.Errorf("number %s: %w", id, number.ErrNotFound)
 	}
@@ -188,7 +248,7 @@ func (s *Store) List(ctx context.Context, p number.Page) ([]number.Number, strin
 		q = q.Where("(accepted_at, id) < (?, ?)", at, id)
 	}
 	var rows []row
-	if err := q.Scan(ctx, &rows); err != nil {
+	if err := s.retryOnce(ctx, func() error { rows = rows[:0]; return q.Scan(ctx, &rows) }); err != nil {
 		return nil, "", translate("list numbers", err)
 	}
 	next := ""
@@ -206,7 +266,11 @@ func (s *Store) List(ctx context.Context, p number.Page) ([]number.Number, strin
 
 // Count returns how many numbers are stored.
 func (s *Store) Count(ctx context.Context) (int, error) {
-	n, err := s.db.NewSelect().Model((*row)(nil)).Count(ctx)
+	var n int
+	err := s.retryOnce(ctx, func() (err error) {
+		n, err = s.db.NewSelect().Model((*row)(nil)).Count(ctx)
+		return err
+	})
 	if err != nil {
 		return 0, translate("count numbers", err)
 	}
@@ -235,29 +299,4 @@ func decodeCursor(c string) (time.Time, string, error) {
 		return time.Time{}, "", bad
 	}
 	return at, id, nil
-}
-
-// translate wraps errors that mean "Postgres is not reachable or not
-// accepting work" in number.ErrUnavailable, keeping the cause.
-func translate(op string, err error) error {
-	if isUnavailable(err) {
-		return fmt.Errorf("%s: %w: %w", op, number.ErrUnavailable, err)
-	}
-	return fmt.Errorf("%s: %w", op, err)
-}
-
-func isUnavailable(err error) bool {
-	var netErr net.Error
-	var pgErr pgdriver.Error
-	switch {
-	case errors.As(err, &pgErr):
-		// 08: connection exception; 53: insufficient resources; 57P0x: shutdown.
-		code := pgErr.Field('C')
-		return strings.HasPrefix(code, "08") || strings.HasPrefix(code, "53") || strings.HasPrefix(code, "57P")
-	case errors.As(err, &netErr), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
-		errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
-		errors.Is(err, context.DeadlineExceeded):
-		return true
-	}
-	return false
 }

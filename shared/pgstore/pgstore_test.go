@@ -128,7 +128,7 @@ func TestMigrateIsSafeWhenManyProcessesStartAtOnce(t *testing.T) {
 	for n := range applied {
 		total += n
 	}
-	assert.Equal(t, 2, total, "each of the two migrations was applied by exactly one process")
+	assert.Equal(t, 3, total, "each of the three migrations was applied by exactly one process")
 }
 
 func TestUnreachableDatabaseIsUnavailable(t *testing.T) {
@@ -149,6 +149,7 @@ func TestConfigValidateNamesTheField(t *testing.T) {
 	}{
 		{pgstore.Config{}, "URL is required"},
 		{pgstore.Config{URL: "mysql://x"}, "postgres://"},
+		{pgstore.Config{URL: "postgres://u@db:notaport/x?sslmode=bogus"}, "URL"},
 	} {
 		_, err := pgstore.Open(tc.cfg)
 		require.Error(t, err)

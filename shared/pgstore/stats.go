@@ -19,27 +19,31 @@ const exactCountBelow = 1_000_000
 func (s *Store) StatsFigures(ctx context.Context, now time.Time) (number.Figures, error) {
 	var f number.Figures
 	var est sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass('numbers')").Scan(&est); err != nil {
+	if err := s.retryOnce(ctx, func() error {
+		return s.db.QueryRowContext(ctx, "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass('numbers')").Scan(&est)
+	}); err != nil {
 		return f, translate("estimate numbers", err)
 	}
 	if est.Valid && est.Int64 >= exactCountBelow {
 		f.Count = est.Int64
 	} else {
-		if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM numbers").Scan(&f.Count); err != nil {
+		if err := s.retryOnce(ctx, func() error { return s.db.QueryRowContext(ctx, "SELECT count(*) FROM numbers").Scan(&f.Count) }); err != nil {
 			return f, translate("count numbers", err)
 		}
 		f.Exact = true
 	}
 	var newest sql.NullTime
-	if err := s.db.QueryRowContext(ctx, "SELECT max(accepted_at) FROM numbers").Scan(&newest); err != nil {
+	if err := s.retryOnce(ctx, func() error { return s.db.QueryRowContext(ctx, "SELECT max(accepted_at) FROM numbers").Scan(&newest) }); err != nil {
 		return f, translate("newest number", err)
 	}
 	f.NewestAcceptedAt = newest.Time
 	var lag float64
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(percentile_cont(0.5) WITHIN GROUP
+	if err := s.retryOnce(ctx, func() error {
+		return s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(percentile_cont(0.5) WITHIN GROUP
 		(ORDER BY extract(epoch FROM stored_at - accepted_at)), 0) FROM
 		(SELECT stored_at, accepted_at FROM numbers WHERE accepted_at > ? ORDER BY accepted_at DESC LIMIT 1000) recent`,
-		now.Add(-time.Minute).UTC()).Scan(&f.RecentSamples, &lag); err != nil {
+			now.Add(-time.Minute).UTC()).Scan(&f.RecentSamples, &lag)
+	}); err != nil {
 		return f, translate("recent lag", err)
 	}
 	f.RecentLag = time.Duration(lag * float64(time.Second))

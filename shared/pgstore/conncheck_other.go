@@ -1,0 +1,9 @@
+//go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
+
+package pgstore
+
+import "net"
+
+// idleConnBroken cannot peek on this platform: the retry of safe work
+// (retryOnce) still covers a connection that broke while idle.
+func idleConnBroken(net.Conn) bool { return false }
