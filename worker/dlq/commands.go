@@ -13,7 +13,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
-	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/shared/message"
 )
 
 // replayCmd is `worker dlq replay`.
@@ -164,7 +164,11 @@ func (c *exportCmd) Run(ctx context.Context, a *app) (err error) {
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
 	for _, m := range msgs {
-		rec := Record{Body: m.Body, Attributes: m.Attributes, MessageID: m.MessageID}
+		attrs := make(map[string]string, len(m.Attributes))
+		for k := range m.Attributes {
+			attrs[k] = m.Text(k)
+		}
+		rec := Record{Body: m.Body, Attributes: attrs, MessageID: m.ID}
 		if !m.SentAt.IsZero() {
 			t := m.SentAt
 			rec.SentAt = &t
@@ -240,8 +244,8 @@ func ReadRecords(r io.Reader) ([]Record, error) {
 			return nil, fmt.Errorf("line %d: no \"body\" (the raw message body, a string)", n)
 		case *raw.Body == "":
 			return nil, fmt.Errorf("line %d: empty body (SQS refuses it)", n)
-		case len(raw.Attributes) > maxAttributes:
-			return nil, fmt.Errorf("line %d: %d attributes, SQS allows %d", n, len(raw.Attributes), maxAttributes)
+		case len(raw.Attributes) > message.MaxAttributes:
+			return nil, fmt.Errorf("line %d: %d attributes, SQS allows %d", n, len(raw.Attributes), message.MaxAttributes)
 		}
 		recs = append(recs, Record{Body: *raw.Body, Attributes: raw.Attributes})
 	}
@@ -275,9 +279,13 @@ func (c *importCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", c.File, err)
 	}
-	msgs := make([]events.Message, len(recs))
+	msgs := make([]message.Message, len(recs))
 	for i, rec := range recs {
-		msgs[i] = events.Message{Body: rec.Body, Attributes: rec.Attributes}
+		attrs := make(map[string]message.Attribute, len(rec.Attributes))
+		for k, v := range rec.Attributes {
+			attrs[k] = message.String(v)
+		}
+		msgs[i] = message.Message{Body: rec.Body, Attributes: attrs}
 	}
 	failed, err := a.dlq.SendBatch(ctx, msgs)
 	fmt.Fprintf(a.stdout, "imported %d of %d messages into %s\n", len(msgs)-len(failed), len(msgs), a.target.DLQURL)

@@ -9,8 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/numbers-app/numbers/shared/sqsqueue"
-	"github.com/numbers-app/numbers/worker/persist"
+	"github.com/numbers-app/numbers/shared/message"
 )
 
 // statsCmd is `worker dlq stats`.
@@ -82,10 +81,10 @@ func (c *statsCmd) Run(ctx context.Context, a *app) (err error) {
 				t := m.SentAt
 				rep.OldestSentAt = &t
 			}
-			if fa := m.Attributes[persist.AttrDLQFailedAt]; fa != "" && (rep.OldestFailedAt == "" || fa < rep.OldestFailedAt) {
+			if fa := m.Text(message.AttrDLQFailedAt); fa != "" && (rep.OldestFailedAt == "" || fa < rep.OldestFailedAt) {
 				rep.OldestFailedAt = fa // RFC 3339 UTC strings sort as times
 			}
-			reason := m.Attributes[persist.AttrDLQReason]
+			reason := m.Text(message.AttrDLQReason)
 			if reason == "" {
 				reason = "(none: moved by the redrive policy)"
 			}
@@ -155,12 +154,16 @@ type Peeked struct {
 	SentAt       time.Time         `json:"sent_at"`
 }
 
-func peeked(m sqsqueue.Received, maxReplays int) Peeked {
-	n := replayCount(m.Attributes)
+func peeked(m message.Message, maxReplays int) Peeked {
+	n := replayCount(m)
+	attrs := make(map[string]string, len(m.Attributes))
+	for k := range m.Attributes {
+		attrs[k] = m.Text(k)
+	}
 	return Peeked{
-		MessageID: m.MessageID, Body: m.Body, Attributes: m.Attributes,
-		Reason: m.Attributes[persist.AttrDLQReason], Detail: m.Attributes[persist.AttrDLQDetail],
-		FailedAt: m.Attributes[persist.AttrDLQFailedAt], ReplayCount: n, AtReplayCap: n >= maxReplays,
+		MessageID: m.ID, Body: m.Body, Attributes: attrs,
+		Reason: m.Text(message.AttrDLQReason), Detail: m.Text(message.AttrDLQDetail),
+		FailedAt: m.Text(message.AttrDLQFailedAt), ReplayCount: n, AtReplayCap: n >= maxReplays,
 		ReceiveCount: m.ReceiveCount, SentAt: m.SentAt,
 	}
 }

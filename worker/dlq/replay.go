@@ -11,26 +11,17 @@ import (
 	"time"
 
 	"github.com/numbers-app/numbers/events"
-	"github.com/numbers-app/numbers/shared/sqsqueue"
-	"github.com/numbers-app/numbers/worker/persist"
+	"github.com/numbers-app/numbers/shared/message"
 )
-
-// AttrReplayCount is the message attribute that counts how many times a
-// message was replayed from the dead-letter queue. The worker keeps it when
-// it dead-letters a message again, so the count survives round trips.
-const AttrReplayCount = "replay_count"
 
 // DefaultMaxReplays is the default replay cap: a message whose replay_count
 // has reached it is left in the dead-letter queue and reported.
 const DefaultMaxReplays = 3
 
-// maxAttributes is SQS's limit of message attributes per message.
-const maxAttributes = 10
-
 // dropOrder lists the attributes a replay may drop, first to last, when
-// adding replay_count would pass maxAttributes. They describe the last
+// adding replay_count would pass message.MaxAttributes. They describe the last
 // failure; the worker writes them again if the message fails again.
-var dropOrder = []string{persist.AttrDLQDetail, persist.AttrDLQMessageID, persist.AttrDLQFailedAt, persist.AttrDLQReason}
+var dropOrder = []string{message.AttrDLQDetail, message.AttrDLQMessageID, message.AttrDLQFailedAt, message.AttrDLQReason}
 
 // deleteTimeout bounds deleting a batch that was already sent, which is
 // finished even after Ctrl-C so that no duplicate is left behind.
@@ -117,7 +108,7 @@ type Replayer struct {
 
 	// afterSend runs between the send and the delete of each batch (tests
 	// inject crashes here). An error stops the replay before the delete.
-	afterSend func(ctx context.Context, sent []sqsqueue.Received) error
+	afterSend func(ctx context.Context, sent []message.Message) error
 }
 
 // Run replays. It returns an error when the replay could not run; per
@@ -170,16 +161,16 @@ func (r *Replayer) Run(ctx context.Context) (res ReplayResult, err error) {
 			}
 			return res, err
 		}
-		var batch []sqsqueue.Received
-		var out []events.Message
+		var batch []message.Message
+		var out []message.Message
 		for _, m := range msgs {
 			res.Scanned++
-			count := replayCount(m.Attributes)
+			count := replayCount(m)
 			switch {
 			case ours[returnKey(m.Body, count)]:
 				res.Returned++
 				continue
-			case !cfg.Filter.Match(m.MessageID, m.Body, m.Attributes):
+			case !cfg.Filter.Match(m):
 				res.SkippedFilter++
 				continue
 			case count >= cfg.MaxReplays:
@@ -212,7 +203,7 @@ func (r *Replayer) Run(ctx context.Context) (res ReplayResult, err error) {
 			}
 			sent, err := r.moveBatch(ctx, batch, out, sc, &res)
 			for _, i := range sent {
-				ours[returnKey(out[i].Body, replayCount(out[i].Attributes))] = true
+				ours[returnKey(out[i].Body, replayCount(out[i]))] = true
 			}
 			moved += len(sent)
 			if r.Progress != nil && len(sent) > 0 {
@@ -231,7 +222,7 @@ func (r *Replayer) Run(ctx context.Context) (res ReplayResult, err error) {
 
 // moveBatch sends a batch to the main queue, then deletes from the DLQ what
 // was sent. It returns the indexes it sent.
-func (r *Replayer) moveBatch(ctx context.Context, batch []sqsqueue.Received, out []events.Message, sc *scanner, res *ReplayResult) ([]int, error) {
+func (r *Replayer) moveBatch(ctx context.Context, batch []message.Message, out []message.Message, sc *scanner, res *ReplayResult) ([]int, error) {
 	failed, sendErr := r.Main.SendBatch(ctx, out)
 	failedSet := make(map[int]bool, len(failed))
 	for _, i := range failed {
@@ -240,7 +231,7 @@ func (r *Replayer) moveBatch(ctx context.Context, batch []sqsqueue.Received, out
 		fmt.Fprintf(r.Out, "failed to send (stays in the DLQ: %v)  %s\n", sendErr, describe(batch[i]))
 	}
 	var sent []int
-	var sentMsgs []sqsqueue.Received
+	var sentMsgs []message.Message
 	for i := range batch {
 		if !failedSet[i] {
 			sent = append(sent, i)
@@ -275,7 +266,7 @@ func (r *Replayer) moveBatch(ctx context.Context, batch []sqsqueue.Received, out
 			fmt.Fprintf(r.Out, "sent but not deleted (now in both queues; harmless, the worker is idempotent: %v)  %s\n", delErr, describe(m))
 			continue
 		}
-		sc.forget(m.MessageID)
+		sc.forget(m.ID)
 		res.Replayed++
 	}
 	return sent, nil
@@ -287,27 +278,27 @@ func (r ReplayResult) Problems() int { return r.Failed + r.NotDeleted }
 // replayMessage is the message to send back: same body, same attributes,
 // replay_count set to count (dropping stale dlq_* attributes if SQS's limit
 // of 10 requires it).
-func replayMessage(m sqsqueue.Received, count int) (events.Message, error) {
-	attrs := make(map[string]string, len(m.Attributes)+1)
+func replayMessage(m message.Message, count int) (message.Message, error) {
+	attrs := make(map[string]message.Attribute, len(m.Attributes)+1)
 	for k, v := range m.Attributes {
 		attrs[k] = v
 	}
-	attrs[AttrReplayCount] = strconv.Itoa(count)
+	attrs[message.AttrReplayCount] = message.String(strconv.Itoa(count))
 	for _, k := range dropOrder {
-		if len(attrs) <= maxAttributes {
+		if len(attrs) <= message.MaxAttributes {
 			break
 		}
 		delete(attrs, k)
 	}
-	if len(attrs) > maxAttributes {
-		return events.Message{}, fmt.Errorf("%d attributes with %s, SQS allows %d", len(attrs), AttrReplayCount, maxAttributes)
+	if len(attrs) > message.MaxAttributes {
+		return message.Message{}, fmt.Errorf("%d attributes with %s, SQS allows %d", len(attrs), message.AttrReplayCount, message.MaxAttributes)
 	}
-	return events.Message{Body: m.Body, Attributes: attrs}, nil
+	return message.Message{Body: m.Body, Attributes: attrs}, nil
 }
 
 // replayCount reads replay_count; a missing or unreadable one is 0.
-func replayCount(attrs map[string]string) int {
-	n, err := strconv.Atoi(attrs[AttrReplayCount])
+func replayCount(m message.Message) int {
+	n, err := strconv.Atoi(m.Text(message.AttrReplayCount))
 	if err != nil || n < 0 {
 		return 0
 	}
@@ -320,17 +311,17 @@ func returnKey(body string, n int) string {
 }
 
 // describe is one line about a message for operators.
-func describe(m sqsqueue.Received) string {
-	reason := m.Attributes[persist.AttrDLQReason]
+func describe(m message.Message) string {
+	reason := m.Text(message.AttrDLQReason)
 	if reason == "" {
 		reason = "-"
 	}
-	rid := m.Attributes[events.AttrRequestID]
+	rid := m.Text(events.AttrRequestID)
 	if rid == "" {
 		rid = "-"
 	}
 	return fmt.Sprintf("%s  reason=%s  replays=%d  request_id=%s  body=%s",
-		m.MessageID, reason, replayCount(m.Attributes), rid, truncate(m.Body, 120))
+		m.ID, reason, replayCount(m), rid, truncate(m.Body, 120))
 }
 
 func truncate(s string, n int) string {

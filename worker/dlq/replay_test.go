@@ -21,6 +21,7 @@ import (
 
 	"github.com/numbers-app/numbers/events"
 	"github.com/numbers-app/numbers/shared/config"
+	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 	"github.com/numbers-app/numbers/shared/testenv"
@@ -35,7 +36,7 @@ func setup(t *testing.T) testenv.Queues {
 
 // valid is a valid event as the proxy sends it, dead-lettered (as if a
 // transient failure had exhausted maxReceiveCount: no dlq_* attributes).
-func valid(t *testing.T, value int64) events.Message {
+func valid(t *testing.T, value int64) message.Message {
 	t.Helper()
 	id, err := uuid.NewV7()
 	require.NoError(t, err)
@@ -45,18 +46,27 @@ func valid(t *testing.T, value int64) events.Message {
 }
 
 // poison is an event the worker can never store, as the worker dead-letters it.
-func poison(i int) events.Message {
-	return events.Message{
+func poison(i int) message.Message {
+	return message.Message{
 		Body: fmt.Sprintf(`{"type":"number.submitted","version":2,"id":"%s","value":%d}`, uuid.NewString(), i),
-		Attributes: map[string]string{
+		Attributes: texts(map[string]string{
 			events.AttrRequestID: fmt.Sprintf("poison-%d", i), events.AttrEventType: events.TypeNumberSubmitted, events.AttrEventVersion: "2",
-			persist.AttrDLQReason: events.ReasonUnknownVersion, persist.AttrDLQDetail: "version 2 (this consumer reads 1)",
-			persist.AttrDLQFailedAt: time.Now().UTC().Format(time.RFC3339Nano), persist.AttrDLQMessageID: "m-" + fmt.Sprint(i),
-		},
+			message.AttrDLQReason: events.ReasonUnknownVersion, message.AttrDLQDetail: "version 2 (this consumer reads 1)",
+			message.AttrDLQFailedAt: time.Now().UTC().Format(time.RFC3339Nano), message.AttrDLQMessageID: "m-" + fmt.Sprint(i),
+		}),
 	}
 }
 
-func put(t *testing.T, q Queue, msgs ...events.Message) {
+// texts is String attributes.
+func texts(attrs map[string]string) map[string]message.Attribute {
+	out := make(map[string]message.Attribute, len(attrs))
+	for k, v := range attrs {
+		out[k] = message.String(v)
+	}
+	return out
+}
+
+func put(t *testing.T, q Queue, msgs ...message.Message) {
 	t.Helper()
 	failed, err := q.SendBatch(context.Background(), msgs)
 	require.NoError(t, err)
@@ -64,7 +74,7 @@ func put(t *testing.T, q Queue, msgs ...events.Message) {
 }
 
 // contents reads every message of a queue and makes them visible again.
-func contents(t *testing.T, q Queue) []sqsqueue.Received {
+func contents(t *testing.T, q Queue) []message.Message {
 	t.Helper()
 	sc := newScanner(q, 200*time.Millisecond, time.Minute)
 	msgs, err := sc.scanAll(context.Background(), 0)
@@ -73,7 +83,7 @@ func contents(t *testing.T, q Queue) []sqsqueue.Received {
 	return msgs
 }
 
-func bodies(msgs []sqsqueue.Received) []string {
+func bodies(msgs []message.Message) []string {
 	out := make([]string, len(msgs))
 	for i, m := range msgs {
 		out[i] = m.Body
@@ -82,7 +92,7 @@ func bodies(msgs []sqsqueue.Received) []string {
 	return out
 }
 
-func messageBodies(msgs []events.Message) []string {
+func messageBodies(msgs []message.Message) []string {
 	out := make([]string, len(msgs))
 	for i, m := range msgs {
 		out[i] = m.Body
@@ -110,11 +120,7 @@ func work(t *testing.T, q testenv.Queues, store number.Writer) persist.Result {
 		if len(got) == 0 {
 			return total
 		}
-		msgs := make([]persist.Message, len(got))
-		for i, r := range got {
-			msgs[i] = persist.Message{ID: r.MessageID, Body: r.Body, Attributes: r.Attributes}
-		}
-		res := p.Process(context.Background(), msgs)
+		res := p.Process(context.Background(), got)
 		require.NoError(t, res.Err)
 		handles := make([]string, len(res.Done))
 		for i, d := range res.Done {
@@ -129,13 +135,13 @@ func work(t *testing.T, q testenv.Queues, store number.Writer) persist.Result {
 }
 
 // crashAfterSend fails the replay between the send and the delete.
-func crashAfterSend(context.Context, []sqsqueue.Received) error { return errors.New("injected crash") }
+func crashAfterSend(context.Context, []message.Message) error { return errors.New("injected crash") }
 
 func TestReplayThatStopsBetweenSendAndDeleteLeavesADuplicateNotALoss(t *testing.T) {
 	t.Parallel()
 	q := setup(t)
 	store := testenv.Store(t)
-	msgs := []events.Message{valid(t, 1), valid(t, 2), valid(t, 3)}
+	msgs := []message.Message{valid(t, 1), valid(t, 2), valid(t, 3)}
 	put(t, q.DLQ, msgs...)
 
 	r := replayer(q, ReplayConfig{})
@@ -149,8 +155,8 @@ func TestReplayThatStopsBetweenSendAndDeleteLeavesADuplicateNotALoss(t *testing.
 	assert.Equal(t, messageBodies(msgs), bodies(inDLQ), "nothing was deleted from the DLQ")
 	assert.Equal(t, messageBodies(msgs), bodies(inMain), "everything was sent to the main queue")
 	for _, m := range inMain {
-		assert.Equal(t, "1", m.Attributes[AttrReplayCount])
-		assert.Equal(t, m.Attributes[events.AttrRequestID] != "", true, "attributes are kept")
+		assert.Equal(t, "1", m.Text(message.AttrReplayCount))
+		assert.Equal(t, m.Text(events.AttrRequestID) != "", true, "attributes are kept")
 	}
 
 	// Replaying again sends the same events a second time: the worker
@@ -175,7 +181,7 @@ func TestHelperProcessCrashesBetweenSendAndDelete(t *testing.T) {
 		DLQ: sqsqueue.Queue{API: c, URL: os.Getenv("DLQ_CRASH_DLQ")}, Main: sqsqueue.Queue{API: c, URL: os.Getenv("DLQ_CRASH_MAIN")},
 		Config: ReplayConfig{Wait: 200 * time.Millisecond, Hold: 2 * time.Second}, Out: io.Discard,
 	}
-	r.afterSend = func(context.Context, []sqsqueue.Received) error {
+	r.afterSend = func(context.Context, []message.Message) error {
 		os.Exit(3) // no deferred release, no delete: a crash
 		return nil
 	}
@@ -186,7 +192,7 @@ func TestHelperProcessCrashesBetweenSendAndDelete(t *testing.T) {
 func TestReplayProcessKilledBetweenSendAndDeleteLosesNothing(t *testing.T) {
 	t.Parallel()
 	q := setup(t)
-	var msgs []events.Message
+	var msgs []message.Message
 	for i := range 15 {
 		msgs = append(msgs, valid(t, int64(i)))
 	}
@@ -206,7 +212,7 @@ func TestReplayProcessKilledBetweenSendAndDeleteLosesNothing(t *testing.T) {
 	assert.LessOrEqual(t, len(inMain), 10)
 	// The crashed process held the messages it had read; they reappear
 	// once their hold ends, all fifteen, none lost.
-	var inDLQ []sqsqueue.Received
+	var inDLQ []message.Message
 	testenv.Eventually(t, 10*time.Second, "every message back in the DLQ", func() bool {
 		inDLQ = contents(t, q.DLQ)
 		return len(inDLQ) == 15
@@ -217,7 +223,7 @@ func TestReplayProcessKilledBetweenSendAndDeleteLosesNothing(t *testing.T) {
 func TestCtrlCAfterASendStillDeletesThatBatchAndStops(t *testing.T) {
 	t.Parallel()
 	q := setup(t)
-	var msgs []events.Message
+	var msgs []message.Message
 	for i := range 25 {
 		msgs = append(msgs, valid(t, int64(i)))
 	}
@@ -226,7 +232,7 @@ func TestCtrlCAfterASendStillDeletesThatBatchAndStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	r := replayer(q, ReplayConfig{})
-	r.afterSend = func(context.Context, []sqsqueue.Received) error {
+	r.afterSend = func(context.Context, []message.Message) error {
 		cancel() // Ctrl-C arrives right after the first send
 		return nil
 	}
@@ -251,7 +257,7 @@ func (f failingDeletes) Delete(_ context.Context, handles []string) ([]string, e
 func TestReplayWhoseDeletesFailReportsThemAndLosesNothing(t *testing.T) {
 	t.Parallel()
 	q := setup(t)
-	msgs := []events.Message{valid(t, 1), valid(t, 2)}
+	msgs := []message.Message{valid(t, 1), valid(t, 2)}
 	put(t, q.DLQ, msgs...)
 
 	r := replayer(q, ReplayConfig{})
@@ -285,9 +291,9 @@ func TestReplayedPoisonComesBackWithItsReasonAndStopsAtTheCap(t *testing.T) {
 		require.Len(t, inDLQ, 1, "round %d", round)
 		back := inDLQ[0]
 		assert.Equal(t, bad.Body, back.Body)
-		assert.Equal(t, fmt.Sprint(round), back.Attributes[AttrReplayCount], "the worker keeps the count")
-		assert.Equal(t, events.ReasonUnknownVersion, back.Attributes[persist.AttrDLQReason], "with a fresh reason")
-		assert.LessOrEqual(t, len(back.Attributes), maxAttributes)
+		assert.Equal(t, fmt.Sprint(round), back.Text(message.AttrReplayCount), "the worker keeps the count")
+		assert.Equal(t, events.ReasonUnknownVersion, back.Text(message.AttrDLQReason), "with a fresh reason")
+		assert.LessOrEqual(t, len(back.Attributes), message.MaxAttributes)
 	}
 	n, err := storedCount(t, store)
 	require.NoError(t, err)
@@ -321,8 +327,8 @@ func TestPoisonTheWorkerSendsBackDuringTheRunIsNotReplayedTwice(t *testing.T) {
 	r := replayer(q, ReplayConfig{})
 	// The worker is fast: the replayed messages are back in the DLQ (same
 	// body, the count we set) before the replay looks again.
-	r.afterSend = func(ctx context.Context, sent []sqsqueue.Received) error {
-		back := make([]events.Message, len(sent))
+	r.afterSend = func(ctx context.Context, sent []message.Message) error {
+		back := make([]message.Message, len(sent))
 		for i, m := range sent {
 			msg, err := replayMessage(m, 1)
 			require.NoError(t, err)
@@ -350,7 +356,7 @@ func TestReplayMovesOnlyWhatTheFilterSelectsAndAtMostMax(t *testing.T) {
 	assert.Equal(t, 2, res.Replayed)
 	assert.Equal(t, 3, res.SkippedFilter)
 	for _, m := range contents(t, q.Main) {
-		assert.Equal(t, events.ReasonUnknownVersion, m.Attributes[persist.AttrDLQReason])
+		assert.Equal(t, events.ReasonUnknownVersion, m.Text(message.AttrDLQReason))
 	}
 	assert.Len(t, contents(t, q.DLQ), 3)
 
@@ -363,7 +369,7 @@ func TestReplayMovesOnlyWhatTheFilterSelectsAndAtMostMax(t *testing.T) {
 func TestRateLimitPacesTheSends(t *testing.T) {
 	t.Parallel()
 	q := setup(t)
-	var msgs []events.Message
+	var msgs []message.Message
 	for i := range 6 {
 		msgs = append(msgs, valid(t, int64(i)))
 	}
@@ -444,7 +450,7 @@ func TestPeekShowsReasonAndReplayCountWithoutConsuming(t *testing.T) {
 	t.Parallel()
 	q := setup(t)
 	capped := poison(1)
-	capped.Attributes[AttrReplayCount] = "3"
+	capped.Attributes[message.AttrReplayCount] = message.String("3")
 	put(t, q.DLQ, capped)
 	out, err := runCLI(t, q, "peek", "--json")
 	require.NoError(t, err)
@@ -466,8 +472,8 @@ func TestPeekShowsReasonAndReplayCountWithoutConsuming(t *testing.T) {
 func TestExportThenImportRestoresBodiesAndAttributes(t *testing.T) {
 	t.Parallel()
 	src, dst := setup(t), setup(t)
-	weird := events.Message{Body: "not json at all: <&> \"quoted\" ünïcode\ttab", Attributes: map[string]string{"request_id": "r-1"}}
-	msgs := []events.Message{poison(1), valid(t, 7), weird}
+	weird := message.Message{Body: "not json at all: <&> \"quoted\" ünïcode\ttab", Attributes: texts(map[string]string{"request_id": "r-1"})}
+	msgs := []message.Message{poison(1), valid(t, 7), weird}
 	put(t, src.DLQ, msgs...)
 
 	file := filepath.Join(t.TempDir(), "dlq.jsonl")
@@ -486,11 +492,11 @@ func TestExportThenImportRestoresBodiesAndAttributes(t *testing.T) {
 	out, err = runCLI(t, dst, "import", "--file", file)
 	require.NoError(t, err)
 	assert.Contains(t, out, "imported 3 of 3")
-	want := map[string]map[string]string{}
+	want := map[string]map[string]message.Attribute{}
 	for _, m := range msgs {
 		want[m.Body] = m.Attributes
 	}
-	got := map[string]map[string]string{}
+	got := map[string]map[string]message.Attribute{}
 	for _, m := range contents(t, dst.DLQ) {
 		got[m.Body] = m.Attributes
 	}
@@ -524,9 +530,9 @@ func TestPurgeRefusesWithoutYes(t *testing.T) {
 func TestCLIReplayExitsNonZeroWhenSomethingFailed(t *testing.T) {
 	t.Parallel()
 	q := setup(t)
-	full := events.Message{Body: "b", Attributes: map[string]string{}}
+	full := message.Message{Body: "b", Attributes: map[string]message.Attribute{}}
 	for _, k := range []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"} {
-		full.Attributes[k] = k // no room for replay_count
+		full.Attributes[k] = message.String(k) // no room for replay_count
 	}
 	put(t, q.DLQ, full, valid(t, 1))
 	out, err := runCLI(t, q, "replay", "--no-progress")

@@ -5,17 +5,17 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 )
 
 // Queue is what the operator commands need from a queue. sqsqueue.Queue is
 // the real one; tests wrap it to inject failures.
 type Queue interface {
-	Receive(ctx context.Context, max int, wait time.Duration) ([]sqsqueue.Received, error)
+	Receive(ctx context.Context, max int, wait time.Duration) ([]message.Message, error)
 	Delete(ctx context.Context, handles []string) ([]string, error)
 	ChangeVisibility(ctx context.Context, handles []string, d time.Duration) error
-	SendBatch(ctx context.Context, msgs []events.Message) ([]int, error)
+	SendBatch(ctx context.Context, msgs []message.Message) ([]int, error)
 	Stats(ctx context.Context) (sqsqueue.Stats, error)
 }
 
@@ -58,7 +58,7 @@ func newScanner(q Queue, wait, hold time.Duration) *scanner {
 
 // next receives up to n (1..10) messages not seen before in this scan.
 // done is true when the queue had nothing new to give.
-func (s *scanner) next(ctx context.Context, n int) (msgs []sqsqueue.Received, done bool, err error) {
+func (s *scanner) next(ctx context.Context, n int) (msgs []message.Message, done bool, err error) {
 	n = min(max(n, 1), 10)
 	got, err := s.q.Receive(ctx, n, s.wait)
 	if err != nil {
@@ -69,12 +69,12 @@ func (s *scanner) next(ctx context.Context, n int) (msgs []sqsqueue.Received, do
 	}
 	handles := make([]string, 0, len(got))
 	for _, m := range got {
-		_, seen := s.held[m.MessageID]
+		_, seen := s.held[m.ID]
 		if !seen {
-			s.order = append(s.order, m.MessageID)
+			s.order = append(s.order, m.ID)
 			msgs = append(msgs, m)
 		}
-		s.held[m.MessageID] = m.ReceiptHandle
+		s.held[m.ID] = m.ReceiptHandle
 		handles = append(handles, m.ReceiptHandle)
 	}
 	// Keep them out of sight for the whole scan, whatever the queue's own
@@ -109,8 +109,8 @@ func (s *scanner) release(ctx context.Context) error {
 
 // scanAll collects up to limit messages (0: no limit) and holds them.
 // The caller must call release.
-func (s *scanner) scanAll(ctx context.Context, limit int) ([]sqsqueue.Received, error) {
-	var all []sqsqueue.Received
+func (s *scanner) scanAll(ctx context.Context, limit int) ([]message.Message, error) {
+	var all []message.Message
 	for limit <= 0 || len(all) < limit {
 		want := 10
 		if limit > 0 {

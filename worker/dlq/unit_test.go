@@ -11,12 +11,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/numbers-app/numbers/shared/config"
-	"github.com/numbers-app/numbers/shared/sqsqueue"
+	"github.com/numbers-app/numbers/shared/message"
 )
 
 func TestFilterMatchesEveryTermOfTheExpression(t *testing.T) {
-	attrs := map[string]string{"dlq_reason": "unknown_version", "request_id": "abc", "replay_count": "2"}
-	body := `{"type":"number.submitted","version":2}`
+	m := message.Message{ID: "m-1", Body: `{"type":"number.submitted","version":2}`, Attributes: map[string]message.Attribute{
+		"dlq_reason": message.String("unknown_version"), "request_id": message.String("abc"), "replay_count": message.String("2"),
+	}}
 	tests := []struct {
 		name, expr string
 		want       bool
@@ -37,7 +38,7 @@ func TestFilterMatchesEveryTermOfTheExpression(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f, err := ParseFilter(tt.expr)
 			require.NoError(t, err)
-			assert.Equal(t, tt.want, f.Match("m-1", body, attrs))
+			assert.Equal(t, tt.want, f.Match(m))
 		})
 	}
 }
@@ -50,30 +51,35 @@ func TestFilterRejectsWhatItCannotRead(t *testing.T) {
 }
 
 func TestReplayMessageKeepsBodyAndAttributesAndCountsTheReplay(t *testing.T) {
-	m := sqsqueue.Received{MessageID: "m", Body: "b", Attributes: map[string]string{"request_id": "r", "dlq_reason": "malformed", AttrReplayCount: "1"}}
+	m := message.Message{ID: "m", Body: "b", Attributes: map[string]message.Attribute{
+		"request_id": message.String("r"), "dlq_reason": message.String("malformed"), message.AttrReplayCount: message.String("1"),
+	}}
 	got, err := replayMessage(m, 2)
 	require.NoError(t, err)
 	assert.Equal(t, "b", got.Body)
-	assert.Equal(t, map[string]string{"request_id": "r", "dlq_reason": "malformed", AttrReplayCount: "2"}, got.Attributes)
-	assert.Equal(t, "1", m.Attributes[AttrReplayCount], "the received message is not changed")
+	assert.Equal(t, map[string]message.Attribute{
+		"request_id": message.String("r"), "dlq_reason": message.String("malformed"), message.AttrReplayCount: message.String("2"),
+	}, got.Attributes)
+	assert.Equal(t, "1", m.Text(message.AttrReplayCount), "the received message is not changed")
 }
 
 func TestReplayMessageStaysWithinTenAttributes(t *testing.T) {
-	attrs := map[string]string{"dlq_reason": "x", "dlq_detail": "d", "dlq_failed_at": "t", "dlq_source_message_id": "s"}
+	attrs := map[string]message.Attribute{"dlq_reason": message.String("x"), "dlq_detail": message.String("d"),
+		"dlq_failed_at": message.String("t"), "dlq_source_message_id": message.String("s")}
 	for _, k := range []string{"a", "b", "c", "d", "e", "f"} {
-		attrs[k] = k
+		attrs[k] = message.String(k)
 	}
-	got, err := replayMessage(sqsqueue.Received{Body: "b", Attributes: attrs}, 1)
+	got, err := replayMessage(message.Message{Body: "b", Attributes: attrs}, 1)
 	require.NoError(t, err)
 	assert.Len(t, got.Attributes, 10)
 	assert.NotContains(t, got.Attributes, "dlq_detail", "the least useful attribute goes first")
-	assert.Equal(t, "x", got.Attributes["dlq_reason"])
+	assert.Equal(t, "x", got.Text("dlq_reason"))
 
-	full := map[string]string{}
+	full := map[string]message.Attribute{}
 	for _, k := range []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"} {
-		full[k] = k
+		full[k] = message.String(k)
 	}
-	_, err = replayMessage(sqsqueue.Received{Body: "b", Attributes: full}, 1)
+	_, err = replayMessage(message.Message{Body: "b", Attributes: full}, 1)
 	assert.Error(t, err, "ten attributes of its own leave no room for replay_count")
 }
 
