@@ -136,6 +136,8 @@ type Record struct {
 	Attributes map[string]string `json:"attributes"`
 	MessageID  string            `json:"message_id,omitempty"`
 	SentAt     *time.Time        `json:"sent_at,omitempty"`
+	// Line is the line of the file it was read from (import only).
+	Line int `json:"-"`
 }
 
 // exportCmd is `worker dlq export`.
@@ -247,7 +249,7 @@ func ReadRecords(r io.Reader) ([]Record, error) {
 		case len(raw.Attributes) > message.MaxAttributes:
 			return nil, fmt.Errorf("line %d: %d attributes, SQS allows %d", n, len(raw.Attributes), message.MaxAttributes)
 		}
-		recs = append(recs, Record{Body: *raw.Body, Attributes: raw.Attributes})
+		recs = append(recs, Record{Body: *raw.Body, Attributes: raw.Attributes, Line: n})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read: %w", err)
@@ -292,9 +294,10 @@ func (c *importCmd) Run(ctx context.Context, a *app) error {
 	if len(failed) > 0 || err != nil {
 		lines := make([]int, len(failed))
 		for i, f := range failed {
-			lines[i] = f + 1
+			lines[i] = recs[f].Line
+			fmt.Fprintf(a.stderr, "line %d not imported: %v\n", recs[f].Line, entryErr(err, f))
 		}
-		return fmt.Errorf("%d not imported (records %v): %w", len(failed), lines, err)
+		return fmt.Errorf("%d not imported (lines %v; importing the file again duplicates the others): %w", len(failed), lines, err)
 	}
 	return nil
 }

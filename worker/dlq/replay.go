@@ -12,6 +12,7 @@ import (
 
 	"github.com/numbers-app/numbers/events"
 	"github.com/numbers-app/numbers/shared/message"
+	"github.com/numbers-app/numbers/shared/sqsqueue"
 )
 
 // DefaultMaxReplays is the default replay cap: a message whose replay_count
@@ -228,7 +229,7 @@ func (r *Replayer) moveBatch(ctx context.Context, batch []message.Message, out [
 	for _, i := range failed {
 		failedSet[i] = true
 		res.Failed++
-		fmt.Fprintf(r.Out, "failed to send (stays in the DLQ: %v)  %s\n", sendErr, describe(batch[i]))
+		fmt.Fprintf(r.Out, "failed to send (stays in the DLQ: %v)  %s\n", entryErr(sendErr, i), describe(batch[i]))
 	}
 	var sent []int
 	var sentMsgs []message.Message
@@ -270,6 +271,16 @@ func (r *Replayer) moveBatch(ctx context.Context, batch []message.Message, out [
 		res.Replayed++
 	}
 	return sent, nil
+}
+
+// entryErr is the error of message i of a SendBatch (sqsqueue.BatchError),
+// or err itself when it does not say.
+func entryErr(err error, i int) error {
+	var be *sqsqueue.BatchError
+	if errors.As(err, &be) && be.Errs[i] != nil {
+		return be.Errs[i]
+	}
+	return err
 }
 
 // Problems counts messages that did not end where they should.

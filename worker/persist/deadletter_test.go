@@ -11,6 +11,9 @@ import (
 
 	"github.com/numbers-app/numbers/events"
 	"github.com/numbers-app/numbers/shared/message"
+	"github.com/numbers-app/numbers/shared/number"
+	"github.com/numbers-app/numbers/shared/sqsqueue"
+	"github.com/numbers-app/numbers/shared/sqsqueue/sqsfake"
 	"github.com/numbers-app/numbers/shared/testenv"
 	"github.com/numbers-app/numbers/worker/persist"
 )
@@ -33,4 +36,23 @@ func TestDeadLetteringKeepsWithinTheAttributeLimit(t *testing.T) {
 	assert.Equal(t, "2", dead[0].Text(message.AttrReplayCount), "the replay count survives")
 	assert.Equal(t, "rq", dead[0].Text("request_id"))
 	assert.Equal(t, events.ReasonMalformed, dead[0].Text(message.AttrDLQReason))
+}
+
+func TestDeadLetteringCountsOnlyWhatTheDLQReportsTaken(t *testing.T) {
+	t.Parallel()
+	for _, fault := range []sqsfake.Fault{sqsfake.Unreported, sqsfake.ServerError, sqsfake.Throttled} {
+		t.Run(fmt.Sprint("fault ", fault), func(t *testing.T) {
+			t.Parallel()
+			qs := testenv.NewQueues(t, 5, 30*time.Second)
+			fake := &sqsfake.Client{API: qs.Client, Fault: fault, Pick: func(body string) bool { return body == "junk-lost" }}
+			p := &persist.Persister{Store: testenv.Store(t), DLQ: sqsqueue.Queue{API: fake, URL: qs.DLQ.URL}, Log: testenv.Logger(t), Now: time.Now}
+			res := p.Process(context.Background(), []persist.Message{{ID: "a", Body: "junk-kept"}, {ID: "b", Body: "junk-lost"}})
+			assert.Equal(t, []int{0}, res.Done, "the dead letter the DLQ reported taken")
+			assert.Equal(t, []int{1}, res.Failed, "the one it did not report stays in the main queue")
+			assert.Equal(t, 1, res.Poisoned)
+			assert.ErrorIs(t, res.Err, persist.ErrDeadLetter, "reported as a dead-letter failure, not a database one")
+			assert.ErrorIs(t, res.Err, number.ErrUnavailable)
+			assert.EqualValues(t, 1, fake.Tampered.Load())
+		})
+	}
 }
