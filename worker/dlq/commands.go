@@ -220,16 +220,22 @@ type importCmd struct {
 	File string `required:"" placeholder:"F" help:"JSON Lines file to read (- for stdin): one object per line with body and attributes."`
 }
 
-// maxLine bounds one line of an import file (SQS messages are at most
-// 256 KiB, which JSON escaping can grow).
-const maxLine = 4 << 20
+// maxLine bounds one line of an import file: an SQS message is at most
+// message.MaxRequestBytes, which JSON escaping can grow up to six times.
+const maxLine = 6*message.MaxRequestBytes + 64<<10
 
 // ReadRecords reads and checks a JSON Lines file; an error names the line.
+// Every record must be a message SQS accepts (message.Message.Validate):
+// a non-empty body of allowed characters, at most message.MaxAttributes
+// attributes of valid names, types and values, at most
+// message.MaxRequestBytes in all.
 func ReadRecords(r io.Reader) ([]Record, error) {
 	var recs []Record
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxLine)
-	for n := 1; sc.Scan(); n++ {
+	n := 0
+	for sc.Scan() {
+		n++
 		line := sc.Bytes()
 		if len(bytesTrim(line)) == 0 {
 			continue
@@ -249,12 +255,28 @@ func ReadRecords(r io.Reader) ([]Record, error) {
 		case len(raw.Attributes) > message.MaxAttributes:
 			return nil, fmt.Errorf("line %d: %d attributes, SQS allows %d", n, len(raw.Attributes), message.MaxAttributes)
 		}
-		recs = append(recs, Record{Body: *raw.Body, Attributes: raw.Attributes, Line: n})
+		rec := Record{Body: *raw.Body, Attributes: raw.Attributes, Line: n}
+		if err := rec.Message().Validate(); err != nil {
+			return nil, fmt.Errorf("line %d: %w", n, err)
+		}
+		recs = append(recs, rec)
 	}
 	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, fmt.Errorf("line %d: longer than %d bytes, more than any message SQS accepts", n+1, maxLine)
+		}
 		return nil, fmt.Errorf("read: %w", err)
 	}
 	return recs, nil
+}
+
+// Message is the record as the message to send.
+func (r Record) Message() message.Message {
+	attrs := make(map[string]message.Attribute, len(r.Attributes))
+	for k, v := range r.Attributes {
+		attrs[k] = message.String(v)
+	}
+	return message.Message{Body: r.Body, Attributes: attrs}
 }
 
 func bytesTrim(b []byte) []byte {
@@ -283,11 +305,7 @@ func (c *importCmd) Run(ctx context.Context, a *app) error {
 	}
 	msgs := make([]message.Message, len(recs))
 	for i, rec := range recs {
-		attrs := make(map[string]message.Attribute, len(rec.Attributes))
-		for k, v := range rec.Attributes {
-			attrs[k] = message.String(v)
-		}
-		msgs[i] = message.Message{Body: rec.Body, Attributes: attrs}
+		msgs[i] = rec.Message()
 	}
 	failed, err := a.dlq.SendBatch(ctx, msgs)
 	fmt.Fprintf(a.stdout, "imported %d of %d messages into %s\n", len(msgs)-len(failed), len(msgs), a.target.DLQURL)

@@ -286,17 +286,25 @@ func entryErr(err error, i int) error {
 // Problems counts messages that did not end where they should.
 func (r ReplayResult) Problems() int { return r.Failed + r.NotDeleted }
 
-// replayMessage is the message to send back: same body, same attributes,
-// replay_count set to count (dropping stale dlq_* attributes if SQS's limit
-// of 10 requires it).
+// replayMessage is the message to send back: same body, same attributes
+// (types and values kept), replay_count set to count (as a String, or in
+// the type it had). When SQS's limits (message.MaxAttributes, or
+// message.MaxRequestBytes for a message near it) leave no room for
+// replay_count, it drops the stale dlq_* attributes that describe the last
+// failure, least useful first; if that is not enough it says why.
 func replayMessage(m message.Message, count int) (message.Message, error) {
 	attrs := make(map[string]message.Attribute, len(m.Attributes)+1)
 	for k, v := range m.Attributes {
 		attrs[k] = v
 	}
-	attrs[message.AttrReplayCount] = message.String(strconv.Itoa(count))
+	rc := message.String(strconv.Itoa(count))
+	if old, ok := m.Attributes[message.AttrReplayCount]; ok && !message.IsBinary(old.DataType) {
+		rc.DataType = old.DataType
+	}
+	attrs[message.AttrReplayCount] = rc
+	out := message.Message{Body: m.Body, Attributes: attrs}
 	for _, k := range dropOrder {
-		if len(attrs) <= message.MaxAttributes {
+		if len(attrs) <= message.MaxAttributes && out.Size() <= message.MaxRequestBytes {
 			break
 		}
 		delete(attrs, k)
@@ -304,7 +312,10 @@ func replayMessage(m message.Message, count int) (message.Message, error) {
 	if len(attrs) > message.MaxAttributes {
 		return message.Message{}, fmt.Errorf("%d attributes with %s, SQS allows %d", len(attrs), message.AttrReplayCount, message.MaxAttributes)
 	}
-	return message.Message{Body: m.Body, Attributes: attrs}, nil
+	if n := out.Size(); n > message.MaxRequestBytes {
+		return message.Message{}, fmt.Errorf("%d bytes with %s, SQS allows %d", n, message.AttrReplayCount, message.MaxRequestBytes)
+	}
+	return out, nil
 }
 
 // replayCount reads replay_count; a missing or unreadable one is 0.

@@ -3,6 +3,7 @@ package persist_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,4 +56,33 @@ func TestDeadLetteringCountsOnlyWhatTheDLQReportsTaken(t *testing.T) {
 			assert.EqualValues(t, 1, fake.Tampered.Load())
 		})
 	}
+}
+
+func TestAPoisonMessageNearTheSizeLimitIsDeadLetteredWholeWithItsReason(t *testing.T) {
+	t.Parallel()
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	in := message.Message{Attributes: map[string]message.Attribute{
+		"request_id": message.String("rq-big"), message.AttrReplayCount: message.String("1"),
+		"note": {DataType: "String.note", StringValue: strings.Repeat("n", 300)},
+	}}
+	in.Body = "not json " + strings.Repeat("x", message.MaxRequestBytes-in.Size()-9) // exactly at the limit
+	require.Equal(t, message.MaxRequestBytes, in.Size())
+	failed, err := qs.Main.SendBatch(context.Background(), []message.Message{in})
+	require.NoError(t, err, "SQS takes it as it is")
+	require.Empty(t, failed)
+	got, err := qs.Main.Receive(context.Background(), 1, time.Second)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+
+	p := &persist.Persister{Store: testenv.Store(t), DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
+	res := p.Process(context.Background(), got)
+	require.NoError(t, res.Err, "the dead letter fits: the reason attributes did not push it past the limit")
+	assert.Equal(t, 1, res.Poisoned)
+	dead, err := qs.DLQ.Receive(context.Background(), 1, time.Second)
+	require.NoError(t, err)
+	require.Len(t, dead, 1)
+	assert.Equal(t, in.Body, dead[0].Body, "the body is whole")
+	assert.Equal(t, events.ReasonMalformed, dead[0].Text(message.AttrDLQReason))
+	assert.Equal(t, "1", dead[0].Text(message.AttrReplayCount), "the replay count is kept before anything else")
+	assert.LessOrEqual(t, dead[0].Size(), message.MaxRequestBytes)
 }
