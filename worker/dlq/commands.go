@@ -129,17 +129,6 @@ func (c *clearingWriter) Write(p []byte) (int, error) {
 	return c.w.Write(p)
 }
 
-// Record is one message in an export file (one JSON object per line).
-// Import reads body and attributes and ignores the rest.
-type Record struct {
-	Body       string            `json:"body"`
-	Attributes map[string]string `json:"attributes"`
-	MessageID  string            `json:"message_id,omitempty"`
-	SentAt     *time.Time        `json:"sent_at,omitempty"`
-	// Line is the line of the file it was read from (import only).
-	Line int `json:"-"`
-}
-
 // exportCmd is `worker dlq export`.
 type exportCmd struct {
 	File string `required:"" placeholder:"F" help:"File to write (JSON Lines; - for stdout)."`
@@ -166,16 +155,7 @@ func (c *exportCmd) Run(ctx context.Context, a *app) (err error) {
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
 	for _, m := range msgs {
-		attrs := make(map[string]string, len(m.Attributes))
-		for k := range m.Attributes {
-			attrs[k] = m.Text(k)
-		}
-		rec := Record{Body: m.Body, Attributes: attrs, MessageID: m.ID}
-		if !m.SentAt.IsZero() {
-			t := m.SentAt
-			rec.SentAt = &t
-		}
-		if err := enc.Encode(rec); err != nil {
+		if err := enc.Encode(NewRecord(m)); err != nil {
 			return err
 		}
 	}
@@ -220,74 +200,6 @@ type importCmd struct {
 	File string `required:"" placeholder:"F" help:"JSON Lines file to read (- for stdin): one object per line with body and attributes."`
 }
 
-// maxLine bounds one line of an import file: an SQS message is at most
-// message.MaxRequestBytes, which JSON escaping can grow up to six times.
-const maxLine = 6*message.MaxRequestBytes + 64<<10
-
-// ReadRecords reads and checks a JSON Lines file; an error names the line.
-// Every record must be a message SQS accepts (message.Message.Validate):
-// a non-empty body of allowed characters, at most message.MaxAttributes
-// attributes of valid names, types and values, at most
-// message.MaxRequestBytes in all.
-func ReadRecords(r io.Reader) ([]Record, error) {
-	var recs []Record
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), maxLine)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := sc.Bytes()
-		if len(bytesTrim(line)) == 0 {
-			continue
-		}
-		var raw struct {
-			Body       *string           `json:"body"`
-			Attributes map[string]string `json:"attributes"`
-		}
-		if err := json.Unmarshal(line, &raw); err != nil {
-			return nil, fmt.Errorf("line %d: %w (want {\"body\": \"...\", \"attributes\": {\"name\": \"value\"}})", n, err)
-		}
-		switch {
-		case raw.Body == nil:
-			return nil, fmt.Errorf("line %d: no \"body\" (the raw message body, a string)", n)
-		case *raw.Body == "":
-			return nil, fmt.Errorf("line %d: empty body (SQS refuses it)", n)
-		case len(raw.Attributes) > message.MaxAttributes:
-			return nil, fmt.Errorf("line %d: %d attributes, SQS allows %d", n, len(raw.Attributes), message.MaxAttributes)
-		}
-		rec := Record{Body: *raw.Body, Attributes: raw.Attributes, Line: n}
-		if err := rec.Message().Validate(); err != nil {
-			return nil, fmt.Errorf("line %d: %w", n, err)
-		}
-		recs = append(recs, rec)
-	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, fmt.Errorf("line %d: longer than %d bytes, more than any message SQS accepts", n+1, maxLine)
-		}
-		return nil, fmt.Errorf("read: %w", err)
-	}
-	return recs, nil
-}
-
-// Message is the record as the message to send.
-func (r Record) Message() message.Message {
-	attrs := make(map[string]message.Attribute, len(r.Attributes))
-	for k, v := range r.Attributes {
-		attrs[k] = message.String(v)
-	}
-	return message.Message{Body: r.Body, Attributes: attrs}
-}
-
-func bytesTrim(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\r') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t' || b[len(b)-1] == '\r') {
-		b = b[:len(b)-1]
-	}
-	return b
-}
 
 func (c *importCmd) Run(ctx context.Context, a *app) error {
 	var r io.Reader = os.Stdin

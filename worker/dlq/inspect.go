@@ -2,6 +2,7 @@ package dlq
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -142,26 +143,39 @@ type peekCmd struct {
 
 // Peeked is a message as peek shows it.
 type Peeked struct {
-	MessageID    string            `json:"message_id"`
-	Body         string            `json:"body"`
-	Attributes   map[string]string `json:"attributes"`
-	Reason       string            `json:"reason,omitempty"`
-	Detail       string            `json:"detail,omitempty"`
-	FailedAt     string            `json:"failed_at,omitempty"`
-	ReplayCount  int               `json:"replay_count"`
-	AtReplayCap  bool              `json:"at_replay_cap"`
-	ReceiveCount int               `json:"receive_count"`
-	SentAt       time.Time         `json:"sent_at"`
+	MessageID  string            `json:"message_id"`
+	Body       string            `json:"body"`
+	Attributes map[string]string `json:"attributes"`
+	// AttributeTypes names the data type of each attribute that is not a
+	// plain String (Binary values show as base64 in Attributes).
+	AttributeTypes map[string]string `json:"attribute_types,omitempty"`
+	Reason         string            `json:"reason,omitempty"`
+	Detail         string            `json:"detail,omitempty"`
+	FailedAt       string            `json:"failed_at,omitempty"`
+	ReplayCount    int               `json:"replay_count"`
+	AtReplayCap    bool              `json:"at_replay_cap"`
+	ReceiveCount   int               `json:"receive_count"`
+	SentAt         time.Time         `json:"sent_at"`
 }
 
 func peeked(m message.Message, maxReplays int) Peeked {
 	n := replayCount(m)
 	attrs := make(map[string]string, len(m.Attributes))
-	for k := range m.Attributes {
-		attrs[k] = m.Text(k)
+	var types map[string]string
+	for k, a := range m.Attributes {
+		attrs[k] = a.StringValue
+		if message.IsBinary(a.DataType) {
+			attrs[k] = base64.StdEncoding.EncodeToString(a.BinaryValue)
+		}
+		if a.DataType != "String" {
+			if types == nil {
+				types = map[string]string{}
+			}
+			types[k] = a.DataType
+		}
 	}
 	return Peeked{
-		MessageID: m.ID, Body: m.Body, Attributes: attrs,
+		MessageID: m.ID, Body: m.Body, Attributes: attrs, AttributeTypes: types,
 		Reason: m.Text(message.AttrDLQReason), Detail: m.Text(message.AttrDLQDetail),
 		FailedAt: m.Text(message.AttrDLQFailedAt), ReplayCount: n, AtReplayCap: n >= maxReplays,
 		ReceiveCount: m.ReceiveCount, SentAt: m.SentAt,
@@ -210,6 +224,10 @@ func (c *peekCmd) Run(ctx context.Context, a *app) (err error) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
+			if typ, ok := p.AttributeTypes[k]; ok {
+				fmt.Fprintf(w, "  attr        %s (%s)=%s\n", k, typ, p.Attributes[k])
+				continue
+			}
 			fmt.Fprintf(w, "  attr        %s=%s\n", k, p.Attributes[k])
 		}
 		fmt.Fprintf(w, "  body        %s\n\n", truncate(p.Body, 500))
