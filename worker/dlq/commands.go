@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -197,9 +198,8 @@ func noteUnseen(ctx context.Context, a *app) {
 
 // importCmd is `worker dlq import`.
 type importCmd struct {
-	File string `required:"" placeholder:"F" help:"JSON Lines file to read (- for stdin): one object per line with body and attributes."`
+	File string `required:"" placeholder:"F" help:"JSON Lines file to read (- for stdin): one object per line with body and attributes. A message without a dlq_reason gets dlq_reason=imported, so it is not taken for one the redrive policy moved."`
 }
-
 
 func (c *importCmd) Run(ctx context.Context, a *app) error {
 	var r io.Reader = os.Stdin
@@ -216,8 +216,17 @@ func (c *importCmd) Run(ctx context.Context, a *app) error {
 		return fmt.Errorf("%s: %w", c.File, err)
 	}
 	msgs := make([]message.Message, len(recs))
+	unmarked := 0
 	for i, rec := range recs {
-		msgs[i] = rec.Message()
+		m, ok := MarkImported(rec.Message(), fmt.Sprintf("imported from %s line %d without a reason", filepath.Base(c.File), rec.Line))
+		if !ok {
+			unmarked++
+		}
+		msgs[i] = m
+	}
+	if unmarked > 0 {
+		fmt.Fprintf(a.stderr, "note: %d messages have no dlq_reason and no room to add one (SQS's limits); "+
+			"stats and peek will count them as moved by the redrive policy\n", unmarked)
 	}
 	failed, err := a.dlq.SendBatch(ctx, msgs)
 	fmt.Fprintf(a.stdout, "imported %d of %d messages into %s\n", len(msgs)-len(failed), len(msgs), a.target.DLQURL)

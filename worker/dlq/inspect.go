@@ -13,10 +13,14 @@ import (
 	"github.com/numbers-app/numbers/shared/message"
 )
 
+// ReasonRedrive is how stats and peek name a message without a dlq_reason:
+// one the main queue's redrive policy moved after maxReceiveCount receives.
+const ReasonRedrive = "moved by the redrive policy (no reason recorded)"
+
 // statsCmd is `worker dlq stats`.
 type statsCmd struct {
 	JSON   bool `name:"json" help:"Print JSON."`
-	Sample int  `default:"1000" help:"Most messages read (and released at once) to find the oldest one and count reasons; 0 skips that."`
+	Sample int  `default:"1000" help:"Most messages read (and released at once) to find the oldest one and count reasons; 0 skips that. SQS has no peek: reading a message raises its receive count (harmless in the DLQ, which has no redrive policy of its own). With 0 only the queue's counters are read."`
 }
 
 // QueueFigures are a queue's approximate counters.
@@ -43,7 +47,12 @@ type StatsReport struct {
 	Sampled        int            `json:"sampled"`
 	SampleComplete bool           `json:"sample_complete"`
 	Reasons        map[string]int `json:"reasons"`
-	Main           *QueueFigures  `json:"main,omitempty"`
+	// MovedByRedrivePolicy counts the sampled messages without a
+	// dlq_reason: the main queue's redrive policy moved them after
+	// maxReceiveCount receives (repeated transient failures), so nobody
+	// recorded why. They are also in Reasons under ReasonRedrive.
+	MovedByRedrivePolicy int           `json:"moved_by_redrive_policy"`
+	Main                 *QueueFigures `json:"main,omitempty"`
 }
 
 func figures(ctx context.Context, q Queue, url string) (QueueFigures, error) {
@@ -87,7 +96,8 @@ func (c *statsCmd) Run(ctx context.Context, a *app) (err error) {
 			}
 			reason := m.Text(message.AttrDLQReason)
 			if reason == "" {
-				reason = "(none: moved by the redrive policy)"
+				reason = ReasonRedrive
+				rep.MovedByRedrivePolicy++
 			}
 			rep.Reasons[reason]++
 		}
@@ -124,6 +134,10 @@ func (c *statsCmd) Run(ctx context.Context, a *app) (err error) {
 			parts[i] = fmt.Sprintf("%s %d", k, rep.Reasons[k])
 		}
 		fmt.Fprintf(w, "  reasons          %s\n", strings.Join(parts, ", "))
+		if rep.MovedByRedrivePolicy > 0 {
+			fmt.Fprintf(w, "  %d moved by the redrive policy (no reason recorded): the worker gave up on them after repeated transient failures;\n"+
+				"  see its logs around their sent time, then `worker dlq replay --filter reason=` once the cause is fixed\n", rep.MovedByRedrivePolicy)
+		}
 	case rep.Visible == 0:
 		fmt.Fprintf(w, "  oldest age       - (empty)\n")
 	}
@@ -138,7 +152,7 @@ func (c *statsCmd) Run(ctx context.Context, a *app) (err error) {
 type peekCmd struct {
 	Max        int  `default:"10" help:"Most messages to show."`
 	JSON       bool `name:"json" help:"Print a JSON array."`
-	MaxReplays int  `name:"max-replays" default:"3" help:"The replay cap, to show how close each message is to it."`
+	MaxReplays int  `name:"max-replays" default:"3" help:"The replay cap, to show how close each message is to it. SQS has no peek: each message shown is received once, which raises its receive count (harmless in the DLQ, which has no redrive policy of its own)."`
 }
 
 // Peeked is a message as peek shows it.
@@ -152,10 +166,13 @@ type Peeked struct {
 	Reason         string            `json:"reason,omitempty"`
 	Detail         string            `json:"detail,omitempty"`
 	FailedAt       string            `json:"failed_at,omitempty"`
-	ReplayCount    int               `json:"replay_count"`
-	AtReplayCap    bool              `json:"at_replay_cap"`
-	ReceiveCount   int               `json:"receive_count"`
-	SentAt         time.Time         `json:"sent_at"`
+	// MovedByRedrivePolicy is true when the message has no dlq_reason:
+	// the main queue's redrive policy moved it, nobody recorded why.
+	MovedByRedrivePolicy bool      `json:"moved_by_redrive_policy"`
+	ReplayCount          int       `json:"replay_count"`
+	AtReplayCap          bool      `json:"at_replay_cap"`
+	ReceiveCount         int       `json:"receive_count"`
+	SentAt               time.Time `json:"sent_at"`
 }
 
 func peeked(m message.Message, maxReplays int) Peeked {
@@ -178,7 +195,8 @@ func peeked(m message.Message, maxReplays int) Peeked {
 		MessageID: m.ID, Body: m.Body, Attributes: attrs, AttributeTypes: types,
 		Reason: m.Text(message.AttrDLQReason), Detail: m.Text(message.AttrDLQDetail),
 		FailedAt: m.Text(message.AttrDLQFailedAt), ReplayCount: n, AtReplayCap: n >= maxReplays,
-		ReceiveCount: m.ReceiveCount, SentAt: m.SentAt,
+		MovedByRedrivePolicy: m.Text(message.AttrDLQReason) == "",
+		ReceiveCount:         m.ReceiveCount, SentAt: m.SentAt,
 	}
 }
 
@@ -216,7 +234,7 @@ func (c *peekCmd) Run(ctx context.Context, a *app) (err error) {
 		if p.Reason != "" {
 			fmt.Fprintf(w, "  reason      %s: %s (failed at %s)\n", p.Reason, p.Detail, p.FailedAt)
 		} else {
-			fmt.Fprintf(w, "  reason      - (no dlq_reason: moved by the queue's redrive policy after repeated transient failures)\n")
+			fmt.Fprintf(w, "  reason      %s: the worker gave up after repeated transient failures\n", ReasonRedrive)
 		}
 		keys := make([]string, 0, len(p.Attributes))
 		for k := range p.Attributes {

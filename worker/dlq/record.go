@@ -179,3 +179,30 @@ func bytesTrim(b []byte) []byte {
 	}
 	return b
 }
+
+// MarkImported gives a message without a dlq_reason the reason
+// message.ReasonImported and detail (when there is room for it), so stats
+// and peek do not take it for one the redrive policy moved. ok is false
+// when it has no reason and SQS's limits leave no room for one.
+func MarkImported(m message.Message, detail string) (out message.Message, ok bool) {
+	if m.Text(message.AttrDLQReason) != "" {
+		return m, true
+	}
+	attrs := make(map[string]message.Attribute, len(m.Attributes)+2)
+	for k, a := range m.Attributes {
+		attrs[k] = a
+	}
+	out = message.Message{Body: m.Body, Attributes: attrs}
+	attrs[message.AttrDLQReason] = message.String(message.ReasonImported)
+	if len(attrs) > message.MaxAttributes || out.Size() > message.MaxRequestBytes {
+		return m, false
+	}
+	if len(detail) > message.MaxDetailBytes {
+		detail = detail[:message.MaxDetailBytes]
+	}
+	attrs[message.AttrDLQDetail] = message.String(detail)
+	if len(attrs) > message.MaxAttributes || out.Size() > message.MaxRequestBytes || out.Validate() != nil {
+		delete(attrs, message.AttrDLQDetail)
+	}
+	return out, true
+}

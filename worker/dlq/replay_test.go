@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -437,7 +438,8 @@ func TestStatsCountsAndAgesTheOldestMessage(t *testing.T) {
 	assert.Less(t, rep.OldestAgeSeconds, int64(60))
 	assert.Equal(t, 3, rep.Sampled)
 	assert.True(t, rep.SampleComplete)
-	assert.Equal(t, map[string]int{events.ReasonUnknownVersion: 2, "(none: moved by the redrive policy)": 1}, rep.Reasons)
+	assert.Equal(t, map[string]int{events.ReasonUnknownVersion: 2, ReasonRedrive: 1}, rep.Reasons)
+	assert.Equal(t, 1, rep.MovedByRedrivePolicy)
 	assert.Equal(t, 1, rep.Main.Visible)
 
 	human, err := runCLI(t, q, "stats")
@@ -495,6 +497,11 @@ func TestExportThenImportRestoresBodiesAndAttributes(t *testing.T) {
 	want := map[string]map[string]message.Attribute{}
 	for _, m := range msgs {
 		want[m.Body] = m.Attributes
+		if m.Text(message.AttrDLQReason) == "" { // marked as imported, not taken for a redrive
+			want[m.Body] = maps.Clone(m.Attributes)
+			want[m.Body][message.AttrDLQReason] = message.String(message.ReasonImported)
+			want[m.Body][message.AttrDLQDetail] = message.String("imported from dlq.jsonl line " + lineOf(t, file, m.Body) + " without a reason")
+		}
 	}
 	got := map[string]map[string]message.Attribute{}
 	for _, m := range contents(t, dst.DLQ) {
@@ -548,4 +555,27 @@ func TestNativeMoveIsRefusedOnTheLocalSQS(t *testing.T) {
 	require.ErrorContains(t, err, "needs real AWS")
 	_, err = runCLI(t, q, "move-tasks")
 	require.ErrorContains(t, err, "needs real AWS")
+}
+
+// lineOf is the line of file that holds body (1-based, as text).
+func lineOf(t *testing.T, file, body string) string {
+	t.Helper()
+	recs := readFile(t, file)
+	for _, r := range recs {
+		if r.Body == body {
+			return fmt.Sprint(r.Line)
+		}
+	}
+	t.Fatalf("%q not in %s", body, file)
+	return ""
+}
+
+func readFile(t *testing.T, file string) []Record {
+	t.Helper()
+	f, err := os.Open(file)
+	require.NoError(t, err)
+	defer f.Close()
+	recs, err := ReadRecords(f)
+	require.NoError(t, err)
+	return recs
 }
