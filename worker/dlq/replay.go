@@ -130,9 +130,9 @@ func (r *Replayer) Run(ctx context.Context) (res ReplayResult, err error) {
 	start := now()
 	defer func() { res.Elapsed = now().Sub(start) }()
 
-	sc := newScanner(r.DLQ, cfg.Wait, cfg.Hold)
+	sc := NewScanner(r.DLQ, cfg.Wait, cfg.Hold)
 	defer func() {
-		if relErr := sc.release(ctx); relErr != nil {
+		if relErr := sc.Release(ctx); relErr != nil {
 			err = errors.Join(err, relErr)
 		}
 	}()
@@ -154,7 +154,7 @@ func (r *Replayer) Run(ctx context.Context) (res ReplayResult, err error) {
 		if cfg.Max > 0 {
 			want = min(want, cfg.Max-moved)
 		}
-		msgs, done, err := sc.next(ctx, want)
+		msgs, done, err := sc.Next(ctx, want)
 		if err != nil {
 			if ctx.Err() != nil {
 				res.Interrupted = true
@@ -166,7 +166,7 @@ func (r *Replayer) Run(ctx context.Context) (res ReplayResult, err error) {
 		var out []message.Message
 		for _, m := range msgs {
 			res.Scanned++
-			count := replayCount(m)
+			count := ReplayCount(m)
 			switch {
 			case ours[returnKey(m.Body, count)]:
 				res.Returned++
@@ -204,7 +204,7 @@ func (r *Replayer) Run(ctx context.Context) (res ReplayResult, err error) {
 			}
 			sent, err := r.moveBatch(ctx, batch, out, sc, &res)
 			for _, i := range sent {
-				ours[returnKey(out[i].Body, replayCount(out[i]))] = true
+				ours[returnKey(out[i].Body, ReplayCount(out[i]))] = true
 			}
 			moved += len(sent)
 			if r.Progress != nil && len(sent) > 0 {
@@ -223,13 +223,13 @@ func (r *Replayer) Run(ctx context.Context) (res ReplayResult, err error) {
 
 // moveBatch sends a batch to the main queue, then deletes from the DLQ what
 // was sent. It returns the indexes it sent.
-func (r *Replayer) moveBatch(ctx context.Context, batch []message.Message, out []message.Message, sc *scanner, res *ReplayResult) ([]int, error) {
+func (r *Replayer) moveBatch(ctx context.Context, batch []message.Message, out []message.Message, sc *Scanner, res *ReplayResult) ([]int, error) {
 	failed, sendErr := r.Main.SendBatch(ctx, out)
 	failedSet := make(map[int]bool, len(failed))
 	for _, i := range failed {
 		failedSet[i] = true
 		res.Failed++
-		fmt.Fprintf(r.Out, "failed to send (stays in the DLQ: %v)  %s\n", entryErr(sendErr, i), describe(batch[i]))
+		fmt.Fprintf(r.Out, "failed to send (stays in the DLQ: %v)  %s\n", SendError(sendErr, i), describe(batch[i]))
 	}
 	var sent []int
 	var sentMsgs []message.Message
@@ -267,15 +267,15 @@ func (r *Replayer) moveBatch(ctx context.Context, batch []message.Message, out [
 			fmt.Fprintf(r.Out, "sent but not deleted (now in both queues; harmless, the worker is idempotent: %v)  %s\n", delErr, describe(m))
 			continue
 		}
-		sc.forget(m.ID)
+		sc.Forget(m.ID)
 		res.Replayed++
 	}
 	return sent, nil
 }
 
-// entryErr is the error of message i of a SendBatch (sqsqueue.BatchError),
+// SendError is the error of message i of a SendBatch (sqsqueue.BatchError),
 // or err itself when it does not say.
-func entryErr(err error, i int) error {
+func SendError(err error, i int) error {
 	var be *sqsqueue.BatchError
 	if errors.As(err, &be) && be.Errs[i] != nil {
 		return be.Errs[i]
@@ -318,8 +318,8 @@ func replayMessage(m message.Message, count int) (message.Message, error) {
 	return out, nil
 }
 
-// replayCount reads replay_count; a missing or unreadable one is 0.
-func replayCount(m message.Message) int {
+// ReplayCount reads replay_count; a missing or unreadable one is 0.
+func ReplayCount(m message.Message) int {
 	n, err := strconv.Atoi(m.Text(message.AttrReplayCount))
 	if err != nil || n < 0 {
 		return 0
@@ -343,7 +343,7 @@ func describe(m message.Message) string {
 		rid = "-"
 	}
 	return fmt.Sprintf("%s  reason=%s  replays=%d  request_id=%s  body=%s",
-		m.ID, reason, replayCount(m), rid, truncate(m.Body, 120))
+		m.ID, reason, ReplayCount(m), rid, truncate(m.Body, 120))
 }
 
 func truncate(s string, n int) string {

@@ -1,7 +1,8 @@
-package dlq
+package dlqcli
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/numbers-app/numbers/shared/message"
+	"github.com/numbers-app/numbers/worker/dlq"
 )
 
 // replayCmd is `worker dlq replay`.
@@ -30,29 +32,29 @@ type replayCmd struct {
 }
 
 func (c *replayCmd) Run(ctx context.Context, a *app) (err error) {
-	var res ReplayResult
+	var res dlq.ReplayResult
 	main, err := a.needMain("replay")
 	if err != nil {
 		return err
 	}
-	filter, err := ParseFilter(c.Filter)
+	filter, err := dlq.ParseFilter(c.Filter)
 	if err != nil {
 		return err
 	}
 	if c.Native {
 		return c.runNative(ctx, a, filter)
 	}
-	cfg := ReplayConfig{Max: c.Max, Rate: c.Rate, Filter: filter, DryRun: c.DryRun, MaxReplays: c.MaxReplays, Wait: c.Wait}
+	cfg := dlq.ReplayConfig{Max: c.Max, Rate: c.Rate, Filter: filter, DryRun: c.DryRun, MaxReplays: c.MaxReplays, Wait: c.Wait}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	if !a.target.Local() && filter.Empty() && !c.DryRun {
 		fmt.Fprintln(a.stderr, "tip: on AWS, `replay --native` lets SQS move everything itself (faster; but no replay_count and no cap)")
 	}
-	fmt.Fprintf(a.stderr, "replaying %s -> %s (replay cap %d)\n", a.target.DLQURL, a.target.QueueURL, cfg.withDefaults().MaxReplays)
+	fmt.Fprintf(a.stderr, "replaying %s -> %s (replay cap %d)\n", a.target.DLQURL, a.target.QueueURL, cmp.Or(cfg.MaxReplays, dlq.DefaultMaxReplays))
 
 	var out io.Writer = a.stdout
-	r := &Replayer{DLQ: a.dlq, Main: main, Config: cfg, Out: out, Now: a.now}
+	r := &dlq.Replayer{DLQ: a.dlq, Main: main, Config: cfg, Out: out, Now: a.now}
 	if !c.DryRun && !c.NoProgress {
 		total := -1 // unknown: a spinner
 		if s, err := a.dlq.Stats(ctx); err == nil {
@@ -103,7 +105,7 @@ func (c *replayCmd) Run(ctx context.Context, a *app) (err error) {
 	return nil
 }
 
-func summary(r ReplayResult, dry bool) string {
+func summary(r dlq.ReplayResult, dry bool) string {
 	rate := 0.0
 	if r.Elapsed > 0 {
 		rate = float64(r.Replayed) / r.Elapsed.Seconds()
@@ -137,9 +139,9 @@ type exportCmd struct {
 }
 
 func (c *exportCmd) Run(ctx context.Context, a *app) (err error) {
-	sc := newScanner(a.dlq, 0, 0)
-	defer func() { err = errors.Join(err, sc.release(ctx)) }()
-	msgs, err := sc.scanAll(ctx, c.Max)
+	sc := dlq.NewScanner(a.dlq, 0, 0)
+	defer func() { err = errors.Join(err, sc.Release(ctx)) }()
+	msgs, err := sc.ScanAll(ctx, c.Max)
 	if err != nil {
 		return err
 	}
@@ -156,7 +158,7 @@ func (c *exportCmd) Run(ctx context.Context, a *app) (err error) {
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
 	for _, m := range msgs {
-		if err := enc.Encode(NewRecord(m)); err != nil {
+		if err := enc.Encode(dlq.NewRecord(m)); err != nil {
 			return err
 		}
 	}
@@ -174,7 +176,7 @@ func (c *exportCmd) Run(ctx context.Context, a *app) (err error) {
 	if c.File != "-" {
 		fmt.Fprintf(a.stdout, "exported %d messages to %s (they are still in the DLQ)\n", len(msgs), c.File)
 	}
-	if err := sc.release(ctx); err != nil {
+	if err := sc.Release(ctx); err != nil {
 		return err
 	}
 	noteUnseen(ctx, a)
@@ -211,14 +213,14 @@ func (c *importCmd) Run(ctx context.Context, a *app) error {
 		defer f.Close()
 		r = f
 	}
-	recs, err := ReadRecords(r) // all lines are checked before anything is sent
+	recs, err := dlq.ReadRecords(r) // all lines are checked before anything is sent
 	if err != nil {
 		return fmt.Errorf("%s: %w", c.File, err)
 	}
 	msgs := make([]message.Message, len(recs))
 	unmarked := 0
 	for i, rec := range recs {
-		m, ok := MarkImported(rec.Message(), fmt.Sprintf("imported from %s line %d without a reason", filepath.Base(c.File), rec.Line))
+		m, ok := dlq.MarkImported(rec.Message(), fmt.Sprintf("imported from %s line %d without a reason", filepath.Base(c.File), rec.Line))
 		if !ok {
 			unmarked++
 		}
@@ -234,7 +236,7 @@ func (c *importCmd) Run(ctx context.Context, a *app) error {
 		lines := make([]int, len(failed))
 		for i, f := range failed {
 			lines[i] = recs[f].Line
-			fmt.Fprintf(a.stderr, "line %d not imported: %v\n", recs[f].Line, entryErr(err, f))
+			fmt.Fprintf(a.stderr, "line %d not imported: %v\n", recs[f].Line, dlq.SendError(err, f))
 		}
 		return fmt.Errorf("%d not imported (lines %v; importing the file again duplicates the others): %w", len(failed), lines, err)
 	}

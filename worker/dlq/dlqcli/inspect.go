@@ -1,4 +1,4 @@
-package dlq
+package dlqcli
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/numbers-app/numbers/shared/message"
+	"github.com/numbers-app/numbers/worker/dlq"
 )
 
 // ReasonRedrive is how stats and peek name a message without a dlq_reason:
@@ -55,7 +56,7 @@ type StatsReport struct {
 	Main                 *QueueFigures `json:"main,omitempty"`
 }
 
-func figures(ctx context.Context, q Queue, url string) (QueueFigures, error) {
+func figures(ctx context.Context, q dlq.Queue, url string) (QueueFigures, error) {
 	s, err := q.Stats(ctx)
 	if err != nil {
 		return QueueFigures{}, err
@@ -77,9 +78,9 @@ func (c *statsCmd) Run(ctx context.Context, a *app) (err error) {
 		rep.Main = &m
 	}
 	if c.Sample > 0 && f.Visible > 0 {
-		sc := newScanner(a.dlq, 0, time.Minute)
-		defer func() { err = errors.Join(err, sc.release(ctx)) }()
-		msgs, err := sc.scanAll(ctx, c.Sample)
+		sc := dlq.NewScanner(a.dlq, 0, time.Minute)
+		defer func() { err = errors.Join(err, sc.Release(ctx)) }()
+		msgs, err := sc.ScanAll(ctx, c.Sample)
 		if err != nil {
 			return err
 		}
@@ -176,7 +177,7 @@ type Peeked struct {
 }
 
 func peeked(m message.Message, maxReplays int) Peeked {
-	n := replayCount(m)
+	n := dlq.ReplayCount(m)
 	attrs := make(map[string]string, len(m.Attributes))
 	var types map[string]string
 	for k, a := range m.Attributes {
@@ -204,10 +205,10 @@ func (c *peekCmd) Run(ctx context.Context, a *app) (err error) {
 	if c.Max < 1 {
 		return errors.New("--max must be at least 1")
 	}
-	sc := newScanner(a.dlq, 0, time.Minute)
+	sc := dlq.NewScanner(a.dlq, 0, time.Minute)
 	// Released as soon as they are read: peeking consumes nothing.
-	msgs, scanErr := sc.scanAll(ctx, c.Max)
-	if err := sc.release(ctx); err != nil {
+	msgs, scanErr := sc.ScanAll(ctx, c.Max)
+	if err := sc.Release(ctx); err != nil {
 		return err
 	}
 	if scanErr != nil {
@@ -252,4 +253,11 @@ func (c *peekCmd) Run(ctx context.Context, a *app) (err error) {
 	}
 	fmt.Fprintf(w, "%d messages shown (visible again already)\n", len(out))
 	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
