@@ -27,7 +27,38 @@ type DeadLetterer interface {
 // dead-letter queue, not the database: poison messages that could not be
 // moved stay in the main queue (Failed) and are tried again; the queue's
 // redrive policy moves them, without a reason, if that keeps failing.
+// errors.As with *DeadLetterError tells which messages of the batch.
 var ErrDeadLetter = errors.New("dead-letter queue did not take poison messages")
+
+// DeadLetterError is the error for poison messages the dead-letter queue
+// did not take. It matches ErrDeadLetter and wraps the queue's error
+// (number.ErrUnavailable or message.ErrRefused per message).
+type DeadLetterError struct {
+	// Failed are the indexes, in the batch given to Process, of the poison
+	// messages left in the main queue; they are also in Result.Failed.
+	Failed []int
+	// Of is how many poison messages the batch had.
+	Of int
+	// Err is the queue's error; nil when it gave none.
+	Err error
+}
+
+func (e *DeadLetterError) Error() string {
+	msg := fmt.Sprintf("%v: %d of %d", ErrDeadLetter, len(e.Failed), e.Of)
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap makes errors.Is(err, ErrDeadLetter) true, and the queue's
+// classification visible.
+func (e *DeadLetterError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrDeadLetter}
+	}
+	return []error{ErrDeadLetter, e.Err}
+}
 
 // keptFirst are the original attributes that survive when SQS's limits
 // force some out: the replay count (so replays stay capped) and the
@@ -127,8 +158,8 @@ func cleanText(s string, n int) string {
 // idx of the batch and says which are done (in the DLQ) and which failed
 // (left in the main queue). Nothing counts as moved that the DLQ did not
 // report as taken. A failure gets its own log line and an error wrapping
-// ErrDeadLetter (and the adapter's classification), so it is not taken for
-// a database problem.
+// ErrDeadLetter (a *DeadLetterError, with the adapter's classification), so
+// it is not taken for a database problem.
 func (p *Persister) sendDeadLetters(ctx context.Context, letters []message.Message, idx []int) (done, failed []int, err error) {
 	notSent, sendErr := p.DLQ.SendBatch(ctx, letters)
 	if sendErr != nil && len(notSent) == 0 {
@@ -149,10 +180,7 @@ func (p *Persister) sendDeadLetters(ctx context.Context, letters []message.Messa
 		}
 	}
 	if len(failed) > 0 {
-		err = fmt.Errorf("%w: %d of %d: %w", ErrDeadLetter, len(failed), len(letters), sendErr)
-		if sendErr == nil {
-			err = fmt.Errorf("%w: %d of %d", ErrDeadLetter, len(failed), len(letters))
-		}
+		err = &DeadLetterError{Failed: failed, Of: len(letters), Err: sendErr}
 		p.Log.Error().Err(err).Int("not_moved", len(failed)).
 			Msg("dead-letter queue unavailable: poison messages stay in the main queue and are tried again")
 	}

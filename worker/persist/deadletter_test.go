@@ -86,3 +86,15 @@ func TestAPoisonMessageNearTheSizeLimitIsDeadLetteredWholeWithItsReason(t *testi
 	assert.Equal(t, "1", dead[0].Text(message.AttrReplayCount), "the replay count is kept before anything else")
 	assert.LessOrEqual(t, dead[0].Size(), message.MaxRequestBytes)
 }
+
+func TestADeadLetterFailureSaysWhichMessagesOfTheBatch(t *testing.T) {
+	t.Parallel()
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	fake := &sqsfake.Client{API: qs.Client, Fault: sqsfake.Unreported, Pick: func(body string) bool { return body == "junk-lost" }}
+	p := &persist.Persister{Store: failingWriter{}, DLQ: sqsqueue.Queue{API: fake, URL: qs.DLQ.URL}, Log: testenv.Logger(t), Now: time.Now}
+	res := p.Process(context.Background(), []persist.Message{good(t, 1), {ID: "a", Body: "junk-kept"}, {ID: "b", Body: "junk-lost"}})
+	var dl *persist.DeadLetterError
+	require.ErrorAs(t, res.Err, &dl)
+	assert.Equal(t, []int{2}, dl.Failed, "the poison message the DLQ did not take, apart from the one the database failed")
+	assert.ElementsMatch(t, []int{0, 2}, res.Failed)
+}
