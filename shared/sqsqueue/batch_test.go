@@ -4,11 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -160,4 +165,43 @@ func TestAttributesKeepTheirDataTypeAndValueThroughSQS(t *testing.T) {
 	got := receiveAll(t, qs.Main, 1, 5*time.Second)
 	require.Len(t, got, 1)
 	assert.Equal(t, attrs, got[0].Attributes)
+}
+
+// refusingAPI refuses a whole SendMessageBatch call for its content when
+// any entry's body starts with "bad", as a server may instead of failing
+// the one entry.
+type refusingAPI struct {
+	sqsqueue.API
+	calls atomic.Int64
+}
+
+func (r *refusingAPI) SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, opts ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	r.calls.Add(1)
+	for _, e := range in.Entries {
+		if strings.HasPrefix(aws.ToString(e.MessageBody), "bad") {
+			return nil, &smithy.GenericAPIError{Code: "InvalidMessageContents", Message: "refused", Fault: smithy.FaultClient}
+		}
+	}
+	return r.API.SendMessageBatch(ctx, in, opts...)
+}
+
+func TestAWholeBatchRefusedForItsContentIsSplitToFindTheMessageAtFault(t *testing.T) {
+	t.Parallel()
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	api := &refusingAPI{API: qs.Client}
+	q := sqsqueue.Queue{API: api, URL: qs.Main.URL}
+	failed, err := q.SendBatch(context.Background(), []message.Message{{Body: "good-1"}, {Body: "bad"}, {Body: "good-2"}})
+	assert.Equal(t, []int{1}, failed)
+	assert.ErrorIs(t, err, message.ErrRefused)
+	assert.False(t, errors.Is(err, number.ErrUnavailable))
+	assert.Equal(t, []string{"good-1", "good-2"}, bodiesOf(receiveAll(t, qs.Main, 2, 5*time.Second)))
+}
+
+func bodiesOf(msgs []message.Message) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.Body
+	}
+	sort.Strings(out)
+	return out
 }
