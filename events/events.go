@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/number"
 )
 
@@ -60,12 +61,6 @@ func (e *DecodeError) Error() string { return e.Reason + ": " + e.Detail }
 // Unwrap makes errors.Is(err, ErrInvalidEvent) true.
 func (e *DecodeError) Unwrap() error { return ErrInvalidEvent }
 
-// Message is an encoded event as a transport carries it.
-type Message struct {
-	Body       string
-	Attributes map[string]string
-}
-
 // NumberSubmitted is version 1 of the event, as it appears on the wire.
 // Value is a JSON number written exactly (never through float64).
 type NumberSubmitted struct {
@@ -77,10 +72,11 @@ type NumberSubmitted struct {
 	RequestID  *string         `json:"request_id"`
 }
 
-// Encode turns a submission into a message.
-func Encode(s number.Submission) (Message, error) {
+// Encode turns a submission into a message: the JSON body and the String
+// attributes request_id, event_type and event_version.
+func Encode(s number.Submission) (message.Message, error) {
 	if _, err := uuid.Parse(s.ID); err != nil {
-		return Message{}, fmt.Errorf("encode event: id %q: %w", s.ID, err)
+		return message.Message{}, fmt.Errorf("encode event: id %q: %w", s.ID, err)
 	}
 	rid := s.RequestID
 	body, err := json.Marshal(NumberSubmitted{
@@ -92,14 +88,14 @@ func Encode(s number.Submission) (Message, error) {
 		RequestID:  &rid,
 	})
 	if err != nil {
-		return Message{}, fmt.Errorf("encode event: %w", err)
+		return message.Message{}, fmt.Errorf("encode event: %w", err)
 	}
-	return Message{
+	return message.Message{
 		Body: string(body),
-		Attributes: map[string]string{
-			AttrRequestID:    s.RequestID,
-			AttrEventType:    TypeNumberSubmitted,
-			AttrEventVersion: "1",
+		Attributes: map[string]message.Attribute{
+			AttrRequestID:    message.String(s.RequestID),
+			AttrEventType:    message.String(TypeNumberSubmitted),
+			AttrEventVersion: message.String("1"),
 		},
 	}, nil
 }
@@ -153,9 +149,12 @@ func Decode(body string) (number.Submission, error) {
 	return number.Submission{ID: id.String(), Value: v, AcceptedAt: number.Truncate(at), RequestID: *ev.RequestID}, nil
 }
 
-// Sender is a transport that has delivered a message once Send returns nil.
+// Sender is a transport that has delivered a message once Send returns nil
+// (the SQS adapter's Publisher and Queue). Its errors wrap
+// number.ErrUnavailable when the transport is down or did not take the
+// message, so clients are told to retry.
 type Sender interface {
-	Send(ctx context.Context, m Message) error
+	Send(ctx context.Context, m message.Message) error
 }
 
 // Enqueuer encodes submissions as events and sends them: the number.Enqueuer

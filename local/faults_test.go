@@ -27,6 +27,7 @@ import (
 	"github.com/numbers-app/numbers/local/fauxqs"
 	"github.com/numbers-app/numbers/local/pgcluster"
 	"github.com/numbers-app/numbers/local/stack"
+	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 	"github.com/numbers-app/numbers/shared/testenv"
@@ -217,10 +218,10 @@ func TestFaultSQSDownAnswers503AndRecovers(t *testing.T) {
 func TestFaultPoisonMixedIntoGoodBatchesGoesToTheDLQWithItsReason(t *testing.T) {
 	s := startSystem(t)
 	ctx := context.Background()
-	var msgs []events.Message
+	var msgs []message.Message
 	for i := 0; i < 30; i++ {
 		if i%10 == 3 {
-			msgs = append(msgs, events.Message{Body: fmt.Sprintf(`{"type":"number.submitted","version":99,"n":%d}`, i)})
+			msgs = append(msgs, message.Message{Body: fmt.Sprintf(`{"type":"number.submitted","version":99,"n":%d}`, i)})
 			continue
 		}
 		m, err := events.Encode(number.Submission{ID: uuid.Must(uuid.NewV7()).String(), Value: int64(i), AcceptedAt: time.Now()})
@@ -230,7 +231,7 @@ func TestFaultPoisonMixedIntoGoodBatchesGoesToTheDLQWithItsReason(t *testing.T) 
 	_, err := s.Queues.Main.SendBatch(ctx, msgs)
 	require.NoError(t, err)
 	testenv.Eventually(t, 20*time.Second, "27 good rows", func() bool { return len(storedIDs(t, s)) == 27 })
-	var dead []sqsqueue.Received
+	var dead []message.Message
 	testenv.Eventually(t, 10*time.Second, "3 poison messages in the DLQ", func() bool {
 		got, err := s.Queues.DLQ.Receive(ctx, 10, 0)
 		require.NoError(t, err)
@@ -239,8 +240,8 @@ func TestFaultPoisonMixedIntoGoodBatchesGoesToTheDLQWithItsReason(t *testing.T) 
 	})
 	require.Len(t, dead, 3)
 	for _, d := range dead {
-		assert.Equal(t, events.ReasonUnknownVersion, d.Attributes["dlq_reason"])
-		assert.NotEmpty(t, d.Attributes["dlq_failed_at"])
+		assert.Equal(t, events.ReasonUnknownVersion, d.Text(message.AttrDLQReason))
+		assert.NotEmpty(t, d.Text(message.AttrDLQFailedAt))
 	}
 }
 

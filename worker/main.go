@@ -25,7 +25,7 @@ import (
 	"github.com/numbers-app/numbers/shared/pgstore"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 	"github.com/numbers-app/numbers/worker/consume"
-	"github.com/numbers-app/numbers/worker/dlq"
+	"github.com/numbers-app/numbers/worker/dlq/dlqcli"
 	"github.com/numbers-app/numbers/worker/persist"
 )
 
@@ -68,7 +68,7 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 		if args[0] == "dlq" {
 			// Operator tools: `worker dlq stats|peek|replay|export|import|purge`.
 			// They need only the queues, so they skip the worker's validation.
-			return dlq.Run(ctx, args[1:], cfg.Common, func(k string) string { return environ[k] }, stdout, logOut)
+			return dlqcli.Run(ctx, args[1:], cfg.Common, func(k string) string { return environ[k] }, stdout, logOut)
 		}
 		return fmt.Errorf("unknown command %q: the worker runs with no arguments, or `worker dlq ...`", args[0])
 	}

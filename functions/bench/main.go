@@ -35,6 +35,7 @@ import (
 	"github.com/uptrace/bun/driver/pgdriver"
 
 	evs "github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/shared/pgstore"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
@@ -312,7 +313,7 @@ func batchEvent(n int) ([]byte, error) {
 		}
 		attrs := map[string]events.SQSMessageAttribute{}
 		for k, v := range m.Attributes {
-			attrs[k] = events.SQSMessageAttribute{StringValue: aws.String(v), DataType: "String"}
+			attrs[k] = events.SQSMessageAttribute{StringValue: aws.String(v.StringValue), DataType: v.DataType}
 		}
 		e.Records = append(e.Records, events.SQSMessage{MessageId: uuid.NewString(), Body: m.Body, MessageAttributes: attrs, EventSource: "aws:sqs"})
 	}
@@ -329,7 +330,7 @@ func fill(ctx context.Context, q sqsqueue.Queue, n int) error {
 		go func(g int) {
 			defer wg.Done()
 			for start := g * per; start < min((g+1)*per, n); start += 10 {
-				var msgs []evs.Message
+				var msgs []message.Message
 				for i := start; i < min(start+10, (g+1)*per, n); i++ {
 					m, err := evs.Encode(number.Submission{ID: uuid.Must(uuid.NewV7()).String(), Value: int64(i), AcceptedAt: time.Now(), RequestID: "bench"})
 					if err != nil {

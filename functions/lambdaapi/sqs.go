@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/rs/zerolog"
 
+	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/worker/persist"
 )
 
@@ -64,15 +65,17 @@ func SQS(p Processor, log zerolog.Logger) func(ctx context.Context, e events.SQS
 }
 
 // Messages converts SQS records to the persist core's messages, keeping the
-// string message attributes (request_id, event_type, ...).
+// message attributes with their data types (request_id, event_type, ...).
 func Messages(records []events.SQSMessage) []persist.Message {
 	msgs := make([]persist.Message, len(records))
 	for i, r := range records {
-		attrs := make(map[string]string, len(r.MessageAttributes))
+		attrs := make(map[string]message.Attribute, len(r.MessageAttributes))
 		for k, a := range r.MessageAttributes {
+			v := message.Attribute{DataType: a.DataType, BinaryValue: a.BinaryValue}
 			if a.StringValue != nil {
-				attrs[k] = *a.StringValue
+				v.StringValue = *a.StringValue
 			}
+			attrs[k] = v
 		}
 		msgs[i] = persist.Message{ID: r.MessageId, Body: r.Body, Attributes: attrs}
 	}

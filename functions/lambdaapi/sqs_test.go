@@ -15,6 +15,7 @@ import (
 
 	evs "github.com/numbers-app/numbers/events"
 	"github.com/numbers-app/numbers/functions/lambdaapi"
+	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/shared/testenv"
 	"github.com/numbers-app/numbers/worker/persist"
@@ -30,10 +31,10 @@ const (
 // dlq records what is dead-lettered, or fails every send.
 type dlq struct {
 	fail error
-	got  []evs.Message
+	got  []message.Message
 }
 
-func (d *dlq) SendBatch(_ context.Context, msgs []evs.Message) ([]int, error) {
+func (d *dlq) SendBatch(_ context.Context, msgs []message.Message) ([]int, error) {
 	if d.fail != nil {
 		idx := make([]int, len(msgs))
 		for i := range msgs {
@@ -79,9 +80,9 @@ func TestSQSStoresValidRecordsAndDeadLettersPoisonSoLambdaDeletesAll(t *testing.
 	require.NoError(t, err)
 	assert.Equal(t, int64(9223372036854775807), got.Value)
 	require.Len(t, d.got, 1)
-	assert.Equal(t, evs.ReasonInvalidField, d.got[0].Attributes[persist.AttrDLQReason])
-	assert.Equal(t, poisonID, d.got[0].Attributes[persist.AttrDLQMessageID])
-	assert.Equal(t, "golden-sqs-3", d.got[0].Attributes[evs.AttrRequestID], "message attributes reach the core")
+	assert.Equal(t, evs.ReasonInvalidField, d.got[0].Text(message.AttrDLQReason))
+	assert.Equal(t, poisonID, d.got[0].Text(message.AttrDLQMessageID))
+	assert.Equal(t, "golden-sqs-3", d.got[0].Text(evs.AttrRequestID), "message attributes reach the core")
 
 	// Delivered again (Lambda retries, SQS redelivers): stored once.
 	resp, err = sqsResponse(t, p)

@@ -35,3 +35,12 @@ const (
 	// message past MaxRequestBytes by much.
 	MaxDetailBytes = 256
 )
+
+// Reasons the dead-letter tools write themselves (the worker's own are the
+// events.Reason* codes).
+const (
+	// ReasonImported marks a message `worker dlq import` put into the DLQ
+	// without a reason of its own, so it is not taken for one the redrive
+	// policy moved.
+	ReasonImported = "imported"
+)

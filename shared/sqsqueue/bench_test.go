@@ -8,17 +8,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/testenv"
 )
 
 // eventSizedBody is about the size of a number.submitted event.
 var eventSizedBody = `{"type":"number.submitted","version":1,"id":"019abc6e-8f2a-7c3d-9e1f-2a3b4c5d6e7f","value":%d,"accepted_at":"2026-11-27T08:30:00.123456Z","request_id":"` + strings.Repeat("r", 36) + `"}`
 
-func batchOf10(seq *atomic.Int64) []events.Message {
-	msgs := make([]events.Message, 10)
+func batchOf10(seq *atomic.Int64) []message.Message {
+	msgs := make([]message.Message, 10)
 	for i := range msgs {
-		msgs[i] = events.Message{Body: fmt.Sprintf(eventSizedBody, seq.Add(1)), Attributes: map[string]string{"request_id": "r"}}
+		msgs[i] = message.Message{Body: fmt.Sprintf(eventSizedBody, seq.Add(1)), Attributes: map[string]message.Attribute{"request_id": message.String("r")}}
 	}
 	return msgs
 }

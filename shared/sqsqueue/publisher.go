@@ -1,19 +1,17 @@
 package sqsqueue
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/rs/zerolog"
 
-	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/number"
 )
 
@@ -99,11 +97,10 @@ type Publisher struct {
 }
 
 type pending struct {
-	msg  events.Message
+	msg  message.Message
+	size int
 	done chan error
 }
-
-var _ events.Sender = (*Publisher)(nil)
 
 // NewPublisher starts a publisher; Close stops it.
 func NewPublisher(api SendBatchAPI, cfg PublisherConfig, log zerolog.Logger) (*Publisher, error) {
@@ -123,9 +120,17 @@ func NewPublisher(api SendBatchAPI, cfg PublisherConfig, log zerolog.Logger) (*P
 	return p, nil
 }
 
-// Send implements events.Sender.
-func (p *Publisher) Send(ctx context.Context, m events.Message) error {
-	pd := &pending{msg: m, done: make(chan error, 1)}
+// Send sends m in a batch with concurrent Sends and returns once SQS has
+// acknowledged it. Its error wraps number.ErrUnavailable (SQS down,
+// throttling, a failed or unreported entry, shutting down),
+// number.ErrOverloaded (too many pending) or message.ErrRefused (SQS
+// refuses this message's content; checked before it is queued).
+func (p *Publisher) Send(ctx context.Context, m message.Message) error {
+	m = sent(m)
+	if err := m.Validate(); err != nil {
+		return fmt.Errorf("send message: %w", err)
+	}
+	pd := &pending{msg: m, size: m.Size(), done: make(chan error, 1)}
 	p.mu.RLock()
 	if p.closed {
 		p.mu.RUnlock()
@@ -170,6 +175,7 @@ func (p *Publisher) loop() {
 	timer.Stop()
 	var linger <-chan time.Time
 	batch := make([]*pending, 0, p.cfg.MaxBatch)
+	size := 0 // bytes in batch, as SQS counts them
 	flush := func() {
 		if len(batch) == 0 {
 			return
@@ -184,6 +190,7 @@ func (p *Publisher) loop() {
 			p.send(b)
 		}(batch)
 		batch = make([]*pending, 0, p.cfg.MaxBatch)
+		size = 0
 		timer.Stop()
 		linger = nil
 	}
@@ -194,7 +201,11 @@ func (p *Publisher) loop() {
 				flush()
 				return
 			}
+			if size+pd.size > message.MaxRequestBytes {
+				flush() // SQS's limit on the whole request
+			}
 			batch = append(batch, pd)
+			size += pd.size
 			if len(batch) >= p.cfg.MaxBatch {
 				flush()
 			} else if len(batch) == 1 {
@@ -210,57 +221,20 @@ func (p *Publisher) loop() {
 func (p *Publisher) send(batch []*pending) {
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.SendTimeout)
 	defer cancel()
-	entries := make([]types.SendMessageBatchRequestEntry, len(batch))
+	msgs := make([]message.Message, len(batch))
 	for i, pd := range batch {
-		entries[i] = types.SendMessageBatchRequestEntry{
-			Id:                aws.String(strconv.Itoa(i)),
-			MessageBody:       aws.String(pd.msg.Body),
-			MessageAttributes: stringAttributes(pd.msg.Attributes),
-		}
+		msgs[i] = pd.msg
 	}
-	out, err := p.api.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(p.cfg.QueueURL), Entries: entries})
-	if err != nil {
-		err = fmt.Errorf("%w: send message batch: %w", number.ErrUnavailable, err)
-		p.log.Warn().Err(err).Int("messages", len(batch)).Msg("queue send failed")
-		for _, pd := range batch {
-			pd.done <- err
+	var firstErr error
+	failed := 0
+	for i, err := range sendChunk(ctx, p.api, p.cfg.QueueURL, msgs) {
+		if err != nil {
+			failed++
+			firstErr = cmp.Or(firstErr, err)
 		}
-		return
-	}
-	answered := make([]bool, len(batch))
-	for _, ok := range out.Successful {
-		if i, convErr := strconv.Atoi(aws.ToString(ok.Id)); convErr == nil && i >= 0 && i < len(batch) && !answered[i] {
-			answered[i] = true
-			batch[i].done <- nil
-		}
-	}
-	for _, f := range out.Failed {
-		i, convErr := strconv.Atoi(aws.ToString(f.Id))
-		if convErr != nil || i < 0 || i >= len(batch) || answered[i] {
-			continue
-		}
-		answered[i] = true
-		err := fmt.Errorf("%w: queue refused message: %s %s", number.ErrUnavailable, aws.ToString(f.Code), aws.ToString(f.Message))
-		p.log.Warn().Err(err).Msg("queue refused a message")
 		batch[i].done <- err
 	}
-	for i, ok := range answered {
-		if !ok {
-			batch[i].done <- fmt.Errorf("%w: queue did not report message %d of the batch", number.ErrUnavailable, i)
-		}
+	if failed > 0 {
+		p.log.Warn().Err(firstErr).Int("messages", failed).Int("batch", len(batch)).Msg("queue did not take messages")
 	}
-}
-
-func stringAttributes(attrs map[string]string) map[string]types.MessageAttributeValue {
-	if len(attrs) == 0 {
-		return nil
-	}
-	out := make(map[string]types.MessageAttributeValue, len(attrs))
-	for k, v := range attrs {
-		if v == "" {
-			continue // SQS rejects empty attribute values
-		}
-		out[k] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
-	}
-	return out
 }

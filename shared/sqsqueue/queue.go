@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/number"
 )
 
@@ -33,18 +33,9 @@ type Queue struct {
 	URL string
 }
 
-// Received is a message as received.
-type Received struct {
-	MessageID     string
-	ReceiptHandle string
-	Body          string
-	Attributes    map[string]string // string message attributes
-	ReceiveCount  int
-	SentAt        time.Time
-}
-
-// Receive long-polls for up to max (1..10) messages.
-func (q Queue) Receive(ctx context.Context, max int, wait time.Duration) ([]Received, error) {
+// Receive long-polls for up to max (1..10) messages, with their attributes
+// as sent (data types kept), receive count and sent time.
+func (q Queue) Receive(ctx context.Context, max int, wait time.Duration) ([]message.Message, error) {
 	out, err := q.API.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 		QueueUrl:                    aws.String(q.URL),
 		MaxNumberOfMessages:         int32(max),
@@ -55,18 +46,13 @@ func (q Queue) Receive(ctx context.Context, max int, wait time.Duration) ([]Rece
 	if err != nil {
 		return nil, fmt.Errorf("%w: receive: %w", number.ErrUnavailable, err)
 	}
-	msgs := make([]Received, 0, len(out.Messages))
+	msgs := make([]message.Message, 0, len(out.Messages))
 	for _, m := range out.Messages {
-		r := Received{
-			MessageID:     aws.ToString(m.MessageId),
+		r := message.Message{
+			ID:            aws.ToString(m.MessageId),
 			ReceiptHandle: aws.ToString(m.ReceiptHandle),
 			Body:          aws.ToString(m.Body),
-			Attributes:    map[string]string{},
-		}
-		for k, v := range m.MessageAttributes {
-			if v.StringValue != nil {
-				r.Attributes[k] = *v.StringValue
-			}
+			Attributes:    fromSQS(m.MessageAttributes),
 		}
 		r.ReceiveCount, _ = strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
 		if ms, err := strconv.ParseInt(m.Attributes[string(types.MessageSystemAttributeNameSentTimestamp)], 10, 64); err == nil {
@@ -79,12 +65,13 @@ func (q Queue) Receive(ctx context.Context, max int, wait time.Duration) ([]Rece
 
 // Delete deletes messages by receipt handle, ten per call. It returns the
 // handles it could not delete (they will be delivered again, which the
-// consumer's idempotency makes harmless).
+// consumer's idempotency makes harmless); an entry the answer does not
+// name counts as not deleted.
 func (q Queue) Delete(ctx context.Context, handles []string) ([]string, error) {
 	var failed []string
 	var firstErr error
-	for start := 0; start < len(handles); start += 10 {
-		chunk := handles[start:min(start+10, len(handles))]
+	for _, c := range chunks(len(handles), nil) {
+		chunk := handles[c[0]:c[1]]
 		entries := make([]types.DeleteMessageBatchRequestEntry, len(chunk))
 		for i, h := range chunk {
 			entries[i] = types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(h)}
@@ -97,14 +84,15 @@ func (q Queue) Delete(ctx context.Context, handles []string) ([]string, error) {
 			}
 			continue
 		}
-		for _, f := range out.Failed {
-			if i, err := strconv.Atoi(aws.ToString(f.Id)); err == nil && i >= 0 && i < len(chunk) {
+		ok := succeeded(out.Successful, out.Failed, len(chunk))
+		for i, done := range ok {
+			if !done {
 				failed = append(failed, chunk[i])
 			}
 		}
 	}
 	if firstErr == nil && len(failed) > 0 {
-		firstErr = fmt.Errorf("delete batch: %d messages not deleted", len(failed))
+		firstErr = fmt.Errorf("%w: delete batch: %d messages not deleted", number.ErrUnavailable, len(failed))
 	}
 	return failed, firstErr
 }
@@ -113,8 +101,8 @@ func (q Queue) Delete(ctx context.Context, handles []string) ([]string, error) {
 // Zero makes them visible again at once (release).
 func (q Queue) ChangeVisibility(ctx context.Context, handles []string, d time.Duration) error {
 	var errs []error
-	for start := 0; start < len(handles); start += 10 {
-		chunk := handles[start:min(start+10, len(handles))]
+	for _, c := range chunks(len(handles), nil) {
+		chunk := handles[c[0]:c[1]]
 		entries := make([]types.ChangeMessageVisibilityBatchRequestEntry, len(chunk))
 		for i, h := range chunk {
 			entries[i] = types.ChangeMessageVisibilityBatchRequestEntry{
@@ -126,46 +114,108 @@ func (q Queue) ChangeVisibility(ctx context.Context, handles []string, d time.Du
 			errs = append(errs, fmt.Errorf("%w: change visibility: %w", number.ErrUnavailable, err))
 			continue
 		}
-		if len(out.Failed) > 0 {
-			errs = append(errs, fmt.Errorf("change visibility: %d of %d failed", len(out.Failed), len(chunk)))
+		if n := len(chunk) - answeredOK(out.Successful, out.Failed, len(chunk)); n > 0 {
+			errs = append(errs, fmt.Errorf("change visibility: %d of %d not changed", n, len(chunk)))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// SendBatch sends messages, ten per call, and returns the indexes of those
-// that were not accepted together with the first error.
-func (q Queue) SendBatch(ctx context.Context, msgs []events.Message) ([]int, error) {
-	var failed []int
-	var firstErr error
-	for start := 0; start < len(msgs); start += 10 {
-		chunk := msgs[start:min(start+10, len(msgs))]
-		entries := make([]types.SendMessageBatchRequestEntry, len(chunk))
-		for i, m := range chunk {
-			entries[i] = types.SendMessageBatchRequestEntry{
-				Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(m.Body), MessageAttributes: stringAttributes(m.Attributes),
-			}
-		}
-		out, err := q.API.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(q.URL), Entries: entries})
+// SendBatch sends messages in as few SendMessageBatch calls as SQS's limits
+// allow (ten entries and message.MaxRequestBytes per call). It returns the
+// indexes of the messages SQS did not take, in order, and a *BatchError
+// that says why for each (see BatchError). A message SQS would refuse
+// (message.Message.Validate) is not sent and fails with message.ErrRefused;
+// an entry the answer does not report is a failure.
+func (q Queue) SendBatch(ctx context.Context, msgs []message.Message) ([]int, error) {
+	errs := sendAll(ctx, q.API, q.URL, msgs)
+	be := &BatchError{Errs: map[int]error{}}
+	for i, err := range errs {
 		if err != nil {
-			for i := range chunk {
-				failed = append(failed, start+i)
-			}
-			if firstErr == nil {
-				firstErr = fmt.Errorf("%w: send batch: %w", number.ErrUnavailable, err)
-			}
-			continue
-		}
-		for _, f := range out.Failed {
-			if i, err := strconv.Atoi(aws.ToString(f.Id)); err == nil && i >= 0 && i < len(chunk) {
-				failed = append(failed, start+i)
-				if firstErr == nil {
-					firstErr = fmt.Errorf("send batch: %s: %s", aws.ToString(f.Code), aws.ToString(f.Message))
-				}
-			}
+			be.Errs[i] = err
 		}
 	}
-	return failed, firstErr
+	if len(be.Errs) == 0 {
+		return nil, nil
+	}
+	return be.Indexes(), be
+}
+
+// sendAll sends msgs within SQS's limits and returns one error (nil: sent)
+// per message.
+func sendAll(ctx context.Context, api SendBatchAPI, url string, msgs []message.Message) []error {
+	errs := make([]error, len(msgs))
+	ready := make([]message.Message, 0, len(msgs))
+	idx := make([]int, 0, len(msgs))
+	for i, m := range msgs {
+		m = sent(m)
+		if err := m.Validate(); err != nil {
+			errs[i] = err
+			continue
+		}
+		ready = append(ready, m)
+		idx = append(idx, i)
+	}
+	for _, c := range chunks(len(ready), func(i int) int { return ready[i].Size() }) {
+		for k, err := range sendChunk(ctx, api, url, ready[c[0]:c[1]]) {
+			errs[idx[c[0]+k]] = err
+		}
+	}
+	return errs
+}
+
+// sendChunk makes one SendMessageBatch call and reconciles its answer. When
+// SQS refuses the whole request for its content, each message is sent on
+// its own to find the one at fault.
+func sendChunk(ctx context.Context, api SendBatchAPI, url string, msgs []message.Message) []error {
+	out, err := api.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(url), Entries: entries(msgs)})
+	if err != nil {
+		refused, err := callError("send message batch", err)
+		errs := make([]error, len(msgs))
+		for i := range msgs {
+			if refused && len(msgs) > 1 {
+				errs[i] = sendChunk(ctx, api, url, msgs[i:i+1])[0]
+			} else {
+				errs[i] = err
+			}
+		}
+		return errs
+	}
+	return reconcile(out, len(msgs))
+}
+
+// succeeded says, per entry of a Delete or ChangeVisibility batch of n,
+// whether the answer reports it done: listed in Successful and not in Failed.
+func succeeded[S types.DeleteMessageBatchResultEntry | types.ChangeMessageVisibilityBatchResultEntry](ok []S, failed []types.BatchResultErrorEntry, n int) []bool {
+	done := make([]bool, n)
+	for _, s := range ok {
+		var id *string
+		switch e := any(s).(type) {
+		case types.DeleteMessageBatchResultEntry:
+			id = e.Id
+		case types.ChangeMessageVisibilityBatchResultEntry:
+			id = e.Id
+		}
+		if i, err := strconv.Atoi(aws.ToString(id)); err == nil && i >= 0 && i < n {
+			done[i] = true
+		}
+	}
+	for _, f := range failed {
+		if i, err := strconv.Atoi(aws.ToString(f.Id)); err == nil && i >= 0 && i < n {
+			done[i] = false
+		}
+	}
+	return done
+}
+
+func answeredOK[S types.DeleteMessageBatchResultEntry | types.ChangeMessageVisibilityBatchResultEntry](ok []S, failed []types.BatchResultErrorEntry, n int) int {
+	c := 0
+	for _, d := range succeeded(ok, failed, n) {
+		if d {
+			c++
+		}
+	}
+	return c
 }
 
 // Stats are a queue's approximate counters.
@@ -259,16 +309,16 @@ func Ensure(ctx context.Context, api CreateAPI, spec QueueSpec) (mainURL, dlqURL
 	return aws.ToString(main.QueueUrl), aws.ToString(dlq.QueueUrl), nil
 }
 
-var _ events.Sender = Queue{}
-
-// Send sends one message in its own call: an events.Sender without the
-// Publisher's coalescing, for processes that serve one request at a time
-// (Lambda).
-func (q Queue) Send(ctx context.Context, m events.Message) error {
+// Send sends one message in its own call, without the Publisher's
+// coalescing, for processes that serve one request at a time (Lambda). Its
+// error wraps number.ErrUnavailable or message.ErrRefused as SendBatch's do.
+func (q Queue) Send(ctx context.Context, m message.Message) error {
 	ctx, cancel := context.WithTimeout(ctx, DefaultSendTimeout)
 	defer cancel()
-	_, err := q.SendBatch(ctx, []events.Message{m})
-	return err
+	if err := sendAll(ctx, q.API, q.URL, []message.Message{m})[0]; err != nil {
+		return fmt.Errorf("send message: %w", err)
+	}
+	return nil
 }
 
 // Depth is Stats as (visible, in flight), the shape the stats page and the

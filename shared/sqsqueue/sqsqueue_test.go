@@ -12,16 +12,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 	"github.com/numbers-app/numbers/shared/testenv"
 )
 
 // receiveAll drains a queue until want messages arrived or timeout.
-func receiveAll(t *testing.T, q sqsqueue.Queue, want int, timeout time.Duration) []sqsqueue.Received {
+func receiveAll(t *testing.T, q sqsqueue.Queue, want int, timeout time.Duration) []message.Message {
 	t.Helper()
-	var got []sqsqueue.Received
+	var got []message.Message
 	deadline := time.Now().Add(timeout)
 	for len(got) < want && time.Now().Before(deadline) {
 		msgs, err := q.Receive(context.Background(), 10, time.Second)
@@ -45,8 +45,8 @@ func TestPublisherAcknowledgesEachMessageOnceSQSHasIt(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- pub.Send(context.Background(), events.Message{
-				Body: fmt.Sprintf(`{"n":%d}`, i), Attributes: map[string]string{"request_id": fmt.Sprint("r", i), "empty": ""},
+			errs <- pub.Send(context.Background(), message.Message{
+				Body: fmt.Sprintf(`{"n":%d}`, i), Attributes: map[string]message.Attribute{"request_id": message.String(fmt.Sprint("r", i)), "empty": message.String("")},
 			})
 		}()
 	}
@@ -60,7 +60,7 @@ func TestPublisherAcknowledgesEachMessageOnceSQSHasIt(t *testing.T) {
 	bodies := map[string]bool{}
 	for _, m := range got {
 		bodies[m.Body] = true
-		assert.NotEmpty(t, m.Attributes["request_id"], "attributes travel with the message")
+		assert.NotEmpty(t, m.Text("request_id"), "attributes travel with the message")
 		assert.Equal(t, 1, m.ReceiveCount)
 	}
 	assert.Len(t, bodies, n, "no message sent twice")
@@ -70,9 +70,9 @@ func TestDeleteAndVisibility(t *testing.T) {
 	t.Parallel()
 	qs := testenv.NewQueues(t, 5, 30*time.Second)
 	ctx := context.Background()
-	msgs := make([]events.Message, 12)
+	msgs := make([]message.Message, 12)
 	for i := range msgs {
-		msgs[i] = events.Message{Body: fmt.Sprint(i)}
+		msgs[i] = message.Message{Body: fmt.Sprint(i)}
 	}
 	failed, err := qs.Main.SendBatch(ctx, msgs)
 	require.NoError(t, err)
@@ -106,7 +106,7 @@ func TestRedrivePolicyMovesAMessageToTheDLQAfterMaxReceives(t *testing.T) {
 	t.Parallel()
 	qs := testenv.NewQueues(t, 2, 30*time.Second)
 	ctx := context.Background()
-	_, err := qs.Main.SendBatch(ctx, []events.Message{{Body: "poison"}})
+	_, err := qs.Main.SendBatch(ctx, []message.Message{{Body: "poison"}})
 	require.NoError(t, err)
 	for i := 0; i < 2; i++ {
 		got := receiveAll(t, qs.Main, 1, 5*time.Second)
@@ -128,7 +128,7 @@ func TestPublisherAnswersUnavailableWhenSQSIsDown(t *testing.T) {
 	require.NoError(t, err)
 	defer pub.Close()
 	start := time.Now()
-	err = pub.Send(context.Background(), events.Message{Body: "x"})
+	err = pub.Send(context.Background(), message.Message{Body: "x"})
 	assert.ErrorIs(t, err, number.ErrUnavailable)
 	assert.Less(t, time.Since(start), 5*time.Second, "fails within the send timeout")
 
@@ -157,7 +157,7 @@ func TestPublisherShedsLoadInsteadOfQueueingWithoutBound(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	results := make(chan error, 20)
 	for i := 0; i < 20; i++ {
-		go func() { results <- pub.Send(ctx, events.Message{Body: "x"}) }()
+		go func() { results <- pub.Send(ctx, message.Message{Body: "x"}) }()
 	}
 	// One call in flight, one batch waiting for a slot, five pending: the
 	// rest must be refused at once.

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/shared/pgstore"
 	"github.com/numbers-app/numbers/shared/testenv"
@@ -19,7 +20,7 @@ import (
 	"github.com/numbers-app/numbers/worker/persist"
 )
 
-func encode(t *testing.T, v int64) events.Message {
+func encode(t *testing.T, v int64) message.Message {
 	t.Helper()
 	m, err := events.Encode(number.Submission{ID: uuid.Must(uuid.NewV7()).String(), Value: v, AcceptedAt: time.Now(), RequestID: "rq"})
 	require.NoError(t, err)
@@ -47,12 +48,12 @@ func TestDuplicateDeliveriesStoreOneRowEach(t *testing.T) {
 	qs := testenv.NewQueues(t, 5, 30*time.Second)
 	ctx := context.Background()
 
-	var msgs []events.Message
+	var msgs []message.Message
 	for i := 0; i < 300; i++ {
 		msgs = append(msgs, encode(t, int64(i)))
 	}
 	// Every tenth event is delivered three times, as SQS may do.
-	withDups := append([]events.Message(nil), msgs...)
+	withDups := append([]message.Message(nil), msgs...)
 	for i := 0; i < len(msgs); i += 10 {
 		withDups = append(withDups, msgs[i], msgs[i])
 	}
@@ -109,7 +110,7 @@ func TestADatabaseOutageDoesNotBurnMessagesIntoTheDLQ(t *testing.T) {
 	// would receive each message 3 times and SQS would dead-letter it.
 	qs := testenv.NewQueues(t, 2, 3*time.Second)
 	ctx := context.Background()
-	var msgs []events.Message
+	var msgs []message.Message
 	for i := 0; i < 25; i++ {
 		msgs = append(msgs, encode(t, int64(i)))
 	}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/numbers-app/numbers/worker/persist"
+	"github.com/numbers-app/numbers/shared/message"
 )
 
 // Filter selects messages. The zero Filter matches everything.
@@ -66,19 +66,20 @@ func (f Filter) Empty() bool { return len(f.terms) == 0 }
 // String returns the expression it was parsed from.
 func (f Filter) String() string { return f.src }
 
-// Match reports whether a message passes every term.
-func (f Filter) Match(id, body string, attrs map[string]string) bool {
+// Match reports whether a message passes every term. Attributes are
+// compared by their text; a Binary attribute reads as "".
+func (f Filter) Match(m message.Message) bool {
 	for _, t := range f.terms {
 		var v string
 		switch {
 		case t.key == "reason":
-			v = attrs[persist.AttrDLQReason]
+			v = m.Text(message.AttrDLQReason)
 		case t.key == "body":
-			v = body
+			v = m.Body
 		case t.key == "id":
-			v = id
+			v = m.ID
 		default:
-			v = attrs[strings.TrimPrefix(t.key, "attr.")]
+			v = m.Text(strings.TrimPrefix(t.key, "attr."))
 		}
 		var ok bool
 		switch t.op {

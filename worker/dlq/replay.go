@@ -11,26 +11,18 @@ import (
 	"time"
 
 	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
-	"github.com/numbers-app/numbers/worker/persist"
 )
-
-// AttrReplayCount is the message attribute that counts how many times a
-// message was replayed from the dead-letter queue. The worker keeps it when
-// it dead-letters a message again, so the count survives round trips.
-const AttrReplayCount = "replay_count"
 
 // DefaultMaxReplays is the default replay cap: a message whose replay_count
 // has reached it is left in the dead-letter queue and reported.
 const DefaultMaxReplays = 3
 
-// maxAttributes is SQS's limit of message attributes per message.
-const maxAttributes = 10
-
 // dropOrder lists the attributes a replay may drop, first to last, when
-// adding replay_count would pass maxAttributes. They describe the last
+// adding replay_count would pass message.MaxAttributes. They describe the last
 // failure; the worker writes them again if the message fails again.
-var dropOrder = []string{persist.AttrDLQDetail, persist.AttrDLQMessageID, persist.AttrDLQFailedAt, persist.AttrDLQReason}
+var dropOrder = []string{message.AttrDLQDetail, message.AttrDLQMessageID, message.AttrDLQFailedAt, message.AttrDLQReason}
 
 // deleteTimeout bounds deleting a batch that was already sent, which is
 // finished even after Ctrl-C so that no duplicate is left behind.
@@ -117,7 +109,7 @@ type Replayer struct {
 
 	// afterSend runs between the send and the delete of each batch (tests
 	// inject crashes here). An error stops the replay before the delete.
-	afterSend func(ctx context.Context, sent []sqsqueue.Received) error
+	afterSend func(ctx context.Context, sent []message.Message) error
 }
 
 // Run replays. It returns an error when the replay could not run; per
@@ -138,9 +130,9 @@ func (r *Replayer) Run(ctx context.Context) (res ReplayResult, err error) {
 	start := now()
 	defer func() { res.Elapsed = now().Sub(start) }()
 
-	sc := newScanner(r.DLQ, cfg.Wait, cfg.Hold)
+	sc := NewScanner(r.DLQ, cfg.Wait, cfg.Hold)
 	defer func() {
-		if relErr := sc.release(ctx); relErr != nil {
+		if relErr := sc.Release(ctx); relErr != nil {
 			err = errors.Join(err, relErr)
 		}
 	}()
@@ -162,7 +154,7 @@ func (r *Replayer) Run(ctx context.Context) (res ReplayResult, err error) {
 		if cfg.Max > 0 {
 			want = min(want, cfg.Max-moved)
 		}
-		msgs, done, err := sc.next(ctx, want)
+		msgs, done, err := sc.Next(ctx, want)
 		if err != nil {
 			if ctx.Err() != nil {
 				res.Interrupted = true
@@ -170,16 +162,16 @@ func (r *Replayer) Run(ctx context.Context) (res ReplayResult, err error) {
 			}
 			return res, err
 		}
-		var batch []sqsqueue.Received
-		var out []events.Message
+		var batch []message.Message
+		var out []message.Message
 		for _, m := range msgs {
 			res.Scanned++
-			count := replayCount(m.Attributes)
+			count := ReplayCount(m)
 			switch {
 			case ours[returnKey(m.Body, count)]:
 				res.Returned++
 				continue
-			case !cfg.Filter.Match(m.MessageID, m.Body, m.Attributes):
+			case !cfg.Filter.Match(m):
 				res.SkippedFilter++
 				continue
 			case count >= cfg.MaxReplays:
@@ -212,7 +204,7 @@ func (r *Replayer) Run(ctx context.Context) (res ReplayResult, err error) {
 			}
 			sent, err := r.moveBatch(ctx, batch, out, sc, &res)
 			for _, i := range sent {
-				ours[returnKey(out[i].Body, replayCount(out[i].Attributes))] = true
+				ours[returnKey(out[i].Body, ReplayCount(out[i]))] = true
 			}
 			moved += len(sent)
 			if r.Progress != nil && len(sent) > 0 {
@@ -231,16 +223,16 @@ func (r *Replayer) Run(ctx context.Context) (res ReplayResult, err error) {
 
 // moveBatch sends a batch to the main queue, then deletes from the DLQ what
 // was sent. It returns the indexes it sent.
-func (r *Replayer) moveBatch(ctx context.Context, batch []sqsqueue.Received, out []events.Message, sc *scanner, res *ReplayResult) ([]int, error) {
+func (r *Replayer) moveBatch(ctx context.Context, batch []message.Message, out []message.Message, sc *Scanner, res *ReplayResult) ([]int, error) {
 	failed, sendErr := r.Main.SendBatch(ctx, out)
 	failedSet := make(map[int]bool, len(failed))
 	for _, i := range failed {
 		failedSet[i] = true
 		res.Failed++
-		fmt.Fprintf(r.Out, "failed to send (stays in the DLQ: %v)  %s\n", sendErr, describe(batch[i]))
+		fmt.Fprintf(r.Out, "failed to send (stays in the DLQ: %v)  %s\n", SendError(sendErr, i), describe(batch[i]))
 	}
 	var sent []int
-	var sentMsgs []sqsqueue.Received
+	var sentMsgs []message.Message
 	for i := range batch {
 		if !failedSet[i] {
 			sent = append(sent, i)
@@ -275,39 +267,60 @@ func (r *Replayer) moveBatch(ctx context.Context, batch []sqsqueue.Received, out
 			fmt.Fprintf(r.Out, "sent but not deleted (now in both queues; harmless, the worker is idempotent: %v)  %s\n", delErr, describe(m))
 			continue
 		}
-		sc.forget(m.MessageID)
+		sc.Forget(m.ID)
 		res.Replayed++
 	}
 	return sent, nil
 }
 
+// SendError is the error of message i of a SendBatch (sqsqueue.BatchError),
+// or err itself when it does not say.
+func SendError(err error, i int) error {
+	var be *sqsqueue.BatchError
+	if errors.As(err, &be) && be.Errs[i] != nil {
+		return be.Errs[i]
+	}
+	return err
+}
+
 // Problems counts messages that did not end where they should.
 func (r ReplayResult) Problems() int { return r.Failed + r.NotDeleted }
 
-// replayMessage is the message to send back: same body, same attributes,
-// replay_count set to count (dropping stale dlq_* attributes if SQS's limit
-// of 10 requires it).
-func replayMessage(m sqsqueue.Received, count int) (events.Message, error) {
-	attrs := make(map[string]string, len(m.Attributes)+1)
+// replayMessage is the message to send back: same body, same attributes
+// (types and values kept), replay_count set to count (as a String, or in
+// the type it had). When SQS's limits (message.MaxAttributes, or
+// message.MaxRequestBytes for a message near it) leave no room for
+// replay_count, it drops the stale dlq_* attributes that describe the last
+// failure, least useful first; if that is not enough it says why.
+func replayMessage(m message.Message, count int) (message.Message, error) {
+	attrs := make(map[string]message.Attribute, len(m.Attributes)+1)
 	for k, v := range m.Attributes {
 		attrs[k] = v
 	}
-	attrs[AttrReplayCount] = strconv.Itoa(count)
+	rc := message.String(strconv.Itoa(count))
+	if old, ok := m.Attributes[message.AttrReplayCount]; ok && !message.IsBinary(old.DataType) {
+		rc.DataType = old.DataType
+	}
+	attrs[message.AttrReplayCount] = rc
+	out := message.Message{Body: m.Body, Attributes: attrs}
 	for _, k := range dropOrder {
-		if len(attrs) <= maxAttributes {
+		if len(attrs) <= message.MaxAttributes && out.Size() <= message.MaxRequestBytes {
 			break
 		}
 		delete(attrs, k)
 	}
-	if len(attrs) > maxAttributes {
-		return events.Message{}, fmt.Errorf("%d attributes with %s, SQS allows %d", len(attrs), AttrReplayCount, maxAttributes)
+	if len(attrs) > message.MaxAttributes {
+		return message.Message{}, fmt.Errorf("%d attributes with %s, SQS allows %d", len(attrs), message.AttrReplayCount, message.MaxAttributes)
 	}
-	return events.Message{Body: m.Body, Attributes: attrs}, nil
+	if n := out.Size(); n > message.MaxRequestBytes {
+		return message.Message{}, fmt.Errorf("%d bytes with %s, SQS allows %d", n, message.AttrReplayCount, message.MaxRequestBytes)
+	}
+	return out, nil
 }
 
-// replayCount reads replay_count; a missing or unreadable one is 0.
-func replayCount(attrs map[string]string) int {
-	n, err := strconv.Atoi(attrs[AttrReplayCount])
+// ReplayCount reads replay_count; a missing or unreadable one is 0.
+func ReplayCount(m message.Message) int {
+	n, err := strconv.Atoi(m.Text(message.AttrReplayCount))
 	if err != nil || n < 0 {
 		return 0
 	}
@@ -320,17 +333,17 @@ func returnKey(body string, n int) string {
 }
 
 // describe is one line about a message for operators.
-func describe(m sqsqueue.Received) string {
-	reason := m.Attributes[persist.AttrDLQReason]
+func describe(m message.Message) string {
+	reason := m.Text(message.AttrDLQReason)
 	if reason == "" {
 		reason = "-"
 	}
-	rid := m.Attributes[events.AttrRequestID]
+	rid := m.Text(events.AttrRequestID)
 	if rid == "" {
 		rid = "-"
 	}
 	return fmt.Sprintf("%s  reason=%s  replays=%d  request_id=%s  body=%s",
-		m.MessageID, reason, replayCount(m.Attributes), rid, truncate(m.Body, 120))
+		m.ID, reason, ReplayCount(m), rid, truncate(m.Body, 120))
 }
 
 func truncate(s string, n int) string {

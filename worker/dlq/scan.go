@@ -5,17 +5,17 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 )
 
-// Queue is what the operator commands need from a queue. sqsqueue.Queue is
+// Queue is what the engine and the operator commands need from a queue. sqsqueue.Queue is
 // the real one; tests wrap it to inject failures.
 type Queue interface {
-	Receive(ctx context.Context, max int, wait time.Duration) ([]sqsqueue.Received, error)
+	Receive(ctx context.Context, max int, wait time.Duration) ([]message.Message, error)
 	Delete(ctx context.Context, handles []string) ([]string, error)
 	ChangeVisibility(ctx context.Context, handles []string, d time.Duration) error
-	SendBatch(ctx context.Context, msgs []events.Message) ([]int, error)
+	SendBatch(ctx context.Context, msgs []message.Message) ([]int, error)
 	Stats(ctx context.Context) (sqsqueue.Stats, error)
 }
 
@@ -34,9 +34,9 @@ const (
 	releaseTimeout = 10 * time.Second
 )
 
-// scanner walks a queue without consuming it: every message it returns is
-// held (invisible) until release, so one pass sees each message once.
-type scanner struct {
+// Scanner walks a queue without consuming it: every message it returns is
+// held (invisible) until Release, so one pass sees each message once.
+type Scanner struct {
 	q    Queue
 	wait time.Duration
 	hold time.Duration
@@ -46,19 +46,21 @@ type scanner struct {
 	order []string
 }
 
-func newScanner(q Queue, wait, hold time.Duration) *scanner {
+// NewScanner scans q with receives that wait at most wait (DefaultWait when
+// 0) and hold what they return for hold (DefaultHold when 0).
+func NewScanner(q Queue, wait, hold time.Duration) *Scanner {
 	if wait <= 0 {
 		wait = DefaultWait
 	}
 	if hold <= 0 {
 		hold = DefaultHold
 	}
-	return &scanner{q: q, wait: wait, hold: hold, held: map[string]string{}}
+	return &Scanner{q: q, wait: wait, hold: hold, held: map[string]string{}}
 }
 
-// next receives up to n (1..10) messages not seen before in this scan.
+// Next receives up to n (1..10) messages not seen before in this scan.
 // done is true when the queue had nothing new to give.
-func (s *scanner) next(ctx context.Context, n int) (msgs []sqsqueue.Received, done bool, err error) {
+func (s *Scanner) Next(ctx context.Context, n int) (msgs []message.Message, done bool, err error) {
 	n = min(max(n, 1), 10)
 	got, err := s.q.Receive(ctx, n, s.wait)
 	if err != nil {
@@ -69,12 +71,12 @@ func (s *scanner) next(ctx context.Context, n int) (msgs []sqsqueue.Received, do
 	}
 	handles := make([]string, 0, len(got))
 	for _, m := range got {
-		_, seen := s.held[m.MessageID]
+		_, seen := s.held[m.ID]
 		if !seen {
-			s.order = append(s.order, m.MessageID)
+			s.order = append(s.order, m.ID)
 			msgs = append(msgs, m)
 		}
-		s.held[m.MessageID] = m.ReceiptHandle
+		s.held[m.ID] = m.ReceiptHandle
 		handles = append(handles, m.ReceiptHandle)
 	}
 	// Keep them out of sight for the whole scan, whatever the queue's own
@@ -83,12 +85,12 @@ func (s *scanner) next(ctx context.Context, n int) (msgs []sqsqueue.Received, do
 	return msgs, len(msgs) == 0, nil
 }
 
-// forget drops a message that was deleted, so release does not touch it.
-func (s *scanner) forget(id string) { delete(s.held, id) }
+// Forget drops a message that was deleted, so Release does not touch it.
+func (s *Scanner) Forget(id string) { delete(s.held, id) }
 
-// release makes every held message visible again. It runs even when ctx is
+// Release makes every held message visible again. It runs even when ctx is
 // cancelled (after Ctrl-C the messages should not stay hidden).
-func (s *scanner) release(ctx context.Context) error {
+func (s *Scanner) Release(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 	defer cancel()
 	handles := make([]string, 0, len(s.held))
@@ -107,16 +109,16 @@ func (s *scanner) release(ctx context.Context) error {
 	return nil
 }
 
-// scanAll collects up to limit messages (0: no limit) and holds them.
-// The caller must call release.
-func (s *scanner) scanAll(ctx context.Context, limit int) ([]sqsqueue.Received, error) {
-	var all []sqsqueue.Received
+// ScanAll collects up to limit messages (0: no limit) and holds them.
+// The caller must call Release.
+func (s *Scanner) ScanAll(ctx context.Context, limit int) ([]message.Message, error) {
+	var all []message.Message
 	for limit <= 0 || len(all) < limit {
 		want := 10
 		if limit > 0 {
 			want = min(want, limit-len(all))
 		}
-		msgs, done, err := s.next(ctx, want)
+		msgs, done, err := s.Next(ctx, want)
 		if err != nil {
 			return all, err
 		}

@@ -8,36 +8,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"sort"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/number"
 )
 
-// Attribute names added to a message moved to the dead-letter queue.
-const (
-	AttrDLQReason    = "dlq_reason"
-	AttrDLQDetail    = "dlq_detail"
-	AttrDLQFailedAt  = "dlq_failed_at"
-	AttrDLQMessageID = "dlq_source_message_id"
-)
-
 // Message is a message from the queue, whatever delivered it.
-type Message struct {
-	ID         string // the transport's message id (changes on redrive)
-	Body       string
-	Attributes map[string]string
-}
-
-// DeadLetterer sends messages to the dead-letter queue and returns the
-// indexes it could not send.
-type DeadLetterer interface {
-	SendBatch(ctx context.Context, msgs []events.Message) ([]int, error)
-}
+type Message = message.Message
 
 // Result says what happened to each message of a batch, by index.
 type Result struct {
@@ -89,7 +70,7 @@ func (p *Persister) process(ctx context.Context, msgs []Message) Result {
 	subs := make([]number.Submission, 0, len(msgs))
 	valid := make([]int, 0, len(msgs))
 	seen := make(map[string]bool, len(msgs))
-	var poison []events.Message
+	var poison []message.Message
 	var poisonIdx []int
 	for i, m := range msgs {
 		sub, err := events.Decode(m.Body)
@@ -99,7 +80,7 @@ func (p *Persister) process(ctx context.Context, msgs []Message) Result {
 			if errors.As(err, &de) {
 				reason, detail = de.Reason, de.Detail
 			}
-			p.Log.Warn().Str("message_id", m.ID).Str("request_id", m.Attributes[events.AttrRequestID]).
+			p.Log.Warn().Str("message_id", m.ID).Str("request_id", m.Text(events.AttrRequestID)).
 				Str("reason", reason).Str("detail", detail).Msg("poison message: moving to the dead-letter queue")
 			poison = append(poison, p.deadLetter(m, reason, detail))
 			poisonIdx = append(poisonIdx, i)
@@ -115,22 +96,11 @@ func (p *Persister) process(ctx context.Context, msgs []Message) Result {
 	}
 
 	if len(poison) > 0 {
-		failed, err := p.DLQ.SendBatch(ctx, poison)
-		failedSet := make(map[int]bool, len(failed))
-		for _, f := range failed {
-			failedSet[f] = true
-		}
-		for k, i := range poisonIdx {
-			if failedSet[k] {
-				res.Failed = append(res.Failed, i)
-			} else {
-				res.Done = append(res.Done, i)
-				res.Poisoned++
-			}
-		}
-		if err != nil {
-			res.Err = fmt.Errorf("dead-letter %d messages: %w", len(failed), err)
-		}
+		done, failed, err := p.sendDeadLetters(ctx, poison, poisonIdx)
+		res.Done = append(res.Done, done...)
+		res.Failed = append(res.Failed, failed...)
+		res.Poisoned += len(done)
+		res.Err = err
 	}
 
 	if len(subs) > 0 {
@@ -151,46 +121,9 @@ func (p *Persister) process(ctx context.Context, msgs []Message) Result {
 		res.Done = append(res.Done, valid...)
 		if p.Log.GetLevel() <= zerolog.DebugLevel {
 			for _, i := range valid {
-				p.Log.Debug().Str("message_id", msgs[i].ID).Str("request_id", msgs[i].Attributes[events.AttrRequestID]).Msg("stored")
+				p.Log.Debug().Str("message_id", msgs[i].ID).Str("request_id", msgs[i].Text(events.AttrRequestID)).Msg("stored")
 			}
 		}
 	}
 	return res
-}
-
-// maxAttributes is SQS's limit of message attributes per message.
-const maxAttributes = 10
-
-// keptFirst are the original attributes that survive when the limit forces
-// some out: the replay count (so replays stay capped) and correlation ids.
-var keptFirst = []string{"replay_count", events.AttrRequestID, events.AttrEventType, events.AttrEventVersion}
-
-func (p *Persister) deadLetter(m Message, reason, detail string) events.Message {
-	if len(detail) > 256 {
-		detail = detail[:256]
-	}
-	attrs := map[string]string{
-		AttrDLQReason:    reason,
-		AttrDLQDetail:    detail,
-		AttrDLQFailedAt:  p.Now().UTC().Format(time.RFC3339Nano),
-		AttrDLQMessageID: m.ID,
-	}
-	rest := make([]string, 0, len(m.Attributes))
-	for k := range m.Attributes {
-		if !slices.Contains(keptFirst, k) {
-			rest = append(rest, k)
-		}
-	}
-	sort.Strings(rest)
-	for _, k := range append(slices.Clone(keptFirst), rest...) {
-		v, ok := m.Attributes[k]
-		if _, mine := attrs[k]; !ok || mine {
-			continue
-		}
-		if len(attrs) == maxAttributes {
-			break
-		}
-		attrs[k] = v
-	}
-	return events.Message{Body: m.Body, Attributes: attrs}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/shared/testenv"
 	"github.com/numbers-app/numbers/worker/persist"
@@ -38,7 +39,7 @@ func TestPoisonGoesToTheDLQAndGoodMessagesAreStoredOnce(t *testing.T) {
 	dupOfA.ID = "redelivered"
 	batch := []persist.Message{
 		a,
-		{ID: "p1", Body: "not json", Attributes: map[string]string{"request_id": "rq-p1"}},
+		{ID: "p1", Body: "not json", Attributes: map[string]message.Attribute{"request_id": message.String("rq-p1")}},
 		b,
 		{ID: "p2", Body: `{"type":"number.submitted","version":9}`},
 		dupOfA,
@@ -59,15 +60,15 @@ func TestPoisonGoesToTheDLQAndGoodMessagesAreStoredOnce(t *testing.T) {
 	dead, err := qs.DLQ.Receive(context.Background(), 10, time.Second)
 	require.NoError(t, err)
 	require.Len(t, dead, 2)
-	reasons := map[string]map[string]string{}
+	reasons := map[string]message.Message{}
 	for _, d := range dead {
-		reasons[d.Body] = d.Attributes
+		reasons[d.Body] = d
 	}
-	assert.Equal(t, events.ReasonMalformed, reasons["not json"][persist.AttrDLQReason])
-	assert.Equal(t, "rq-p1", reasons["not json"]["request_id"], "original attributes are kept")
-	assert.Equal(t, "p1", reasons["not json"][persist.AttrDLQMessageID])
-	assert.Equal(t, fixed.Format(time.RFC3339Nano), reasons["not json"][persist.AttrDLQFailedAt])
-	assert.Equal(t, events.ReasonUnknownVersion, reasons[`{"type":"number.submitted","version":9}`][persist.AttrDLQReason])
+	assert.Equal(t, events.ReasonMalformed, reasons["not json"].Text(message.AttrDLQReason))
+	assert.Equal(t, "rq-p1", reasons["not json"].Text("request_id"), "original attributes are kept")
+	assert.Equal(t, "p1", reasons["not json"].Text(message.AttrDLQMessageID))
+	assert.Equal(t, fixed.Format(time.RFC3339Nano), reasons["not json"].Text(message.AttrDLQFailedAt))
+	assert.Equal(t, events.ReasonUnknownVersion, reasons[`{"type":"number.submitted","version":9}`].Text(message.AttrDLQReason))
 
 	// Processing the same batch again (SQS redelivery) stores nothing new.
 	res = p.Process(context.Background(), []persist.Message{a, b})
@@ -83,7 +84,7 @@ func (failingWriter) Insert(context.Context, []number.Submission) (int, error) {
 
 type failingDLQ struct{}
 
-func (failingDLQ) SendBatch(_ context.Context, msgs []events.Message) ([]int, error) {
+func (failingDLQ) SendBatch(_ context.Context, msgs []message.Message) ([]int, error) {
 	idx := make([]int, len(msgs))
 	for i := range idx {
 		idx[i] = i
@@ -104,24 +105,4 @@ func TestTransientFailuresAreReportedPerMessage(t *testing.T) {
 	res = p.Process(context.Background(), []persist.Message{good(t, 1), {ID: "p", Body: "{}"}})
 	assert.Equal(t, []int{0}, res.Done)
 	assert.Equal(t, []int{1}, res.Failed, "poison that could not be dead-lettered is left for the redrive policy")
-}
-
-func TestDeadLetteringKeepsWithinTheAttributeLimit(t *testing.T) {
-	t.Parallel()
-	qs := testenv.NewQueues(t, 5, 30*time.Second)
-	p := &persist.Persister{Store: failingWriter{}, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
-	attrs := map[string]string{"replay_count": "2", "request_id": "rq"}
-	for i := 0; i < 8; i++ {
-		attrs[fmt.Sprint("extra_", i)] = "x"
-	}
-	res := p.Process(context.Background(), []persist.Message{{ID: "m", Body: "junk", Attributes: attrs}})
-	require.NoError(t, res.Err, "SQS accepts the dead letter")
-	require.Equal(t, []int{0}, res.Done)
-	dead, err := qs.DLQ.Receive(context.Background(), 10, time.Second)
-	require.NoError(t, err)
-	require.Len(t, dead, 1)
-	assert.Len(t, dead[0].Attributes, 10)
-	assert.Equal(t, "2", dead[0].Attributes["replay_count"], "the replay count survives")
-	assert.Equal(t, "rq", dead[0].Attributes["request_id"])
-	assert.Equal(t, events.ReasonMalformed, dead[0].Attributes[persist.AttrDLQReason])
 }

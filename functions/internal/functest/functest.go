@@ -20,11 +20,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	evs "github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/shared/pgstore"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 	"github.com/numbers-app/numbers/shared/testenv"
-	"github.com/numbers-app/numbers/worker/persist"
 )
 
 // Invoke sends one event and returns what a caller of Lambda's Invoke API
@@ -230,9 +230,9 @@ func SQS(t *testing.T, start Start) {
 		dead, err := env.Queues.DLQ.Receive(ctx, 10, time.Second)
 		require.NoError(t, err)
 		require.Len(t, dead, 1, "one message in the dead-letter queue")
-		assert.Equal(t, evs.ReasonInvalidField, dead[0].Attributes[persist.AttrDLQReason])
-		assert.Equal(t, poisonMessageID, dead[0].Attributes[persist.AttrDLQMessageID])
-		assert.Equal(t, poisonRequestID, dead[0].Attributes[evs.AttrRequestID])
+		assert.Equal(t, evs.ReasonInvalidField, dead[0].Text(message.AttrDLQReason))
+		assert.Equal(t, poisonMessageID, dead[0].Text(message.AttrDLQMessageID))
+		assert.Equal(t, poisonRequestID, dead[0].Text(evs.AttrRequestID))
 
 		// A redelivery of the same batch stores nothing twice.
 		assert.JSONEq(t, `{"batchItemFailures":[]}`, string(invoke(t, batch(t))))
@@ -286,7 +286,7 @@ func queued(t *testing.T, q sqsqueue.Queue, id string) number.Submission {
 			sub, err := evs.Decode(m.Body)
 			require.NoError(t, err, m.Body)
 			if sub.ID == id {
-				assert.Equal(t, evs.TypeNumberSubmitted, m.Attributes[evs.AttrEventType])
+				assert.Equal(t, evs.TypeNumberSubmitted, m.Text(evs.AttrEventType))
 				return sub
 			}
 		}

@@ -1,19 +1,22 @@
-package dlq
+package dlqcli
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 
-	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/shared/message"
+	"github.com/numbers-app/numbers/worker/dlq"
 )
 
 // replayCmd is `worker dlq replay`.
@@ -29,29 +32,29 @@ type replayCmd struct {
 }
 
 func (c *replayCmd) Run(ctx context.Context, a *app) (err error) {
-	var res ReplayResult
+	var res dlq.ReplayResult
 	main, err := a.needMain("replay")
 	if err != nil {
 		return err
 	}
-	filter, err := ParseFilter(c.Filter)
+	filter, err := dlq.ParseFilter(c.Filter)
 	if err != nil {
 		return err
 	}
 	if c.Native {
 		return c.runNative(ctx, a, filter)
 	}
-	cfg := ReplayConfig{Max: c.Max, Rate: c.Rate, Filter: filter, DryRun: c.DryRun, MaxReplays: c.MaxReplays, Wait: c.Wait}
+	cfg := dlq.ReplayConfig{Max: c.Max, Rate: c.Rate, Filter: filter, DryRun: c.DryRun, MaxReplays: c.MaxReplays, Wait: c.Wait}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	if !a.target.Local() && filter.Empty() && !c.DryRun {
 		fmt.Fprintln(a.stderr, "tip: on AWS, `replay --native` lets SQS move everything itself (faster; but no replay_count and no cap)")
 	}
-	fmt.Fprintf(a.stderr, "replaying %s -> %s (replay cap %d)\n", a.target.DLQURL, a.target.QueueURL, cfg.withDefaults().MaxReplays)
+	fmt.Fprintf(a.stderr, "replaying %s -> %s (replay cap %d)\n", a.target.DLQURL, a.target.QueueURL, cmp.Or(cfg.MaxReplays, dlq.DefaultMaxReplays))
 
 	var out io.Writer = a.stdout
-	r := &Replayer{DLQ: a.dlq, Main: main, Config: cfg, Out: out, Now: a.now}
+	r := &dlq.Replayer{DLQ: a.dlq, Main: main, Config: cfg, Out: out, Now: a.now}
 	if !c.DryRun && !c.NoProgress {
 		total := -1 // unknown: a spinner
 		if s, err := a.dlq.Stats(ctx); err == nil {
@@ -102,7 +105,7 @@ func (c *replayCmd) Run(ctx context.Context, a *app) (err error) {
 	return nil
 }
 
-func summary(r ReplayResult, dry bool) string {
+func summary(r dlq.ReplayResult, dry bool) string {
 	rate := 0.0
 	if r.Elapsed > 0 {
 		rate = float64(r.Replayed) / r.Elapsed.Seconds()
@@ -129,15 +132,6 @@ func (c *clearingWriter) Write(p []byte) (int, error) {
 	return c.w.Write(p)
 }
 
-// Record is one message in an export file (one JSON object per line).
-// Import reads body and attributes and ignores the rest.
-type Record struct {
-	Body       string            `json:"body"`
-	Attributes map[string]string `json:"attributes"`
-	MessageID  string            `json:"message_id,omitempty"`
-	SentAt     *time.Time        `json:"sent_at,omitempty"`
-}
-
 // exportCmd is `worker dlq export`.
 type exportCmd struct {
 	File string `required:"" placeholder:"F" help:"File to write (JSON Lines; - for stdout)."`
@@ -145,9 +139,9 @@ type exportCmd struct {
 }
 
 func (c *exportCmd) Run(ctx context.Context, a *app) (err error) {
-	sc := newScanner(a.dlq, 0, 0)
-	defer func() { err = errors.Join(err, sc.release(ctx)) }()
-	msgs, err := sc.scanAll(ctx, c.Max)
+	sc := dlq.NewScanner(a.dlq, 0, 0)
+	defer func() { err = errors.Join(err, sc.Release(ctx)) }()
+	msgs, err := sc.ScanAll(ctx, c.Max)
 	if err != nil {
 		return err
 	}
@@ -164,12 +158,7 @@ func (c *exportCmd) Run(ctx context.Context, a *app) (err error) {
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
 	for _, m := range msgs {
-		rec := Record{Body: m.Body, Attributes: m.Attributes, MessageID: m.MessageID}
-		if !m.SentAt.IsZero() {
-			t := m.SentAt
-			rec.SentAt = &t
-		}
-		if err := enc.Encode(rec); err != nil {
+		if err := enc.Encode(dlq.NewRecord(m)); err != nil {
 			return err
 		}
 	}
@@ -187,7 +176,7 @@ func (c *exportCmd) Run(ctx context.Context, a *app) (err error) {
 	if c.File != "-" {
 		fmt.Fprintf(a.stdout, "exported %d messages to %s (they are still in the DLQ)\n", len(msgs), c.File)
 	}
-	if err := sc.release(ctx); err != nil {
+	if err := sc.Release(ctx); err != nil {
 		return err
 	}
 	noteUnseen(ctx, a)
@@ -211,54 +200,7 @@ func noteUnseen(ctx context.Context, a *app) {
 
 // importCmd is `worker dlq import`.
 type importCmd struct {
-	File string `required:"" placeholder:"F" help:"JSON Lines file to read (- for stdin): one object per line with body and attributes."`
-}
-
-// maxLine bounds one line of an import file (SQS messages are at most
-// 256 KiB, which JSON escaping can grow).
-const maxLine = 4 << 20
-
-// ReadRecords reads and checks a JSON Lines file; an error names the line.
-func ReadRecords(r io.Reader) ([]Record, error) {
-	var recs []Record
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), maxLine)
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Bytes()
-		if len(bytesTrim(line)) == 0 {
-			continue
-		}
-		var raw struct {
-			Body       *string           `json:"body"`
-			Attributes map[string]string `json:"attributes"`
-		}
-		if err := json.Unmarshal(line, &raw); err != nil {
-			return nil, fmt.Errorf("line %d: %w (want {\"body\": \"...\", \"attributes\": {\"name\": \"value\"}})", n, err)
-		}
-		switch {
-		case raw.Body == nil:
-			return nil, fmt.Errorf("line %d: no \"body\" (the raw message body, a string)", n)
-		case *raw.Body == "":
-			return nil, fmt.Errorf("line %d: empty body (SQS refuses it)", n)
-		case len(raw.Attributes) > maxAttributes:
-			return nil, fmt.Errorf("line %d: %d attributes, SQS allows %d", n, len(raw.Attributes), maxAttributes)
-		}
-		recs = append(recs, Record{Body: *raw.Body, Attributes: raw.Attributes})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read: %w", err)
-	}
-	return recs, nil
-}
-
-func bytesTrim(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\r') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t' || b[len(b)-1] == '\r') {
-		b = b[:len(b)-1]
-	}
-	return b
+	File string `required:"" placeholder:"F" help:"JSON Lines file to read (- for stdin): one object per line with body and attributes. A message without a dlq_reason gets dlq_reason=imported, so it is not taken for one the redrive policy moved."`
 }
 
 func (c *importCmd) Run(ctx context.Context, a *app) error {
@@ -271,22 +213,32 @@ func (c *importCmd) Run(ctx context.Context, a *app) error {
 		defer f.Close()
 		r = f
 	}
-	recs, err := ReadRecords(r) // all lines are checked before anything is sent
+	recs, err := dlq.ReadRecords(r) // all lines are checked before anything is sent
 	if err != nil {
 		return fmt.Errorf("%s: %w", c.File, err)
 	}
-	msgs := make([]events.Message, len(recs))
+	msgs := make([]message.Message, len(recs))
+	unmarked := 0
 	for i, rec := range recs {
-		msgs[i] = events.Message{Body: rec.Body, Attributes: rec.Attributes}
+		m, ok := dlq.MarkImported(rec.Message(), fmt.Sprintf("imported from %s line %d without a reason", filepath.Base(c.File), rec.Line))
+		if !ok {
+			unmarked++
+		}
+		msgs[i] = m
+	}
+	if unmarked > 0 {
+		fmt.Fprintf(a.stderr, "note: %d messages have no dlq_reason and no room to add one (SQS's limits); "+
+			"stats and peek will count them as moved by the redrive policy\n", unmarked)
 	}
 	failed, err := a.dlq.SendBatch(ctx, msgs)
 	fmt.Fprintf(a.stdout, "imported %d of %d messages into %s\n", len(msgs)-len(failed), len(msgs), a.target.DLQURL)
 	if len(failed) > 0 || err != nil {
 		lines := make([]int, len(failed))
 		for i, f := range failed {
-			lines[i] = f + 1
+			lines[i] = recs[f].Line
+			fmt.Fprintf(a.stderr, "line %d not imported: %v\n", recs[f].Line, dlq.SendError(err, f))
 		}
-		return fmt.Errorf("%d not imported (records %v): %w", len(failed), lines, err)
+		return fmt.Errorf("%d not imported (lines %v; importing the file again duplicates the others): %w", len(failed), lines, err)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package dlq
+package dlqcli
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/numbers-app/numbers/worker/dlq"
 )
 
 // MoveAPI is the part of the SQS client the native move path uses.
@@ -37,7 +39,7 @@ func queueARN(ctx context.Context, api MoveAPI, url string) (string, error) {
 
 // runNative starts an SQS message move task from the DLQ to the main queue
 // and follows it until it ends (Ctrl-C stops following, not the task).
-func (c *replayCmd) runNative(ctx context.Context, a *app, filter Filter) error {
+func (c *replayCmd) runNative(ctx context.Context, a *app, filter dlq.Filter) error {
 	switch {
 	case a.target.Local():
 		return errNativeLocal

@@ -1,7 +1,8 @@
-package dlq
+package dlqcli
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,14 +10,18 @@ import (
 	"strings"
 	"time"
 
-	"github.com/numbers-app/numbers/shared/sqsqueue"
-	"github.com/numbers-app/numbers/worker/persist"
+	"github.com/numbers-app/numbers/shared/message"
+	"github.com/numbers-app/numbers/worker/dlq"
 )
+
+// ReasonRedrive is how stats and peek name a message without a dlq_reason:
+// one the main queue's redrive policy moved after maxReceiveCount receives.
+const ReasonRedrive = "moved by the redrive policy (no reason recorded)"
 
 // statsCmd is `worker dlq stats`.
 type statsCmd struct {
 	JSON   bool `name:"json" help:"Print JSON."`
-	Sample int  `default:"1000" help:"Most messages read (and released at once) to find the oldest one and count reasons; 0 skips that."`
+	Sample int  `default:"1000" help:"Most messages read (and released at once) to find the oldest one and count reasons; 0 skips that. SQS has no peek: reading a message raises its receive count (harmless in the DLQ, which has no redrive policy of its own). With 0 only the queue's counters are read."`
 }
 
 // QueueFigures are a queue's approximate counters.
@@ -43,10 +48,15 @@ type StatsReport struct {
 	Sampled        int            `json:"sampled"`
 	SampleComplete bool           `json:"sample_complete"`
 	Reasons        map[string]int `json:"reasons"`
-	Main           *QueueFigures  `json:"main,omitempty"`
+	// MovedByRedrivePolicy counts the sampled messages without a
+	// dlq_reason: the main queue's redrive policy moved them after
+	// maxReceiveCount receives (repeated transient failures), so nobody
+	// recorded why. They are also in Reasons under ReasonRedrive.
+	MovedByRedrivePolicy int           `json:"moved_by_redrive_policy"`
+	Main                 *QueueFigures `json:"main,omitempty"`
 }
 
-func figures(ctx context.Context, q Queue, url string) (QueueFigures, error) {
+func figures(ctx context.Context, q dlq.Queue, url string) (QueueFigures, error) {
 	s, err := q.Stats(ctx)
 	if err != nil {
 		return QueueFigures{}, err
@@ -68,9 +78,9 @@ func (c *statsCmd) Run(ctx context.Context, a *app) (err error) {
 		rep.Main = &m
 	}
 	if c.Sample > 0 && f.Visible > 0 {
-		sc := newScanner(a.dlq, 0, time.Minute)
-		defer func() { err = errors.Join(err, sc.release(ctx)) }()
-		msgs, err := sc.scanAll(ctx, c.Sample)
+		sc := dlq.NewScanner(a.dlq, 0, time.Minute)
+		defer func() { err = errors.Join(err, sc.Release(ctx)) }()
+		msgs, err := sc.ScanAll(ctx, c.Sample)
 		if err != nil {
 			return err
 		}
@@ -82,12 +92,13 @@ func (c *statsCmd) Run(ctx context.Context, a *app) (err error) {
 				t := m.SentAt
 				rep.OldestSentAt = &t
 			}
-			if fa := m.Attributes[persist.AttrDLQFailedAt]; fa != "" && (rep.OldestFailedAt == "" || fa < rep.OldestFailedAt) {
+			if fa := m.Text(message.AttrDLQFailedAt); fa != "" && (rep.OldestFailedAt == "" || fa < rep.OldestFailedAt) {
 				rep.OldestFailedAt = fa // RFC 3339 UTC strings sort as times
 			}
-			reason := m.Attributes[persist.AttrDLQReason]
+			reason := m.Text(message.AttrDLQReason)
 			if reason == "" {
-				reason = "(none: moved by the redrive policy)"
+				reason = ReasonRedrive
+				rep.MovedByRedrivePolicy++
 			}
 			rep.Reasons[reason]++
 		}
@@ -124,6 +135,10 @@ func (c *statsCmd) Run(ctx context.Context, a *app) (err error) {
 			parts[i] = fmt.Sprintf("%s %d", k, rep.Reasons[k])
 		}
 		fmt.Fprintf(w, "  reasons          %s\n", strings.Join(parts, ", "))
+		if rep.MovedByRedrivePolicy > 0 {
+			fmt.Fprintf(w, "  %d moved by the redrive policy (no reason recorded): the worker gave up on them after repeated transient failures;\n"+
+				"  see its logs around their sent time, then `worker dlq replay --filter reason=` once the cause is fixed\n", rep.MovedByRedrivePolicy)
+		}
 	case rep.Visible == 0:
 		fmt.Fprintf(w, "  oldest age       - (empty)\n")
 	}
@@ -138,30 +153,51 @@ func (c *statsCmd) Run(ctx context.Context, a *app) (err error) {
 type peekCmd struct {
 	Max        int  `default:"10" help:"Most messages to show."`
 	JSON       bool `name:"json" help:"Print a JSON array."`
-	MaxReplays int  `name:"max-replays" default:"3" help:"The replay cap, to show how close each message is to it."`
+	MaxReplays int  `name:"max-replays" default:"3" help:"The replay cap, to show how close each message is to it. SQS has no peek: each message shown is received once, which raises its receive count (harmless in the DLQ, which has no redrive policy of its own)."`
 }
 
 // Peeked is a message as peek shows it.
 type Peeked struct {
-	MessageID    string            `json:"message_id"`
-	Body         string            `json:"body"`
-	Attributes   map[string]string `json:"attributes"`
-	Reason       string            `json:"reason,omitempty"`
-	Detail       string            `json:"detail,omitempty"`
-	FailedAt     string            `json:"failed_at,omitempty"`
-	ReplayCount  int               `json:"replay_count"`
-	AtReplayCap  bool              `json:"at_replay_cap"`
-	ReceiveCount int               `json:"receive_count"`
-	SentAt       time.Time         `json:"sent_at"`
+	MessageID  string            `json:"message_id"`
+	Body       string            `json:"body"`
+	Attributes map[string]string `json:"attributes"`
+	// AttributeTypes names the data type of each attribute that is not a
+	// plain String (Binary values show as base64 in Attributes).
+	AttributeTypes map[string]string `json:"attribute_types,omitempty"`
+	Reason         string            `json:"reason,omitempty"`
+	Detail         string            `json:"detail,omitempty"`
+	FailedAt       string            `json:"failed_at,omitempty"`
+	// MovedByRedrivePolicy is true when the message has no dlq_reason:
+	// the main queue's redrive policy moved it, nobody recorded why.
+	MovedByRedrivePolicy bool      `json:"moved_by_redrive_policy"`
+	ReplayCount          int       `json:"replay_count"`
+	AtReplayCap          bool      `json:"at_replay_cap"`
+	ReceiveCount         int       `json:"receive_count"`
+	SentAt               time.Time `json:"sent_at"`
 }
 
-func peeked(m sqsqueue.Received, maxReplays int) Peeked {
-	n := replayCount(m.Attributes)
+func peeked(m message.Message, maxReplays int) Peeked {
+	n := dlq.ReplayCount(m)
+	attrs := make(map[string]string, len(m.Attributes))
+	var types map[string]string
+	for k, a := range m.Attributes {
+		attrs[k] = a.StringValue
+		if message.IsBinary(a.DataType) {
+			attrs[k] = base64.StdEncoding.EncodeToString(a.BinaryValue)
+		}
+		if a.DataType != "String" {
+			if types == nil {
+				types = map[string]string{}
+			}
+			types[k] = a.DataType
+		}
+	}
 	return Peeked{
-		MessageID: m.MessageID, Body: m.Body, Attributes: m.Attributes,
-		Reason: m.Attributes[persist.AttrDLQReason], Detail: m.Attributes[persist.AttrDLQDetail],
-		FailedAt: m.Attributes[persist.AttrDLQFailedAt], ReplayCount: n, AtReplayCap: n >= maxReplays,
-		ReceiveCount: m.ReceiveCount, SentAt: m.SentAt,
+		MessageID: m.ID, Body: m.Body, Attributes: attrs, AttributeTypes: types,
+		Reason: m.Text(message.AttrDLQReason), Detail: m.Text(message.AttrDLQDetail),
+		FailedAt: m.Text(message.AttrDLQFailedAt), ReplayCount: n, AtReplayCap: n >= maxReplays,
+		MovedByRedrivePolicy: m.Text(message.AttrDLQReason) == "",
+		ReceiveCount:         m.ReceiveCount, SentAt: m.SentAt,
 	}
 }
 
@@ -169,10 +205,10 @@ func (c *peekCmd) Run(ctx context.Context, a *app) (err error) {
 	if c.Max < 1 {
 		return errors.New("--max must be at least 1")
 	}
-	sc := newScanner(a.dlq, 0, time.Minute)
+	sc := dlq.NewScanner(a.dlq, 0, time.Minute)
 	// Released as soon as they are read: peeking consumes nothing.
-	msgs, scanErr := sc.scanAll(ctx, c.Max)
-	if err := sc.release(ctx); err != nil {
+	msgs, scanErr := sc.ScanAll(ctx, c.Max)
+	if err := sc.Release(ctx); err != nil {
 		return err
 	}
 	if scanErr != nil {
@@ -199,7 +235,7 @@ func (c *peekCmd) Run(ctx context.Context, a *app) (err error) {
 		if p.Reason != "" {
 			fmt.Fprintf(w, "  reason      %s: %s (failed at %s)\n", p.Reason, p.Detail, p.FailedAt)
 		} else {
-			fmt.Fprintf(w, "  reason      - (no dlq_reason: moved by the queue's redrive policy after repeated transient failures)\n")
+			fmt.Fprintf(w, "  reason      %s: the worker gave up after repeated transient failures\n", ReasonRedrive)
 		}
 		keys := make([]string, 0, len(p.Attributes))
 		for k := range p.Attributes {
@@ -207,10 +243,21 @@ func (c *peekCmd) Run(ctx context.Context, a *app) (err error) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
+			if typ, ok := p.AttributeTypes[k]; ok {
+				fmt.Fprintf(w, "  attr        %s (%s)=%s\n", k, typ, p.Attributes[k])
+				continue
+			}
 			fmt.Fprintf(w, "  attr        %s=%s\n", k, p.Attributes[k])
 		}
 		fmt.Fprintf(w, "  body        %s\n\n", truncate(p.Body, 500))
 	}
 	fmt.Fprintf(w, "%d messages shown (visible again already)\n", len(out))
 	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

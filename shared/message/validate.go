@@ -1,0 +1,165 @@
+package message
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// ErrRefused marks a message SQS refuses (or would refuse) for its own
+// content: a character SQS does not allow, a size past MaxRequestBytes, too
+// many attributes, a bad attribute name, type or value. Retrying cannot
+// help; it is the message's fault, not a dependency's. Errors from Validate
+// wrap it, and so do the queue adapter's per-message errors for such
+// refusals.
+var ErrRefused = errors.New("refused by SQS")
+
+// Size is the message's size as SQS counts it against MaxRequestBytes: the
+// body's bytes plus, for each attribute, the bytes of its name, its data
+// type and its value. A Binary value counts as its base64 text, the form it
+// travels in; that is exact for the local SQS server and errs on the safe
+// side for AWS, which counts the raw bytes.
+func (m Message) Size() int {
+	n := len(m.Body)
+	for name, a := range m.Attributes {
+		n += len(name) + len(a.DataType)
+		if IsBinary(a.DataType) {
+			n += base64.StdEncoding.EncodedLen(len(a.BinaryValue))
+		} else {
+			n += len(a.StringValue)
+		}
+	}
+	return n
+}
+
+// CheckText reports the first character of s that SQS does not accept in a
+// message body or a String attribute value: SQS allows only #x9, #xA, #xD,
+// #x20 to #xD7FF, #xE000 to #xFFFD and #x10000 to #x10FFFF, in valid UTF-8.
+func CheckText(s string) error {
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				return fmt.Errorf("%w: invalid UTF-8 at byte %d", ErrRefused, i)
+			}
+		}
+		if !allowedRune(r) {
+			return fmt.Errorf("%w: character %U at byte %d is not allowed "+
+				"(SQS accepts #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF)", ErrRefused, r, i)
+		}
+	}
+	return nil
+}
+
+func allowedRune(r rune) bool {
+	switch {
+	case r == 0x9 || r == 0xA || r == 0xD:
+		return true
+	case r >= 0x20 && r <= 0xD7FF:
+		return true
+	case r >= 0xE000 && r <= 0xFFFD:
+		return true
+	case r >= 0x10000 && r <= 0x10FFFF:
+		return true
+	}
+	return false
+}
+
+// numberRE is the decimal form SQS takes for Number attributes.
+var numberRE = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
+
+// maxNameLen bounds an attribute name and a data type (SQS: 256 characters).
+const maxNameLen = 256
+
+// Validate reports, wrapping ErrRefused, the first thing about m that SQS
+// would refuse in SendMessage or SendMessageBatch: an empty body, a
+// character SQS does not allow, more than MaxAttributes attributes, a bad
+// attribute name, data type or value, or a size past MaxRequestBytes.
+func (m Message) Validate() error {
+	if m.Body == "" {
+		return fmt.Errorf("%w: empty body", ErrRefused)
+	}
+	if err := CheckText(m.Body); err != nil {
+		return fmt.Errorf("body: %w", err)
+	}
+	if len(m.Attributes) > MaxAttributes {
+		return fmt.Errorf("%w: %d attributes, SQS allows %d", ErrRefused, len(m.Attributes), MaxAttributes)
+	}
+	for name, a := range m.Attributes {
+		if err := checkName(name); err != nil {
+			return fmt.Errorf("attribute %q: %w", name, err)
+		}
+		if err := a.Validate(); err != nil {
+			return fmt.Errorf("attribute %q: %w", name, err)
+		}
+	}
+	if n := m.Size(); n > MaxRequestBytes {
+		return fmt.Errorf("%w: %d bytes (body and attributes), SQS allows %d", ErrRefused, n, MaxRequestBytes)
+	}
+	return nil
+}
+
+// checkName applies SQS's rules for attribute names: 1 to 256 characters
+// from A-Z, a-z, 0-9, '-', '_' and '.'; no leading or trailing '.', no '..',
+// no "AWS." or "Amazon." prefix (any case).
+func checkName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: empty name", ErrRefused)
+	case len(name) > maxNameLen:
+		return fmt.Errorf("%w: name longer than %d characters", ErrRefused, maxNameLen)
+	case name[0] == '.' || name[len(name)-1] == '.' || strings.Contains(name, ".."):
+		return fmt.Errorf("%w: a name cannot start or end with '.' or contain '..'", ErrRefused)
+	case strings.HasPrefix(strings.ToLower(name), "aws.") || strings.HasPrefix(strings.ToLower(name), "amazon."):
+		return fmt.Errorf("%w: names starting with AWS. or Amazon. are reserved", ErrRefused)
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return fmt.Errorf("%w: character %q not allowed in a name (A-Z, a-z, 0-9, '-', '_', '.')", ErrRefused, r)
+		}
+	}
+	return nil
+}
+
+// Validate reports, wrapping ErrRefused, what SQS would refuse about the
+// attribute: a data type other than String, Number or Binary (each with an
+// optional ".suffix"), an empty value, a value of the wrong kind for its
+// type, a Number that is not a number, or a character SQS does not allow.
+func (a Attribute) Validate() error {
+	base, suffix, _ := strings.Cut(a.DataType, ".")
+	if len(a.DataType) > maxNameLen {
+		return fmt.Errorf("%w: data type longer than %d characters", ErrRefused, maxNameLen)
+	}
+	if err := CheckText(suffix); err != nil {
+		return fmt.Errorf("data type: %w", err)
+	}
+	switch base {
+	case "String", "Number":
+		if a.BinaryValue != nil {
+			return fmt.Errorf("%w: a %s attribute carries a binary value", ErrRefused, a.DataType)
+		}
+		if a.StringValue == "" {
+			return fmt.Errorf("%w: empty value (SQS refuses it)", ErrRefused)
+		}
+		if err := CheckText(a.StringValue); err != nil {
+			return err
+		}
+		if base == "Number" {
+			if !numberRE.MatchString(a.StringValue) {
+				return fmt.Errorf("%w: %q is not a number", ErrRefused, a.StringValue)
+			}
+		}
+	case "Binary":
+		if a.StringValue != "" {
+			return fmt.Errorf("%w: a %s attribute carries a text value", ErrRefused, a.DataType)
+		}
+		if len(a.BinaryValue) == 0 {
+			return fmt.Errorf("%w: empty value (SQS refuses it)", ErrRefused)
+		}
+	default:
+		return fmt.Errorf("%w: data type %q (want String, Number or Binary, optionally followed by .suffix)", ErrRefused, a.DataType)
+	}
+	return nil
+}

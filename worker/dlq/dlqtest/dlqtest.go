@@ -1,0 +1,141 @@
+// Package dlqtest has the fixtures the dead-letter engine's and CLI's tests
+// share: fresh queues on the real local SQS, valid and poison events, and
+// the worker's persist core run over a queue.
+package dlqtest
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/shared/message"
+	"github.com/numbers-app/numbers/shared/number"
+	"github.com/numbers-app/numbers/shared/testenv"
+	"github.com/numbers-app/numbers/worker/persist"
+)
+
+// Queue is what the fixtures need from a queue (sqsqueue.Queue).
+type Queue interface {
+	Receive(ctx context.Context, max int, wait time.Duration) ([]message.Message, error)
+	ChangeVisibility(ctx context.Context, handles []string, d time.Duration) error
+	SendBatch(ctx context.Context, msgs []message.Message) ([]int, error)
+}
+
+// Setup is a fresh main queue (maxReceiveCount 5) and DLQ on the local SQS.
+func Setup(t *testing.T) testenv.Queues {
+	t.Helper()
+	return testenv.NewQueues(t, 5, 30*time.Second)
+}
+
+// Valid is a valid event as the proxy sends it, dead-lettered as if a
+// transient failure had exhausted maxReceiveCount (no dlq_* attributes).
+func Valid(t *testing.T, value int64) message.Message {
+	t.Helper()
+	id, err := uuid.NewV7()
+	require.NoError(t, err)
+	m, err := events.Encode(number.Submission{ID: id.String(), Value: value, AcceptedAt: time.Now().UTC(), RequestID: fmt.Sprintf("req-%d", value)})
+	require.NoError(t, err)
+	return m
+}
+
+// Poison is an event the worker can never store, as the worker
+// dead-letters it.
+func Poison(i int) message.Message {
+	return message.Message{
+		Body: fmt.Sprintf(`{"type":"number.submitted","version":2,"id":"%s","value":%d}`, uuid.NewString(), i),
+		Attributes: Texts(map[string]string{
+			events.AttrRequestID: fmt.Sprintf("poison-%d", i), events.AttrEventType: events.TypeNumberSubmitted, events.AttrEventVersion: "2",
+			message.AttrDLQReason: events.ReasonUnknownVersion, message.AttrDLQDetail: "version 2 (this consumer reads 1)",
+			message.AttrDLQFailedAt: time.Now().UTC().Format(time.RFC3339Nano), message.AttrDLQMessageID: "m-" + fmt.Sprint(i),
+		}),
+	}
+}
+
+// Texts is String attributes.
+func Texts(attrs map[string]string) map[string]message.Attribute {
+	out := make(map[string]message.Attribute, len(attrs))
+	for k, v := range attrs {
+		out[k] = message.String(v)
+	}
+	return out
+}
+
+// Put sends msgs and requires that SQS took every one.
+func Put(t *testing.T, q Queue, msgs ...message.Message) {
+	t.Helper()
+	failed, err := q.SendBatch(context.Background(), msgs)
+	require.NoError(t, err)
+	require.Empty(t, failed)
+}
+
+// Contents reads every message of a queue once and makes them visible
+// again.
+func Contents(t *testing.T, q Queue) []message.Message {
+	t.Helper()
+	ctx := context.Background()
+	seen := map[string]bool{}
+	var all []message.Message
+	var handles []string
+	for {
+		got, err := q.Receive(ctx, 10, 200*time.Millisecond)
+		require.NoError(t, err)
+		fresh := 0
+		for _, m := range got {
+			handles = append(handles, m.ReceiptHandle)
+			if !seen[m.ID] {
+				seen[m.ID] = true
+				all = append(all, m)
+				fresh++
+			}
+		}
+		if fresh == 0 {
+			break
+		}
+		// Hold them while the scan goes on, so each is read once.
+		_ = q.ChangeVisibility(ctx, handles[len(handles)-len(got):], time.Minute)
+	}
+	require.NoError(t, q.ChangeVisibility(ctx, handles, 0))
+	return all
+}
+
+// Bodies are the sorted bodies of msgs.
+func Bodies(msgs []message.Message) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.Body
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Work runs the worker's persist core over everything in the main queue,
+// as the ECS worker does, and deletes what it is done with.
+func Work(t *testing.T, q testenv.Queues, store number.Writer) persist.Result {
+	t.Helper()
+	p := &persist.Persister{Store: store, DLQ: q.DLQ, Log: testenv.Logger(t), Now: time.Now}
+	var total persist.Result
+	for {
+		got, err := q.Main.Receive(context.Background(), 10, 200*time.Millisecond)
+		require.NoError(t, err)
+		if len(got) == 0 {
+			return total
+		}
+		res := p.Process(context.Background(), got)
+		require.NoError(t, res.Err)
+		handles := make([]string, len(res.Done))
+		for i, d := range res.Done {
+			handles[i] = got[d].ReceiptHandle
+		}
+		_, err = q.Main.Delete(context.Background(), handles)
+		require.NoError(t, err)
+		total.Stored += res.Stored
+		total.Duplicates += res.Duplicates
+		total.Poisoned += res.Poisoned
+	}
+}
