@@ -40,7 +40,7 @@ func inProcessSystem(t *testing.T) (url, dbURL string) {
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	c, err := consume.New(consume.Config{WaitTime: time.Second},
-		qs.Main, &persist.Persister{Store: store, DLQ: qs.DLQ, Log: log, Now: time.Now}, store, log)
+		consume.SQS{Queue: qs.Main}, &persist.Persister{Store: store, DLQ: qs.DLQ, Log: log, Now: time.Now}, store, log)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -105,7 +105,7 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 	consumer, err := consume.New(consume.Config{
 		Pollers: cfg.Pollers, Flushers: cfg.Flushers, FlushSize: cfg.FlushSize, FlushInterval: cfg.FlushInterval,
 		WaitTime: cfg.WaitTime, VisibilityTimeout: cfg.VisibilityTimeout, ShutdownTimeout: cfg.ShutdownTimeout,
-	}, queue, proc, store, log)
+	}, consume.SQS{Queue: queue}, proc, store, log)
 	if err != nil {
 		return err
 	}

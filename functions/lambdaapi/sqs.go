@@ -4,18 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/rs/zerolog"
 
+	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/worker/persist"
 )
 
 // Processor is the batch-persist core (persist.Persister), the same one the
 // ECS worker calls.
 type Processor interface {
-	Process(ctx context.Context, msgs []persist.Message) persist.Result
+	Process(ctx context.Context, msgs []message.Message) persist.Result
 }
 
 var _ Processor = (*persist.Persister)(nil)
@@ -63,18 +66,29 @@ func SQS(p Processor, log zerolog.Logger) func(ctx context.Context, e events.SQS
 	}
 }
 
-// Messages converts SQS records to the persist core's messages, keeping the
-// string message attributes (request_id, event_type, ...).
-func Messages(records []events.SQSMessage) []persist.Message {
-	msgs := make([]persist.Message, len(records))
+// Messages converts SQS event records to the envelope: every message
+// attribute keeps its data type (String, Number, Binary, custom suffixes)
+// and value, and the receive count and sent time come from the record's
+// system attributes. It is the Lambda path's only conversion.
+func Messages(records []events.SQSMessage) []message.Message {
+	msgs := make([]message.Message, len(records))
 	for i, r := range records {
-		attrs := make(map[string]string, len(r.MessageAttributes))
+		attrs := make(map[string]message.Attribute, len(r.MessageAttributes))
 		for k, a := range r.MessageAttributes {
-			if a.StringValue != nil {
-				attrs[k] = *a.StringValue
+			attr := message.Attribute{DataType: a.DataType}
+			if message.IsBinary(a.DataType) {
+				attr.BinaryValue = a.BinaryValue
+			} else if a.StringValue != nil {
+				attr.StringValue = *a.StringValue
 			}
+			attrs[k] = attr
 		}
-		msgs[i] = persist.Message{ID: r.MessageId, Body: r.Body, Attributes: attrs}
+		m := message.Message{ID: r.MessageId, Body: r.Body, Attributes: attrs, ReceiptHandle: r.ReceiptHandle}
+		m.ReceiveCount, _ = strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
+		if ms, err := strconv.ParseInt(r.Attributes["SentTimestamp"], 10, 64); err == nil {
+			m.SentAt = time.UnixMilli(ms).UTC()
+		}
+		msgs[i] = m
 	}
 	return msgs
 }

@@ -15,6 +15,7 @@ import (
 
 	evs "github.com/numbers-app/numbers/events"
 	"github.com/numbers-app/numbers/functions/lambdaapi"
+	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/shared/testenv"
 	"github.com/numbers-app/numbers/worker/persist"
@@ -130,4 +131,36 @@ func TestSQSFailureWhenOnlyTheStoreIsDownListsTheValidRecords(t *testing.T) {
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []events.SQSBatchItemFailure{{ItemIdentifier: validID1}, {ItemIdentifier: validID2}}, resp.BatchItemFailures)
 	assert.Len(t, d.got, 1, "the poison record still went to the dead-letter queue")
+}
+
+func TestMessagesKeepEveryAttributeTypeAndValue(t *testing.T) {
+	t.Parallel()
+	str := func(s string) *string { return &s }
+	msgs := lambdaapi.Messages([]events.SQSMessage{{
+		MessageId: "m1", ReceiptHandle: "h1", Body: "b",
+		Attributes: map[string]string{"ApproximateReceiveCount": "3", "SentTimestamp": "1795766400001"},
+		MessageAttributes: map[string]events.SQSMessageAttribute{
+			"request_id": {DataType: "String", StringValue: str("rq")},
+			"n":          {DataType: "Number", StringValue: str("42.5")},
+			"n_int":      {DataType: "Number.int", StringValue: str("7")},
+			"blob":       {DataType: "Binary", BinaryValue: []byte{0, 1, 2}},
+			"blob_png":   {DataType: "Binary.png", BinaryValue: []byte{9}},
+			"doc":        {DataType: "String.json", StringValue: str(`{"a":1}`)},
+		},
+	}})
+	require.Len(t, msgs, 1)
+	m := msgs[0]
+	assert.Equal(t, "m1", m.ID)
+	assert.Equal(t, "h1", m.ReceiptHandle)
+	assert.Equal(t, 3, m.ReceiveCount)
+	assert.Equal(t, time.UnixMilli(1795766400001).UTC(), m.SentAt)
+	assert.Equal(t, map[string]message.Attribute{
+		"request_id": {DataType: "String", StringValue: "rq"},
+		"n":          {DataType: "Number", StringValue: "42.5"},
+		"n_int":      {DataType: "Number.int", StringValue: "7"},
+		"blob":       {DataType: "Binary", BinaryValue: []byte{0, 1, 2}},
+		"blob_png":   {DataType: "Binary.png", BinaryValue: []byte{9}},
+		"doc":        {DataType: "String.json", StringValue: `{"a":1}`},
+	}, m.Attributes)
+	assert.Equal(t, "rq", m.Text(evs.AttrRequestID))
 }

@@ -12,7 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/numbers-app/numbers/shared/sqsqueue"
+	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/worker/persist"
 )
 
@@ -88,14 +88,14 @@ func (c Config) Validate() error {
 
 // Queue is what the consumer needs from SQS.
 type Queue interface {
-	Receive(ctx context.Context, max int, wait time.Duration) ([]sqsqueue.Received, error)
+	Receive(ctx context.Context, max int, wait time.Duration) ([]message.Message, error)
 	Delete(ctx context.Context, handles []string) ([]string, error)
 	ChangeVisibility(ctx context.Context, handles []string, d time.Duration) error
 }
 
 // Processor is the batch-persist core.
 type Processor interface {
-	Process(ctx context.Context, msgs []persist.Message) persist.Result
+	Process(ctx context.Context, msgs []message.Message) persist.Result
 }
 
 // Pinger checks the database.
@@ -128,7 +128,7 @@ func (c *Consumer) Healthy() bool { return c.gate.isOpen() }
 // Run receives and persists until ctx is cancelled, then stops receiving,
 // finishes or releases what it holds within ShutdownTimeout and returns.
 func (c *Consumer) Run(ctx context.Context) error {
-	in := make(chan []sqsqueue.Received, c.cfg.Pollers)
+	in := make(chan []message.Message, c.cfg.Pollers)
 	var pollers, flushers sync.WaitGroup
 	for range c.cfg.Pollers {
 		pollers.Add(1)
@@ -152,7 +152,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	return nil
 }
 
-func (c *Consumer) poll(ctx context.Context, in chan<- []sqsqueue.Received) {
+func (c *Consumer) poll(ctx context.Context, in chan<- []message.Message) {
 	backoff := newBackoff(100*time.Millisecond, 5*time.Second)
 	for {
 		if err := c.gate.wait(ctx); err != nil {
@@ -184,13 +184,13 @@ func (c *Consumer) poll(ctx context.Context, in chan<- []sqsqueue.Received) {
 }
 
 // flushLoop coalesces received messages into batches of up to FlushSize.
-func (c *Consumer) flushLoop(ctx, work context.Context, in <-chan []sqsqueue.Received) {
+func (c *Consumer) flushLoop(ctx, work context.Context, in <-chan []message.Message) {
 	for {
 		first, ok := <-in
 		if !ok {
 			return
 		}
-		batch := append([]sqsqueue.Received(nil), first...)
+		batch := append([]message.Message(nil), first...)
 		deadline := time.NewTimer(c.cfg.FlushInterval)
 	fill:
 		for len(batch) < c.cfg.FlushSize {
@@ -209,12 +209,10 @@ func (c *Consumer) flushLoop(ctx, work context.Context, in <-chan []sqsqueue.Rec
 	}
 }
 
-func (c *Consumer) flush(ctx, work context.Context, batch []sqsqueue.Received) {
+func (c *Consumer) flush(ctx, work context.Context, batch []message.Message) {
 	handles := make([]string, len(batch))
-	msgs := make([]persist.Message, len(batch))
-	for i, r := range batch {
-		handles[i] = r.ReceiptHandle
-		msgs[i] = persist.Message{ID: r.MessageID, Body: r.Body, Attributes: r.Attributes}
+	for i, m := range batch {
+		handles[i] = m.ReceiptHandle
 	}
 	// After shutdown starts, finishing is bounded; before, the batch may take
 	// as long as the database needs, with its visibility kept extended.
@@ -226,7 +224,7 @@ func (c *Consumer) flush(ctx, work context.Context, batch []sqsqueue.Received) {
 	}
 	stopExtend := c.keepInvisible(work, handles)
 	start := time.Now()
-	res := c.proc.Process(pctx, msgs)
+	res := c.proc.Process(pctx, batch)
 	stopExtend()
 
 	done := make([]string, len(res.Done))

@@ -61,7 +61,7 @@ func TestDuplicateDeliveriesStoreOneRowEach(t *testing.T) {
 	require.Empty(t, failed)
 
 	p := &persist.Persister{Store: store, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
-	c, err := consume.New(consume.Config{Pollers: 3, WaitTime: time.Second}, qs.Main, p, store, testenv.Logger(t))
+	c, err := consume.New(consume.Config{Pollers: 3, WaitTime: time.Second}, consume.SQS{Queue: qs.Main}, p, store, testenv.Logger(t))
 	require.NoError(t, err)
 	stop := start(t, c)
 	testenv.Eventually(t, 20*time.Second, "300 rows", func() bool {
@@ -117,7 +117,7 @@ func TestADatabaseOutageDoesNotBurnMessagesIntoTheDLQ(t *testing.T) {
 	require.NoError(t, err)
 
 	p := &persist.Persister{Store: store, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
-	c, err := consume.New(consume.Config{Pollers: 2, WaitTime: time.Second, VisibilityTimeout: 3 * time.Second}, qs.Main, p, store, testenv.Logger(t))
+	c, err := consume.New(consume.Config{Pollers: 2, WaitTime: time.Second, VisibilityTimeout: 3 * time.Second}, consume.SQS{Queue: qs.Main}, p, store, testenv.Logger(t))
 	require.NoError(t, err)
 	stop := start(t, c)
 	defer stop()

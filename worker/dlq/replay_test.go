@@ -21,6 +21,7 @@ import (
 
 	"github.com/numbers-app/numbers/events"
 	"github.com/numbers-app/numbers/shared/config"
+	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 	"github.com/numbers-app/numbers/shared/testenv"
@@ -110,9 +111,13 @@ func work(t *testing.T, q testenv.Queues, store number.Writer) persist.Result {
 		if len(got) == 0 {
 			return total
 		}
-		msgs := make([]persist.Message, len(got))
+		msgs := make([]message.Message, len(got))
 		for i, r := range got {
-			msgs[i] = persist.Message{ID: r.MessageID, Body: r.Body, Attributes: r.Attributes}
+			attrs := make(map[string]message.Attribute, len(r.Attributes))
+			for k, v := range r.Attributes {
+				attrs[k] = message.String(v)
+			}
+			msgs[i] = message.Message{ID: r.MessageID, Body: r.Body, Attributes: attrs}
 		}
 		res := p.Process(context.Background(), msgs)
 		require.NoError(t, res.Err)

@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/number"
 )
 
@@ -25,13 +26,6 @@ const (
 	AttrDLQFailedAt  = "dlq_failed_at"
 	AttrDLQMessageID = "dlq_source_message_id"
 )
-
-// Message is a message from the queue, whatever delivered it.
-type Message struct {
-	ID         string // the transport's message id (changes on redrive)
-	Body       string
-	Attributes map[string]string
-}
 
 // DeadLetterer sends messages to the dead-letter queue and returns the
 // indexes it could not send.
@@ -75,7 +69,7 @@ type Persister struct {
 // Process handles one batch. It never returns poison as Failed: those are
 // in the dead-letter queue (or, if even that failed, Failed so the queue's
 // own redrive policy moves them later).
-func (p *Persister) Process(ctx context.Context, msgs []Message) Result {
+func (p *Persister) Process(ctx context.Context, msgs []message.Message) Result {
 	start := time.Now()
 	res := p.process(ctx, msgs)
 	if p.Metrics != nil {
@@ -84,7 +78,7 @@ func (p *Persister) Process(ctx context.Context, msgs []Message) Result {
 	return res
 }
 
-func (p *Persister) process(ctx context.Context, msgs []Message) Result {
+func (p *Persister) process(ctx context.Context, msgs []message.Message) Result {
 	var res Result
 	subs := make([]number.Submission, 0, len(msgs))
 	valid := make([]int, 0, len(msgs))
@@ -99,7 +93,7 @@ func (p *Persister) process(ctx context.Context, msgs []Message) Result {
 			if errors.As(err, &de) {
 				reason, detail = de.Reason, de.Detail
 			}
-			p.Log.Warn().Str("message_id", m.ID).Str("request_id", m.Attributes[events.AttrRequestID]).
+			p.Log.Warn().Str("message_id", m.ID).Str("request_id", m.Text(events.AttrRequestID)).
 				Str("reason", reason).Str("detail", detail).Msg("poison message: moving to the dead-letter queue")
 			poison = append(poison, p.deadLetter(m, reason, detail))
 			poisonIdx = append(poisonIdx, i)
@@ -151,7 +145,7 @@ func (p *Persister) process(ctx context.Context, msgs []Message) Result {
 		res.Done = append(res.Done, valid...)
 		if p.Log.GetLevel() <= zerolog.DebugLevel {
 			for _, i := range valid {
-				p.Log.Debug().Str("message_id", msgs[i].ID).Str("request_id", msgs[i].Attributes[events.AttrRequestID]).Msg("stored")
+				p.Log.Debug().Str("message_id", msgs[i].ID).Str("request_id", msgs[i].Text(events.AttrRequestID)).Msg("stored")
 			}
 		}
 	}
@@ -165,7 +159,7 @@ const maxAttributes = 10
 // some out: the replay count (so replays stay capped) and correlation ids.
 var keptFirst = []string{"replay_count", events.AttrRequestID, events.AttrEventType, events.AttrEventVersion}
 
-func (p *Persister) deadLetter(m Message, reason, detail string) events.Message {
+func (p *Persister) deadLetter(m message.Message, reason, detail string) events.Message {
 	if len(detail) > 256 {
 		detail = detail[:256]
 	}
@@ -190,7 +184,7 @@ func (p *Persister) deadLetter(m Message, reason, detail string) events.Message 
 		if len(attrs) == maxAttributes {
 			break
 		}
-		attrs[k] = v
+		attrs[k], _ = v.Text()
 	}
 	return events.Message{Body: m.Body, Attributes: attrs}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/shared/testenv"
 	"github.com/numbers-app/numbers/worker/persist"
@@ -20,11 +21,20 @@ import (
 
 var fixed = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 
-func good(t *testing.T, v int64) persist.Message {
+func good(t *testing.T, v int64) message.Message {
 	t.Helper()
 	m, err := events.Encode(number.Submission{ID: uuid.Must(uuid.NewV7()).String(), Value: v, AcceptedAt: time.Now(), RequestID: fmt.Sprint("rq-", v)})
 	require.NoError(t, err)
-	return persist.Message{ID: uuid.NewString(), Body: m.Body, Attributes: m.Attributes}
+	return message.Message{ID: uuid.NewString(), Body: m.Body, Attributes: strings(m.Attributes)}
+}
+
+// strings types every attribute as String.
+func strings(attrs map[string]string) map[string]message.Attribute {
+	out := make(map[string]message.Attribute, len(attrs))
+	for k, v := range attrs {
+		out[k] = message.String(v)
+	}
+	return out
 }
 
 func TestPoisonGoesToTheDLQAndGoodMessagesAreStoredOnce(t *testing.T) {
@@ -36,9 +46,9 @@ func TestPoisonGoesToTheDLQAndGoodMessagesAreStoredOnce(t *testing.T) {
 	a, b := good(t, 1), good(t, 2)
 	dupOfA := a
 	dupOfA.ID = "redelivered"
-	batch := []persist.Message{
+	batch := []message.Message{
 		a,
-		{ID: "p1", Body: "not json", Attributes: map[string]string{"request_id": "rq-p1"}},
+		{ID: "p1", Body: "not json", Attributes: strings(map[string]string{"request_id": "rq-p1"})},
 		b,
 		{ID: "p2", Body: `{"type":"number.submitted","version":9}`},
 		dupOfA,
@@ -70,7 +80,7 @@ func TestPoisonGoesToTheDLQAndGoodMessagesAreStoredOnce(t *testing.T) {
 	assert.Equal(t, events.ReasonUnknownVersion, reasons[`{"type":"number.submitted","version":9}`][persist.AttrDLQReason])
 
 	// Processing the same batch again (SQS redelivery) stores nothing new.
-	res = p.Process(context.Background(), []persist.Message{a, b})
+	res = p.Process(context.Background(), []message.Message{a, b})
 	assert.Equal(t, 0, res.Stored)
 	assert.Equal(t, 2, res.Duplicates)
 }
@@ -95,13 +105,13 @@ func TestTransientFailuresAreReportedPerMessage(t *testing.T) {
 	t.Parallel()
 	qs := testenv.NewQueues(t, 5, 30*time.Second)
 	p := &persist.Persister{Store: failingWriter{}, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
-	res := p.Process(context.Background(), []persist.Message{good(t, 1), {ID: "p", Body: "{}"}, good(t, 2)})
+	res := p.Process(context.Background(), []message.Message{good(t, 1), {ID: "p", Body: "{}"}, good(t, 2)})
 	assert.Equal(t, []int{1}, res.Done, "the poison message is dead-lettered even though the database is down")
 	assert.ElementsMatch(t, []int{0, 2}, res.Failed, "good messages stay in the queue for a retry")
 	assert.ErrorIs(t, res.Err, number.ErrUnavailable)
 
 	p = &persist.Persister{Store: testenv.Store(t), DLQ: failingDLQ{}, Log: testenv.Logger(t), Now: time.Now}
-	res = p.Process(context.Background(), []persist.Message{good(t, 1), {ID: "p", Body: "{}"}})
+	res = p.Process(context.Background(), []message.Message{good(t, 1), {ID: "p", Body: "{}"}})
 	assert.Equal(t, []int{0}, res.Done)
 	assert.Equal(t, []int{1}, res.Failed, "poison that could not be dead-lettered is left for the redrive policy")
 }
@@ -114,7 +124,7 @@ func TestDeadLetteringKeepsWithinTheAttributeLimit(t *testing.T) {
 	for i := 0; i < 8; i++ {
 		attrs[fmt.Sprint("extra_", i)] = "x"
 	}
-	res := p.Process(context.Background(), []persist.Message{{ID: "m", Body: "junk", Attributes: attrs}})
+	res := p.Process(context.Background(), []message.Message{{ID: "m", Body: "junk", Attributes: strings(attrs)}})
 	require.NoError(t, res.Err, "SQS accepts the dead letter")
 	require.Equal(t, []int{0}, res.Done)
 	dead, err := qs.DLQ.Receive(context.Background(), 10, time.Second)
