@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -164,10 +165,13 @@ func serveMetrics(addr string, explicit bool, reg *prometheus.Registry, c *consu
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		// Alive: a paused consumer (database down) is healthy, restarting it
-		// would not help; "receiving" says whether it is paused.
+		// Alive: a consumer waiting out a database outage is healthy,
+		// restarting it would not help; the body says what it is doing.
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"status":"ok","receiving":%t}`+"\n", c.Healthy())
+		_ = json.NewEncoder(w).Encode(struct {
+			State string `json:"status"`
+			consume.Status
+		}{"ok", c.Status()})
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 10 * time.Second}
 	done := make(chan struct{})
