@@ -12,6 +12,7 @@ import (
 	"github.com/numbers-app/numbers/functions/lambdaapi"
 	"github.com/numbers-app/numbers/shared/config"
 	"github.com/numbers-app/numbers/shared/logging"
+	"github.com/numbers-app/numbers/shared/sqsqueue"
 	"github.com/numbers-app/numbers/worker/service"
 )
 
@@ -45,5 +46,8 @@ func setup(ctx context.Context, environ map[string]string, logOut io.Writer) (ha
 	dbURL, _ := cfg.PostgresURL() // validated by ParseConfig
 	log.Info().Str("database", config.MaskURL(dbURL)).Str("dlq", cfg.DLQURL).Int("db_max_conns", cfg.DBMaxConns).
 		Msg("sqs function initialised")
-	return lambdaapi.SQS(core.Persister, log), core.Close, nil
+	// Records that fail because a dependency is down are held back on the
+	// queue the event source mapping reads, longer with each receive.
+	queue := sqsqueue.Queue{API: core.Client, URL: cfg.QueueURL}
+	return lambdaapi.SQS(core.Persister, log, lambdaapi.SQSConfig{Queue: queue}), core.Close, nil
 }
