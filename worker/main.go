@@ -1,7 +1,8 @@
 // Command worker consumes the numbers queue on ECS: it long-polls SQS,
 // persists batches to Postgres exactly once per event id, moves poison
 // messages to the dead-letter queue and deletes what is done. `worker dlq`
-// inspects and replays the dead-letter queue.
+// inspects and replays the dead-letter queue; `worker help` lists both and
+// the environment variables it reads.
 package main
 
 import (
@@ -28,6 +29,12 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, environ map[string]string, stdout, logOut io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "help", "-h", "-help", "--help":
+			return usage(stdout)
+		}
+	}
 	var cfg service.Config
 	if err := config.Parse(&cfg, environ); err != nil {
 		return err
@@ -38,7 +45,7 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 			// They need only the queues, so they skip the worker's validation.
 			return dlq.Run(ctx, args[1:], cfg.Common, func(k string) string { return environ[k] }, stdout, logOut)
 		}
-		return fmt.Errorf("unknown command %q: the worker runs with no arguments, or `worker dlq ...`", args[0])
+		return fmt.Errorf("unknown command %q: the worker runs with no arguments, or `worker dlq ...` (see `worker help`)", args[0])
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
