@@ -234,6 +234,11 @@ func (c *Consumer) waitOut(ctx, work context.Context) {
 			retry.Reset(0) // more arrived meanwhile
 			continue
 		}
+		if ctx.Err() != nil {
+			// Shutting down mid-retry: holdLoop hands them back.
+			c.held.add(failed, err, c.now())
+			return
+		}
 		if errors.Is(err, number.ErrInvalid) {
 			c.log.Error().Err(err).Int("failed", len(failed)).Msg("store refused held messages as invalid: leaving them to SQS")
 			failed = nil
