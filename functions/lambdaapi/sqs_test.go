@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -54,7 +56,7 @@ func (failingStore) Insert(context.Context, []number.Submission) (int, error) {
 
 func sqsResponse(t *testing.T, p lambdaapi.Processor) (events.SQSEventResponse, error) {
 	t.Helper()
-	out, err := lambda.NewHandler(lambdaapi.SQS(p, testenv.Logger(t))).Invoke(context.Background(), golden(t, "sqs-batch.json"))
+	out, err := lambda.NewHandler(lambdaapi.SQS(p, testenv.Logger(t), lambdaapi.SQSConfig{})).Invoke(context.Background(), golden(t, "sqs-batch.json"))
 	if err != nil {
 		return events.SQSEventResponse{}, err
 	}
@@ -118,7 +120,7 @@ func TestSQSReturnsAnErrorWhenTheWholeBatchFailed(t *testing.T) {
 func TestSQSAnswersAnEmptyBatchWithNoFailures(t *testing.T) {
 	t.Parallel()
 	resp, err := lambdaapi.SQS(&persist.Persister{Store: failingStore{}, DLQ: &dlq{}, Log: testenv.Logger(t), Now: time.Now},
-		testenv.Logger(t))(context.Background(), events.SQSEvent{})
+		testenv.Logger(t), lambdaapi.SQSConfig{})(context.Background(), events.SQSEvent{})
 	require.NoError(t, err)
 	assert.Empty(t, resp.BatchItemFailures)
 }
@@ -131,4 +133,113 @@ func TestSQSFailureWhenOnlyTheStoreIsDownListsTheValidRecords(t *testing.T) {
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []events.SQSBatchItemFailure{{ItemIdentifier: validID1}, {ItemIdentifier: validID2}}, resp.BatchItemFailures)
 	assert.Len(t, d.got, 1, "the poison record still went to the dead-letter queue")
+}
+
+func TestMessagesKeepEveryAttributeTypeAndValue(t *testing.T) {
+	t.Parallel()
+	str := func(s string) *string { return &s }
+	msgs := lambdaapi.Messages([]events.SQSMessage{{
+		MessageId: "m1", ReceiptHandle: "h1", Body: "b",
+		Attributes: map[string]string{"ApproximateReceiveCount": "3", "SentTimestamp": "1795766400001"},
+		MessageAttributes: map[string]events.SQSMessageAttribute{
+			"request_id": {DataType: "String", StringValue: str("rq")},
+			"n":          {DataType: "Number", StringValue: str("42.5")},
+			"n_int":      {DataType: "Number.int", StringValue: str("7")},
+			"blob":       {DataType: "Binary", BinaryValue: []byte{0, 1, 2}},
+			"blob_png":   {DataType: "Binary.png", BinaryValue: []byte{9}},
+			"doc":        {DataType: "String.json", StringValue: str(`{"a":1}`)},
+		},
+	}})
+	require.Len(t, msgs, 1)
+	m := msgs[0]
+	assert.Equal(t, "m1", m.ID)
+	assert.Equal(t, "h1", m.ReceiptHandle)
+	assert.Equal(t, 3, m.ReceiveCount)
+	assert.Equal(t, time.UnixMilli(1795766400001).UTC(), m.SentAt)
+	assert.Equal(t, map[string]message.Attribute{
+		"request_id": {DataType: "String", StringValue: "rq"},
+		"n":          {DataType: "Number", StringValue: "42.5"},
+		"n_int":      {DataType: "Number.int", StringValue: "7"},
+		"blob":       {DataType: "Binary", BinaryValue: []byte{0, 1, 2}},
+		"blob_png":   {DataType: "Binary.png", BinaryValue: []byte{9}},
+		"doc":        {DataType: "String.json", StringValue: `{"a":1}`},
+	}, m.Attributes)
+	assert.Equal(t, "rq", m.Text(evs.AttrRequestID))
+}
+
+// recordingQueue records visibility changes and passes them to the real queue.
+type recordingQueue struct {
+	lambdaapi.Visibility
+	mu   sync.Mutex
+	got  map[string]time.Duration // receipt handle -> visibility
+	errs []error
+}
+
+func (r *recordingQueue) ChangeVisibility(ctx context.Context, handles []string, d time.Duration) error {
+	err := r.Visibility.ChangeVisibility(ctx, handles, d)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, h := range handles {
+		r.got[h] = d
+	}
+	r.errs = append(r.errs, err)
+	return err
+}
+
+func TestSQSHoldsBackRecordsThatFailedForADependencyLongerWithEachReceive(t *testing.T) {
+	t.Parallel()
+	// The queue's own visibility is short; the handler holds failed
+	// records back far longer than that.
+	qs := testenv.NewQueues(t, 5, 3*time.Second)
+	ctx := context.Background()
+	var sent []message.Message
+	for i := 0; i < 3; i++ {
+		m, err := evs.Encode(number.Submission{ID: uuid.Must(uuid.NewV7()).String(), Value: int64(i), AcceptedAt: time.Now(), RequestID: "rq"})
+		require.NoError(t, err)
+		sent = append(sent, m)
+	}
+	_, err := qs.Main.SendBatch(ctx, sent)
+	require.NoError(t, err)
+	var got []events.SQSMessage
+	testenv.Eventually(t, 30*time.Second, "the 3 messages to be received", func() bool {
+		msgs, err := qs.Main.Receive(ctx, 10, time.Second)
+		require.NoError(t, err)
+		for _, m := range msgs {
+			got = append(got, events.SQSMessage{MessageId: m.ID, ReceiptHandle: m.ReceiptHandle, Body: m.Body,
+				Attributes: map[string]string{"ApproximateReceiveCount": fmt.Sprint(m.ReceiveCount)}})
+		}
+		return len(got) == 3
+	})
+	// As if the third record had been received four times already.
+	got[2].Attributes["ApproximateReceiveCount"] = "4"
+
+	rec := &recordingQueue{Visibility: qs.Main, got: map[string]time.Duration{}}
+	p := &persist.Persister{Store: failingStore{}, DLQ: &dlq{}, Log: testenv.Logger(t), Now: time.Now}
+	_, err = lambdaapi.SQS(p, testenv.Logger(t), lambdaapi.SQSConfig{Queue: rec, RetryBase: 30 * time.Second})(ctx, events.SQSEvent{Records: got})
+	require.ErrorIs(t, err, lambdaapi.ErrBatchFailed, "every record failed: the store is down")
+
+	for _, e := range rec.errs {
+		require.NoError(t, e, "SQS accepted the visibility change")
+	}
+	require.Len(t, rec.got, 3, "every failed record is held back")
+	for _, r := range got[:2] {
+		assert.GreaterOrEqual(t, rec.got[r.ReceiptHandle], 30*time.Second, "first receive: the base")
+		assert.LessOrEqual(t, rec.got[r.ReceiptHandle], 45*time.Second, "plus at most half of it as jitter")
+	}
+	assert.GreaterOrEqual(t, rec.got[got[2].ReceiptHandle], 240*time.Second, "fourth receive: the base doubled three times")
+
+	// Well past the queue's 3s visibility the records are still invisible.
+	time.Sleep(8 * time.Second)
+	st, err := qs.Main.Stats(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 0, st.Visible)
+	assert.Equal(t, 3, st.InFlight)
+}
+
+func TestRetryVisibilityDoublesUpToTwelveHours(t *testing.T) {
+	assert.Equal(t, 30*time.Second, lambdaapi.RetryVisibility(1, 30*time.Second))
+	assert.Equal(t, 60*time.Second, lambdaapi.RetryVisibility(2, 30*time.Second))
+	assert.Equal(t, 8*time.Minute, lambdaapi.RetryVisibility(5, 30*time.Second))
+	assert.Equal(t, lambdaapi.MaxVisibility, lambdaapi.RetryVisibility(30, 30*time.Second))
+	assert.Equal(t, lambdaapi.MaxVisibility, lambdaapi.RetryVisibility(1000, 30*time.Second))
 }

@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -13,12 +12,15 @@ import (
 	"github.com/numbers-app/numbers/functions/lambdaapi"
 	"github.com/numbers-app/numbers/shared/config"
 	"github.com/numbers-app/numbers/shared/logging"
-	"github.com/numbers-app/numbers/shared/pgstore"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
-	"github.com/numbers-app/numbers/worker/persist"
+	"github.com/numbers-app/numbers/worker/service"
 )
 
 func main() { lambdaapi.Main("sqs", setup) }
+
+// initMigrateWait bounds waiting for Postgres to migrate during INIT (which
+// Lambda limits to 10s in all).
+const initMigrateWait = 5 * time.Second
 
 // setup is the INIT phase: what it builds (the Postgres pool, the SQS
 // client) lives as long as the execution environment.
@@ -27,34 +29,25 @@ func setup(ctx context.Context, environ map[string]string, logOut io.Writer) (ha
 	if err != nil {
 		return nil, nil, err
 	}
-	if cfg.DLQURL == "" {
-		return nil, nil, errors.New("configuration: SQS_DLQ_URL is required (poison messages go there)")
-	}
 	log, err := logging.New(logOut, cfg.LogLevel, cfg.LogFormat, "sqs-function")
 	if err != nil {
 		return nil, nil, fmt.Errorf("configuration: %w", err)
 	}
-	dbURL, _ := cfg.PostgresURL()
-	store, err := pgstore.Open(pgstore.Config{URL: dbURL, MaxConns: cfg.DBMaxConns, SecretARN: cfg.DBSecretARN, AWSRegion: cfg.AWSRegion, IAMAuth: cfg.DBIAMAuth})
+	core, err := service.NewCore(ctx, cfg.Common, log, service.Options{Migrate: cfg.Migrate, MaxWait: initMigrateWait})
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := lambdaapi.InitStore(ctx, store, cfg.Migrate, log); err != nil {
-		store.Close()
+	// Open the first connection now, so the first invocation does not pay
+	// for it (migrations, if asked, were applied by NewCore).
+	if err := lambdaapi.InitStore(ctx, core.Store, false, log); err != nil {
+		core.Close()
 		return nil, nil, err
 	}
-	client, err := sqsqueue.NewClient(ctx, sqsqueue.ClientConfig{Region: cfg.AWSRegion, Endpoint: cfg.SQSEndpoint})
-	if err != nil {
-		store.Close()
-		return nil, nil, err
-	}
-	proc := &persist.Persister{
-		Store: store,
-		DLQ:   sqsqueue.Queue{API: client, URL: cfg.DLQURL},
-		Log:   log,
-		Now:   time.Now,
-	}
+	dbURL, _ := cfg.PostgresURL() // validated by ParseConfig
 	log.Info().Str("database", config.MaskURL(dbURL)).Str("dlq", cfg.DLQURL).Int("db_max_conns", cfg.DBMaxConns).
 		Msg("sqs function initialised")
-	return lambdaapi.SQS(proc, log), func() { store.Close() }, nil
+	// Records that fail because a dependency is down are held back on the
+	// queue the event source mapping reads, longer with each receive.
+	queue := sqsqueue.Queue{API: core.Client, URL: cfg.QueueURL}
+	return lambdaapi.SQS(core.Persister, log, lambdaapi.SQSConfig{Queue: queue}), core.Close, nil
 }

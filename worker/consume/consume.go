@@ -1,7 +1,9 @@
 // Package consume runs the ECS worker's loop: several long-polling receivers
 // feed flushers that coalesce messages into large batches for the persist
-// core, then delete what is done. While Postgres is unhealthy it stops
-// receiving, so an outage does not burn messages through maxReceiveCount.
+// core, then delete what is done. When writes fail for a dependency reason it
+// stops receiving and holds what it has (kept invisible) until a write
+// succeeds, so no outage, however long, burns messages through
+// maxReceiveCount into the dead-letter queue.
 package consume
 
 import (
@@ -13,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/numbers-app/numbers/shared/message"
+	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/worker/persist"
 )
 
@@ -95,12 +98,14 @@ type Queue interface {
 
 // Processor is the batch-persist core.
 type Processor interface {
-	Process(ctx context.Context, msgs []persist.Message) persist.Result
+	Process(ctx context.Context, msgs []message.Message) persist.Result
 }
 
-// Pinger checks the database.
-type Pinger interface {
-	Ping(ctx context.Context) error
+// Prober tells whether the database would accept a write now
+// (pgstore.Store.Writable): a ping is not enough, a read-only server
+// answers pings.
+type Prober interface {
+	Writable(ctx context.Context) error
 }
 
 // Consumer is the worker loop.
@@ -108,28 +113,67 @@ type Consumer struct {
 	cfg   Config
 	queue Queue
 	proc  Processor
-	db    Pinger
+	db    Prober
 	log   zerolog.Logger
 	gate  *gate
+	held  *holder
+	now   func() time.Time
 }
 
 // New builds a consumer.
-func New(cfg Config, q Queue, proc Processor, db Pinger, log zerolog.Logger) (*Consumer, error) {
+func New(cfg Config, q Queue, proc Processor, db Prober, log zerolog.Logger) (*Consumer, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Consumer{cfg: cfg, queue: q, proc: proc, db: db, log: log, gate: newGate()}, nil
+	g := newGate()
+	return &Consumer{cfg: cfg, queue: q, proc: proc, db: db, log: log, gate: g, held: newHolder(g), now: time.Now}, nil
 }
 
-// Healthy reports whether the consumer is receiving (Postgres is healthy).
+// Healthy reports whether the consumer is receiving: false while it waits
+// for the database to accept writes again.
 func (c *Consumer) Healthy() bool { return c.gate.isOpen() }
 
+// Status is the consumer's state, for /healthz.
+type Status struct {
+	// Receiving is false while writes fail for a dependency reason.
+	Receiving bool `json:"receiving"`
+	// Held is how many messages it holds (kept invisible) until a write
+	// succeeds.
+	Held int `json:"held"`
+	// HoldingSince is when the current outage began (zero: none).
+	HoldingSince time.Time `json:"holding_since,omitzero"`
+	// LastError is the last write or probe failure of the current outage.
+	LastError string `json:"last_error,omitempty"`
+}
+
+// Status reports the consumer's state.
+func (c *Consumer) Status() Status {
+	n, since, err := c.held.state()
+	st := Status{Receiving: c.gate.isOpen(), Held: n, HoldingSince: since}
+	if err != nil {
+		st.LastError = err.Error()
+	}
+	return st
+}
+
+// ErrStopped is wrapped by Run's error when messages could not be handed
+// back at shutdown (they come back after their visibility timeout).
+var ErrStopped = errors.New("consumer stopped with messages not handed back")
+
 // Run receives and persists until ctx is cancelled, then stops receiving,
-// finishes or releases what it holds within ShutdownTimeout and returns.
+// finishes within ShutdownTimeout what it can, hands back at once what it
+// holds (visibility 0) and returns. The error is non-nil only when some
+// messages could not be handed back (they reappear after their visibility
+// timeout, so nothing is lost).
 func (c *Consumer) Run(ctx context.Context) error {
 	in := make(chan []message.Message, c.cfg.Pollers)
 	var pollers, flushers sync.WaitGroup
+	// Flushers and the holder outlive ctx: they drain what the pollers
+	// handed over, and give back what cannot be finished.
+	work := context.WithoutCancel(ctx)
+	holding := make(chan error, 1)
+	go func() { holding <- c.holdLoop(ctx, work) }()
 	for range c.cfg.Pollers {
 		pollers.Add(1)
 		go func() {
@@ -137,8 +181,6 @@ func (c *Consumer) Run(ctx context.Context) error {
 			c.poll(ctx, in)
 		}()
 	}
-	// Flushers outlive ctx: they drain what the pollers handed over.
-	work := context.WithoutCancel(ctx)
 	for range c.cfg.Flushers {
 		flushers.Add(1)
 		go func() {
@@ -149,11 +191,12 @@ func (c *Consumer) Run(ctx context.Context) error {
 	pollers.Wait()
 	close(in)
 	flushers.Wait()
-	return nil
+	c.held.finish()
+	return <-holding
 }
 
 func (c *Consumer) poll(ctx context.Context, in chan<- []message.Message) {
-	backoff := newBackoff(100*time.Millisecond, 5*time.Second)
+	b := newBackoff(100*time.Millisecond, 5*time.Second)
 	for {
 		if err := c.gate.wait(ctx); err != nil {
 			return
@@ -169,14 +212,14 @@ func (c *Consumer) poll(ctx context.Context, in chan<- []message.Message) {
 			return
 		}
 		if err != nil {
-			d := backoff.next()
+			d := b.next()
 			c.log.Warn().Err(err).Dur("retry_in", d).Msg("receive failed")
 			if sleep(ctx, d) != nil {
 				return
 			}
 			continue
 		}
-		backoff.reset()
+		b.reset()
 		if len(msgs) > 0 {
 			in <- msgs
 		}
@@ -210,10 +253,11 @@ func (c *Consumer) flushLoop(ctx, work context.Context, in <-chan []message.Mess
 }
 
 func (c *Consumer) flush(ctx, work context.Context, batch []message.Message) {
-	handles := make([]string, len(batch))
-	msgs := batch
-	for i, r := range batch {
-		handles[i] = r.ReceiptHandle
+	if !c.gate.isOpen() {
+		// Writes are failing: received before the pause took effect. Do
+		// not knock on the database again; hold them with the rest.
+		c.hold(work, batch, nil)
+		return
 	}
 	// After shutdown starts, finishing is bounded; before, the batch may take
 	// as long as the database needs, with its visibility kept extended.
@@ -223,9 +267,30 @@ func (c *Consumer) flush(ctx, work context.Context, batch []message.Message) {
 		pctx, cancel = context.WithTimeout(work, c.cfg.ShutdownTimeout)
 		defer cancel()
 	}
+	failed, err := c.process(work, pctx, batch)
+	if len(failed) == 0 {
+		return
+	}
+	if errors.Is(err, number.ErrInvalid) {
+		// Not a dependency failure but a bug (the store refused data that
+		// decoded as valid): leave them to come back after the visibility
+		// timeout, and the redrive policy to take them if it persists.
+		c.log.Error().Err(err).Int("failed", len(failed)).Msg("store refused a batch as invalid")
+		return
+	}
+	c.hold(work, failed, err)
+}
+
+// process persists batch with its visibility kept extended, deletes what is
+// done and returns the messages that failed with the error behind them.
+func (c *Consumer) process(work, pctx context.Context, batch []message.Message) ([]message.Message, error) {
+	handles := make([]string, len(batch))
+	for i, m := range batch {
+		handles[i] = m.ReceiptHandle
+	}
 	stopExtend := c.keepInvisible(work, handles)
 	start := time.Now()
-	res := c.proc.Process(pctx, msgs)
+	res := c.proc.Process(pctx, batch)
 	stopExtend()
 
 	done := make([]string, len(res.Done))
@@ -248,23 +313,11 @@ func (c *Consumer) flush(ctx, work context.Context, batch []message.Message) {
 	ev.Int("batch", len(batch)).Int("stored", res.Stored).Int("duplicates", res.Duplicates).
 		Int("poisoned", res.Poisoned).Int("failed", len(res.Failed)).Dur("took", time.Since(start)).Msg("batch processed")
 
-	if len(res.Failed) > 0 {
-		failed := make([]string, len(res.Failed))
-		for i, idx := range res.Failed {
-			failed[i] = handles[idx]
-		}
-		if ctx.Err() != nil {
-			// Shutting down: hand them back at once for another worker.
-			rctx, cancel := context.WithTimeout(work, 5*time.Second)
-			_ = c.queue.ChangeVisibility(rctx, failed, 0)
-			cancel()
-		} else {
-			// Leave them invisible: they come back after the visibility
-			// timeout. Meanwhile stop receiving until the database answers.
-			c.gate.close()
-			go c.recover(ctx)
-		}
+	failed := make([]message.Message, len(res.Failed))
+	for i, idx := range res.Failed {
+		failed[i] = batch[idx]
 	}
+	return failed, res.Err
 }
 
 // keepInvisible extends the visibility of handles every third of the
@@ -281,43 +334,27 @@ func (c *Consumer) keepInvisible(ctx context.Context, handles []string) func() {
 			case <-stop:
 				return
 			case <-t.C:
-				vctx, cancel := context.WithTimeout(ctx, c.cfg.VisibilityTimeout/3)
-				err := c.queue.ChangeVisibility(vctx, handles, c.cfg.VisibilityTimeout)
-				cancel()
-				if err != nil {
-					c.log.Warn().Err(err).Msg("extend visibility failed")
-				}
+				c.extend(ctx, handles)
 			}
 		}
 	}()
 	return func() { close(stop); <-done }
 }
 
-// recover pings the database with backoff until it answers, then reopens the
-// gate. Only one recover runs at a time.
-func (c *Consumer) recover(ctx context.Context) {
-	if !c.gate.startRecovery() {
+// extend sets the visibility of handles to the visibility timeout, from now.
+func (c *Consumer) extend(ctx context.Context, handles []string) {
+	if len(handles) == 0 {
 		return
 	}
-	defer c.gate.endRecovery()
-	backoff := newBackoff(500*time.Millisecond, 10*time.Second)
-	c.log.Warn().Msg("database unhealthy: receiving paused")
-	for {
-		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		err := c.db.Ping(pctx)
-		cancel()
-		if err == nil {
-			c.log.Info().Msg("database healthy again: receiving resumed")
-			c.gate.open()
-			return
-		}
-		if sleep(ctx, backoff.next()) != nil {
-			c.gate.open() // let pollers see ctx and exit
-			return
-		}
+	vctx, cancel := context.WithTimeout(ctx, c.cfg.VisibilityTimeout/3)
+	err := c.queue.ChangeVisibility(vctx, handles, c.cfg.VisibilityTimeout)
+	cancel()
+	if err != nil {
+		c.log.Warn().Err(err).Int("messages", len(handles)).Msg("extend visibility failed")
 	}
 }
 
+// sleep waits for d or until ctx ends, whichever is first.
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()

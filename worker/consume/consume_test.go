@@ -80,7 +80,7 @@ func TestDuplicateDeliveriesStoreOneRowEach(t *testing.T) {
 	assert.Equal(t, 300, n, "one row per event, however often it was delivered")
 }
 
-// flakyStore fails inserts and pings while down is set.
+// flakyStore fails inserts and the write probe while down is set.
 type flakyStore struct {
 	*pgstore.Store
 	down    atomic.Bool
@@ -95,11 +95,11 @@ func (f *flakyStore) Insert(ctx context.Context, subs []number.Submission) (int,
 	return f.Store.Insert(ctx, subs)
 }
 
-func (f *flakyStore) Ping(ctx context.Context) error {
+func (f *flakyStore) Writable(ctx context.Context) error {
 	if f.down.Load() {
-		return fmt.Errorf("ping: %w", number.ErrUnavailable)
+		return fmt.Errorf("writable: %w", number.ErrUnavailable)
 	}
-	return f.Store.Ping(ctx)
+	return f.Store.Writable(ctx)
 }
 
 func TestADatabaseOutageDoesNotBurnMessagesIntoTheDLQ(t *testing.T) {
@@ -136,6 +136,43 @@ func TestADatabaseOutageDoesNotBurnMessagesIntoTheDLQ(t *testing.T) {
 	dead, err := qs.DLQ.Stats(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, dead.Visible+dead.InFlight, "nothing reached the dead-letter queue")
+}
+
+func TestShutdownHandsHeldMessagesBackAtOnce(t *testing.T) {
+	t.Parallel()
+	store := &flakyStore{Store: testenv.Store(t)}
+	store.down.Store(true)
+	// A visibility far longer than the deadline below: only a hand-back
+	// (visibility 0) makes the messages visible again in time.
+	qs := testenv.NewQueues(t, 5, 5*time.Minute)
+	ctx := context.Background()
+	var msgs []message.Message
+	for i := 0; i < 10; i++ {
+		msgs = append(msgs, encode(t, int64(i)))
+	}
+	_, err := qs.Main.SendBatch(ctx, msgs)
+	require.NoError(t, err)
+
+	p := &persist.Persister{Store: store, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
+	c, err := consume.New(consume.Config{Pollers: 1, WaitTime: time.Second, VisibilityTimeout: 5 * time.Minute}, qs.Main, p, store, testenv.Logger(t))
+	require.NoError(t, err)
+	stop := start(t, c)
+	testenv.Eventually(t, 30*time.Second, "the consumer to hold what it received and stop receiving", func() bool {
+		st := c.Status()
+		return st.Held > 0 && !st.Receiving
+	})
+	st := c.Status()
+	assert.NotEmpty(t, st.LastError, "the status says why it holds them")
+	assert.False(t, st.HoldingSince.IsZero())
+	// Let the long poll that was in flight when receiving paused end: SQS
+	// may still deliver to a receive its client abandoned (the local server
+	// does), which would take the handed-back messages for 5 minutes.
+	time.Sleep(3 * time.Second)
+	stop()
+	testenv.Eventually(t, 60*time.Second, "all 10 messages to be visible again", func() bool {
+		st, err := qs.Main.Stats(ctx)
+		return err == nil && st.Visible == 10
+	})
 }
 
 func TestConfigIsValidated(t *testing.T) {

@@ -3,7 +3,6 @@ package consume
 import (
 	"context"
 	"sync"
-	"time"
 )
 
 // gate lets pollers through while open and parks them while closed.
@@ -61,35 +60,3 @@ func (g *gate) open() {
 		close(g.ch)
 	}
 }
-
-func (g *gate) startRecovery() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.recovering {
-		return false
-	}
-	g.recovering = true
-	return true
-}
-
-func (g *gate) endRecovery() {
-	g.mu.Lock()
-	g.recovering = false
-	g.mu.Unlock()
-}
-
-// backoff doubles from min to max.
-type backoff struct{ min, max, cur time.Duration }
-
-func newBackoff(min, max time.Duration) *backoff { return &backoff{min: min, max: max} }
-
-func (b *backoff) next() time.Duration {
-	if b.cur == 0 {
-		b.cur = b.min
-	} else {
-		b.cur = min(b.cur*2, b.max)
-	}
-	return b.cur
-}
-
-func (b *backoff) reset() { b.cur = 0 }

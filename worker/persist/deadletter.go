@@ -72,7 +72,7 @@ var keptFirst = []string{message.AttrReplayCount, events.AttrRequestID, events.A
 // trims the detail, then drops the original attributes not in keptFirst,
 // then the optional dlq_* attributes; the body and dlq_reason are never
 // dropped.
-func (p *Persister) deadLetter(m Message, reason, detail string) message.Message {
+func (p *Persister) deadLetter(m message.Message, reason, detail string) message.Message {
 	ours := map[string]message.Attribute{
 		message.AttrDLQReason:    message.String(cleanText(reason, message.MaxDetailBytes)),
 		message.AttrDLQDetail:    message.String(cleanText(detail, message.MaxDetailBytes)),

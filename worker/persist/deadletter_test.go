@@ -27,7 +27,7 @@ func TestDeadLetteringKeepsWithinTheAttributeLimit(t *testing.T) {
 	for i := 0; i < 8; i++ {
 		attrs[fmt.Sprint("extra_", i)] = message.String("x")
 	}
-	res := p.Process(context.Background(), []persist.Message{{ID: "m", Body: "junk", Attributes: attrs}})
+	res := p.Process(context.Background(), []message.Message{{ID: "m", Body: "junk", Attributes: attrs}})
 	require.NoError(t, res.Err, "SQS accepts the dead letter")
 	require.Equal(t, []int{0}, res.Done)
 	dead, err := qs.DLQ.Receive(context.Background(), 10, time.Second)
@@ -47,7 +47,7 @@ func TestDeadLetteringCountsOnlyWhatTheDLQReportsTaken(t *testing.T) {
 			qs := testenv.NewQueues(t, 5, 30*time.Second)
 			fake := &sqsfake.Client{API: qs.Client, Fault: fault, Pick: func(body string) bool { return body == "junk-lost" }}
 			p := &persist.Persister{Store: testenv.Store(t), DLQ: sqsqueue.Queue{API: fake, URL: qs.DLQ.URL}, Log: testenv.Logger(t), Now: time.Now}
-			res := p.Process(context.Background(), []persist.Message{{ID: "a", Body: "junk-kept"}, {ID: "b", Body: "junk-lost"}})
+			res := p.Process(context.Background(), []message.Message{{ID: "a", Body: "junk-kept"}, {ID: "b", Body: "junk-lost"}})
 			assert.Equal(t, []int{0}, res.Done, "the dead letter the DLQ reported taken")
 			assert.Equal(t, []int{1}, res.Failed, "the one it did not report stays in the main queue")
 			assert.Equal(t, 1, res.Poisoned)
@@ -92,7 +92,7 @@ func TestADeadLetterFailureSaysWhichMessagesOfTheBatch(t *testing.T) {
 	qs := testenv.NewQueues(t, 5, 30*time.Second)
 	fake := &sqsfake.Client{API: qs.Client, Fault: sqsfake.Unreported, Pick: func(body string) bool { return body == "junk-lost" }}
 	p := &persist.Persister{Store: failingWriter{}, DLQ: sqsqueue.Queue{API: fake, URL: qs.DLQ.URL}, Log: testenv.Logger(t), Now: time.Now}
-	res := p.Process(context.Background(), []persist.Message{good(t, 1), {ID: "a", Body: "junk-kept"}, {ID: "b", Body: "junk-lost"}})
+	res := p.Process(context.Background(), []message.Message{good(t, 1), {ID: "a", Body: "junk-kept"}, {ID: "b", Body: "junk-lost"}})
 	var dl *persist.DeadLetterError
 	require.ErrorAs(t, res.Err, &dl)
 	assert.Equal(t, []int{2}, dl.Failed, "the poison message the DLQ did not take, apart from the one the database failed")

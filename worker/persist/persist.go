@@ -17,9 +17,6 @@ import (
 	"github.com/numbers-app/numbers/shared/number"
 )
 
-// Message is a message from the queue, whatever delivered it.
-type Message = message.Message
-
 // Result says what happened to each message of a batch, by index.
 type Result struct {
 	// Done are messages the caller may delete: stored (new or duplicate) or
@@ -56,7 +53,7 @@ type Persister struct {
 // Process handles one batch. It never returns poison as Failed: those are
 // in the dead-letter queue (or, if even that failed, Failed so the queue's
 // own redrive policy moves them later).
-func (p *Persister) Process(ctx context.Context, msgs []Message) Result {
+func (p *Persister) Process(ctx context.Context, msgs []message.Message) Result {
 	start := time.Now()
 	res := p.process(ctx, msgs)
 	if p.Metrics != nil {
@@ -65,7 +62,7 @@ func (p *Persister) Process(ctx context.Context, msgs []Message) Result {
 	return res
 }
 
-func (p *Persister) process(ctx context.Context, msgs []Message) Result {
+func (p *Persister) process(ctx context.Context, msgs []message.Message) Result {
 	var res Result
 	subs := make([]number.Submission, 0, len(msgs))
 	valid := make([]int, 0, len(msgs))

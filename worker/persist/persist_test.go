@@ -21,11 +21,11 @@ import (
 
 var fixed = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 
-func good(t *testing.T, v int64) persist.Message {
+func good(t *testing.T, v int64) message.Message {
 	t.Helper()
 	m, err := events.Encode(number.Submission{ID: uuid.Must(uuid.NewV7()).String(), Value: v, AcceptedAt: time.Now(), RequestID: fmt.Sprint("rq-", v)})
 	require.NoError(t, err)
-	return persist.Message{ID: uuid.NewString(), Body: m.Body, Attributes: m.Attributes}
+	return message.Message{ID: uuid.NewString(), Body: m.Body, Attributes: m.Attributes}
 }
 
 func TestPoisonGoesToTheDLQAndGoodMessagesAreStoredOnce(t *testing.T) {
@@ -37,7 +37,7 @@ func TestPoisonGoesToTheDLQAndGoodMessagesAreStoredOnce(t *testing.T) {
 	a, b := good(t, 1), good(t, 2)
 	dupOfA := a
 	dupOfA.ID = "redelivered"
-	batch := []persist.Message{
+	batch := []message.Message{
 		a,
 		{ID: "p1", Body: "not json", Attributes: map[string]message.Attribute{"request_id": message.String("rq-p1")}},
 		b,
@@ -71,7 +71,7 @@ func TestPoisonGoesToTheDLQAndGoodMessagesAreStoredOnce(t *testing.T) {
 	assert.Equal(t, events.ReasonUnknownVersion, reasons[`{"type":"number.submitted","version":9}`].Text(message.AttrDLQReason))
 
 	// Processing the same batch again (SQS redelivery) stores nothing new.
-	res = p.Process(context.Background(), []persist.Message{a, b})
+	res = p.Process(context.Background(), []message.Message{a, b})
 	assert.Equal(t, 0, res.Stored)
 	assert.Equal(t, 2, res.Duplicates)
 }
@@ -96,13 +96,13 @@ func TestTransientFailuresAreReportedPerMessage(t *testing.T) {
 	t.Parallel()
 	qs := testenv.NewQueues(t, 5, 30*time.Second)
 	p := &persist.Persister{Store: failingWriter{}, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
-	res := p.Process(context.Background(), []persist.Message{good(t, 1), {ID: "p", Body: "{}"}, good(t, 2)})
+	res := p.Process(context.Background(), []message.Message{good(t, 1), {ID: "p", Body: "{}"}, good(t, 2)})
 	assert.Equal(t, []int{1}, res.Done, "the poison message is dead-lettered even though the database is down")
 	assert.ElementsMatch(t, []int{0, 2}, res.Failed, "good messages stay in the queue for a retry")
 	assert.ErrorIs(t, res.Err, number.ErrUnavailable)
 
 	p = &persist.Persister{Store: testenv.Store(t), DLQ: failingDLQ{}, Log: testenv.Logger(t), Now: time.Now}
-	res = p.Process(context.Background(), []persist.Message{good(t, 1), {ID: "p", Body: "{}"}})
+	res = p.Process(context.Background(), []message.Message{good(t, 1), {ID: "p", Body: "{}"}})
 	assert.Equal(t, []int{0}, res.Done)
 	assert.Equal(t, []int{1}, res.Failed, "poison that could not be dead-lettered is left for the redrive policy")
 }

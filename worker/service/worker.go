@@ -1,0 +1,200 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+
+	"github.com/numbers-app/numbers/shared/config"
+	"github.com/numbers-app/numbers/shared/metrics"
+	"github.com/numbers-app/numbers/shared/sqsqueue"
+	"github.com/numbers-app/numbers/worker/consume"
+)
+
+// Config is the ECS worker's configuration (environment variables; README).
+type Config struct {
+	config.Common
+	// Migrate applies schema migrations at start (safe with several
+	// processes).
+	Migrate bool `env:"MIGRATE" envDefault:"true"`
+	// KeyWindow is the proxy's IDEMPOTENCY_WINDOW: older keys are pruned.
+	KeyWindow         time.Duration `env:"IDEMPOTENCY_WINDOW" envDefault:"24h"`
+	Pollers           int           `env:"WORKER_POLLERS" envDefault:"4"`
+	Flushers          int           `env:"WORKER_FLUSHERS" envDefault:"2"`
+	FlushSize         int           `env:"WORKER_FLUSH_SIZE" envDefault:"500"`
+	FlushInterval     time.Duration `env:"WORKER_FLUSH_INTERVAL" envDefault:"10ms"`
+	WaitTime          time.Duration `env:"SQS_WAIT_TIME" envDefault:"20s"`
+	VisibilityTimeout time.Duration `env:"SQS_VISIBILITY_TIMEOUT" envDefault:"30s"`
+	ShutdownTimeout   time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
+	// MetricsAddr serves GET /metrics and /healthz ("": no listener;
+	// 0.0.0.0:9090 in containers). If the default address is taken (another
+	// worker on this machine) the worker runs without it and says so.
+	MetricsAddr string `env:"METRICS_ADDR" envDefault:"127.0.0.1:9090"`
+	// EMFInterval is how often metrics go to the JSON log as CloudWatch
+	// Embedded Metric Format (0: never; only when the log is JSON).
+	EMFInterval  time.Duration `env:"METRICS_EMF_INTERVAL" envDefault:"60s"`
+	EMFNamespace string        `env:"METRICS_NAMESPACE" envDefault:"numbers"`
+}
+
+// Validate names the first bad field.
+func (c Config) Validate() error {
+	if err := c.Common.Validate(); err != nil {
+		return err
+	}
+	if c.DLQURL == "" {
+		return ErrNoDLQ
+	}
+	return nil
+}
+
+// WorkerOptions say how the ECS worker process lives.
+type WorkerOptions struct {
+	// MetricsAddrExplicit is true when METRICS_ADDR was set: then a taken
+	// address is an error, not a warning.
+	MetricsAddrExplicit bool
+	// LogOut receives EMF metrics lines (the process's log output).
+	LogOut io.Writer
+}
+
+// Worker is the ECS worker: the persist core fed by the consumer loop, with
+// key pruning and the metrics listener.
+type Worker struct {
+	Core     *Core
+	Consumer *consume.Consumer
+	cfg      Config
+	opts     WorkerOptions
+	log      zerolog.Logger
+}
+
+// NewWorker builds the core and the consumer. Close releases them.
+func NewWorker(ctx context.Context, cfg Config, log zerolog.Logger, opts WorkerOptions) (*Worker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	core, err := NewCore(ctx, cfg.Common, log, Options{Migrate: cfg.Migrate})
+	if err != nil {
+		return nil, err
+	}
+	queue := sqsqueue.Queue{API: core.Client, URL: cfg.QueueURL}
+	core.Registry.MustRegister(metrics.QueueDepth{Queues: map[string]metrics.DepthFunc{"main": queue.Depth, "dlq": core.DLQ.Depth}})
+	consumer, err := consume.New(consume.Config{
+		Pollers: cfg.Pollers, Flushers: cfg.Flushers, FlushSize: cfg.FlushSize, FlushInterval: cfg.FlushInterval,
+		WaitTime: cfg.WaitTime, VisibilityTimeout: cfg.VisibilityTimeout, ShutdownTimeout: cfg.ShutdownTimeout,
+	}, queue, core.Persister, core.Store, log)
+	if err != nil {
+		core.Close()
+		return nil, err
+	}
+	if opts.LogOut == nil {
+		opts.LogOut = io.Discard
+	}
+	return &Worker{Core: core, Consumer: consumer, cfg: cfg, opts: opts, log: log}, nil
+}
+
+// Close closes the store.
+func (w *Worker) Close() { w.Core.Close() }
+
+// Run serves metrics, prunes expired idempotency keys and consumes until
+// ctx ends, then shuts down within the consumer's bounds.
+func (w *Worker) Run(ctx context.Context) error {
+	dbURL, _ := w.cfg.PostgresURL() // validated by NewWorker
+	w.log.Info().Str("queue", w.cfg.QueueURL).Str("dlq", w.cfg.DLQURL).Str("database", config.MaskURL(dbURL)).
+		Int("pollers", w.cfg.Pollers).Int("flush_size", w.cfg.FlushSize).Msg("worker started")
+	stopEMF := metrics.StartEMF(w.cfg.EMFInterval, w.cfg.EMFNamespace, w.cfg.LogFormat, w.opts.LogOut, w.Core.Registry, w.log)
+	defer stopEMF()
+	stopHTTP, err := w.serveMetrics()
+	if err != nil {
+		return err
+	}
+	defer stopHTTP()
+	pctx, stopPrune := context.WithCancel(ctx)
+	pruned := make(chan struct{})
+	go func() { defer close(pruned); w.pruneKeys(pctx) }()
+	defer func() { stopPrune(); <-pruned }()
+	if err := w.Consumer.Run(ctx); err != nil {
+		return err
+	}
+	w.log.Info().Msg("worker stopped")
+	return nil
+}
+
+// pruneKeys deletes expired idempotency keys every ten minutes (a cheap
+// DELETE through the created_at index) until ctx ends. Several workers
+// doing it at once is harmless.
+func (w *Worker) pruneKeys(ctx context.Context) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := w.Core.Store.PruneKeys(ctx, w.cfg.KeyWindow); err != nil {
+			w.log.Warn().Err(err).Msg("prune idempotency keys")
+		} else if n > 0 {
+			w.log.Info().Int("deleted", n).Msg("pruned expired idempotency keys")
+		}
+	}
+}
+
+// Health is the body of GET /healthz.
+type Health struct {
+	// State is always "ok" while the worker runs: a worker waiting out a
+	// database outage is doing the right thing, and restarting it would
+	// only hand its held messages back to SQS.
+	State string `json:"status"`
+	consume.Status
+}
+
+// Handler serves GET /metrics and GET /healthz.
+func (w *Worker) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(w.Core.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) {
+		rw.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(rw).Encode(Health{State: "ok", Status: w.Consumer.Status()})
+	})
+	return mux
+}
+
+// serveMetrics serves Handler on MetricsAddr. When the address is the
+// default (not explicit) and taken, it logs a warning and serves nothing,
+// so several local workers can run side by side.
+func (w *Worker) serveMetrics() (stop func(), err error) {
+	addr := w.cfg.MetricsAddr
+	if addr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if w.opts.MetricsAddrExplicit {
+			return nil, fmt.Errorf("listen on METRICS_ADDR %s: %w", addr, err)
+		}
+		w.log.Warn().Err(err).Str("addr", addr).Msg("metrics listener not started: set METRICS_ADDR to a free address")
+		return func() {}, nil
+	}
+	srv := &http.Server{Handler: w.Handler(), ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			w.log.Error().Err(err).Msg("metrics listener failed")
+		}
+	}()
+	w.log.Info().Str("addr", ln.Addr().String()).Msg("metrics listening")
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-done
+	}, nil
+}

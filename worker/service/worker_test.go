@@ -1,0 +1,70 @@
+package service_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/shared/config"
+	"github.com/numbers-app/numbers/shared/message"
+	"github.com/numbers-app/numbers/shared/number"
+	"github.com/numbers-app/numbers/shared/testenv"
+	"github.com/numbers-app/numbers/worker/service"
+)
+
+func TestTheWorkerStoresWhatItReceivesAndSaysSoOnHealthz(t *testing.T) {
+	t.Parallel()
+	dbURL := testenv.DatabaseURL(t)
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	cfg := service.Config{
+		Common: config.Common{DatabaseURL: dbURL, DBMaxConns: 4, AWSRegion: "us-east-1", SQSEndpoint: testenv.SQSEndpoint(t),
+			QueueURL: qs.Main.URL, DLQURL: qs.DLQ.URL, LogLevel: "info", LogFormat: "json"},
+		Migrate: true, KeyWindow: time.Hour, Pollers: 2, Flushers: 1, FlushSize: 100, FlushInterval: 10 * time.Millisecond,
+		WaitTime: time.Second, VisibilityTimeout: 30 * time.Second, ShutdownTimeout: 5 * time.Second,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := service.NewWorker(ctx, cfg, testenv.Logger(t), service.WorkerOptions{})
+	require.NoError(t, err)
+	t.Cleanup(w.Close)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+
+	m, err := events.Encode(number.Submission{ID: "0190f5c4-7d3a-7b2e-9c1d-0000000000c1", Value: 7, AcceptedAt: time.Now(), RequestID: "rq"})
+	require.NoError(t, err)
+	_, err = qs.Main.SendBatch(context.Background(), []message.Message{m})
+	require.NoError(t, err)
+	testenv.Eventually(t, 30*time.Second, "the number to be stored", func() bool {
+		n, err := w.Core.Store.Count(context.Background())
+		return err == nil && n == 1
+	})
+
+	rec := httptest.NewRecorder()
+	w.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+	assert.Equal(t, http.StatusOK, rec.Code)
+	var h map[string]any
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &h))
+	assert.Equal(t, "ok", h["status"])
+	assert.Equal(t, true, h["receiving"])
+	assert.EqualValues(t, 0, h["held"])
+
+	cancel()
+	select {
+	case err := <-done:
+		assert.NoError(t, err, "a clean shutdown")
+	case <-time.After(60 * time.Second):
+		t.Fatal("the worker did not stop")
+	}
+}
+
+func TestTheCoreNeedsADeadLetterQueue(t *testing.T) {
+	t.Parallel()
+	_, err := service.NewCore(context.Background(), config.Common{DatabaseURL: "postgres://u@127.0.0.1:1/db", QueueURL: "http://127.0.0.1:1/000000000000/q", DBMaxConns: 1}, testenv.Logger(t), service.Options{})
+	assert.ErrorIs(t, err, service.ErrNoDLQ)
+}
