@@ -211,7 +211,7 @@ func (a *API) postValue(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) getValue(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if u, err := uuid.Parse(id); err != nil || u.String() != id {
+	if !number.ValidID(id) {
 		writeError(w, r, http.StatusBadRequest, "id must be a UUID in canonical lower-case form")
 		return
 	}

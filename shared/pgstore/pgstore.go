@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/driver/pgdriver"
@@ -153,8 +152,8 @@ func (s *Store) Insert(ctx context.Context, subs []number.Submission) (int, erro
 
 // Get returns one stored number.
 func (s *Store) Get(ctx context.Context, id string) (number.Number, error) {
-	if _, err := uuid.Parse(id); err != nil {
-		return number.Number{}, fmt.Errorf("%w: id %q is not a UUID", number.ErrInvalid, id)
+	if err := number.CheckID(id); err != nil {
+		return number.Number{}, err
 	}
 	var r row
 	err := s.db.NewSelect().Model(&r).Where("id = ?", id).Scan(ctx)
