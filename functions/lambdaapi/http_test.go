@@ -128,7 +128,7 @@ func TestHTTPALBWithMultiValueHeadersKeepsEveryValueBothWays(t *testing.T) {
 	assert.Equal(t, map[string][]string{"a": {"1", "2"}, "q": {"x y"}}, s.Query)
 	assert.Equal(t, []string{"first", "second"}, s.Header.Values("X-Numbers-Note"))
 	assert.Equal(t, "numbers-alb-1234567890.us-east-1.elb.amazonaws.com", s.Host)
-	assert.Equal(t, "198.51.100.23", s.RemoteAddr, "the client is the first X-Forwarded-For entry")
+	assert.Equal(t, "10.0.1.15", s.RemoteAddr, "the client is the entry the ALB appended, the right-most")
 	assert.Equal(t, `{"value": -9007199254740993}`, s.Body, "the base64 body is decoded")
 }
 
@@ -203,7 +203,8 @@ func TestHTTPUsesTheLambdaRequestIDAndLeavesAMarginBeforeTheDeadline(t *testing.
 func TestHTTPRefusesEventsOfOtherShapes(t *testing.T) {
 	t.Parallel()
 	for name, payload := range map[string]string{
-		"API Gateway REST (format 1.0)": `{"resource":"/","path":"/","httpMethod":"GET","requestContext":{"stage":"prod"}}`,
+		"a WebSocket event":             `{"requestContext":{"routeKey":"$connect","eventType":"CONNECT","stage":"prod"}}`,
+		"format 1.0 of a newer version": `{"version":"3.0","httpMethod":"GET","path":"/"}`,
 		"an SQS batch":                  `{"Records":[]}`,
 		"not an object":                 `[1,2]`,
 	} {
@@ -243,11 +244,15 @@ func TestLambdaurlAnswersInTheStreamingFormatOnly(t *testing.T) {
 func TestGoldenEventsRoundTrip(t *testing.T) {
 	t.Parallel()
 	for file, typ := range map[string]func() any{
-		"apigw-v2-post.json": func() any { return new(events.APIGatewayV2HTTPRequest) },
-		"apigw-v2-get.json":  func() any { return new(events.APIGatewayV2HTTPRequest) },
-		"alb-post.json":      func() any { return new(events.ALBTargetGroupRequest) },
-		"alb-get.json":       func() any { return new(events.ALBTargetGroupRequest) },
-		"sqs-batch.json":     func() any { return new(events.SQSEvent) },
+		"apigw-v2-post.json":       func() any { return new(events.APIGatewayV2HTTPRequest) },
+		"apigw-v2-get.json":        func() any { return new(events.APIGatewayV2HTTPRequest) },
+		"alb-post.json":            func() any { return new(events.ALBTargetGroupRequest) },
+		"alb-get.json":             func() any { return new(events.ALBTargetGroupRequest) },
+		"apigw-v2-stage-post.json": func() any { return new(events.APIGatewayV2HTTPRequest) },
+		"apigw-v2-stage-get.json":  func() any { return new(events.APIGatewayV2HTTPRequest) },
+		"apigw-rest-post.json":     func() any { return new(events.APIGatewayProxyRequest) },
+		"apigw-rest-get.json":      func() any { return new(events.APIGatewayProxyRequest) },
+		"sqs-batch.json":           func() any { return new(events.SQSEvent) },
 	} {
 		t.Run(file, func(t *testing.T) {
 			first := typ()
