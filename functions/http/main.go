@@ -42,5 +42,5 @@ func setup(ctx context.Context, environ map[string]string, logOut io.Writer) (ha
 	dbURL, _ := cfg.PostgresURL()
 	log.Info().Str("database", config.MaskURL(dbURL)).Str("queue", cfg.QueueURL).Int("db_max_conns", cfg.DBMaxConns).
 		Msg("http function initialised")
-	return lambdaapi.HTTP(built.API), built.Close, nil
+	return lambdaapi.HTTPWith(built.API, lambdaapi.HTTPConfig{ForwardedForHops: cfg.ForwardedForHops}), built.Close, nil
 }

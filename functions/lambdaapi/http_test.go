@@ -269,3 +269,34 @@ func TestGoldenEventsRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// An ALB event's client is the X-Forwarded-For entry the trusted hops
+// appended, counted from the right across every line the client sent.
+func TestHTTPALBClientIsTheEntryTheTrustedHopsAppended(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		lines []string
+		hops  int
+		want  string
+	}{
+		{"one line, the ALB's entry last", []string{"192.0.2.1, 198.51.100.7"}, 0, "198.51.100.7"},
+		{"two lines, the client's own first", []string{"192.0.2.1", "198.51.100.7"}, 1, "198.51.100.7"},
+		{"two hops across two lines", []string{"192.0.2.1, 203.0.113.9", "198.51.100.7"}, 2, "203.0.113.9"},
+		{"fewer entries than hops", []string{"198.51.100.7"}, 2, "198.51.100.7"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			payload, err := json.Marshal(events.ALBTargetGroupRequest{
+				HTTPMethod: "GET", Path: "/api/values",
+				MultiValueHeaders: map[string][]string{"x-forwarded-for": tt.lines},
+				RequestContext:    events.ALBTargetGroupRequestContext{ELB: events.ELBContext{TargetGroupArn: "arn:tg"}},
+			})
+			require.NoError(t, err)
+			var resp events.ALBTargetGroupResponse
+			invoke(t, context.Background(), lambdaapi.HTTPWith(echo(t), lambdaapi.HTTPConfig{ForwardedForHops: tt.hops}), payload, &resp)
+			var s seen
+			require.NoError(t, json.Unmarshal([]byte(resp.Body), &s))
+			assert.Equal(t, tt.want, s.RemoteAddr)
+		})
+	}
+}

@@ -42,7 +42,7 @@ func realHTTP(t testing.TB, env map[string]string) (func(context.Context, json.R
 	s, err := server.New(ctx, cfg, zerolog.Nop(), server.Options{DirectSend: true, MaxWait: time.Minute})
 	require.NoError(t, err)
 	t.Cleanup(s.Close)
-	return lambdaapi.HTTP(s.API), s, q
+	return lambdaapi.HTTPWith(s.API, lambdaapi.HTTPConfig{ForwardedForHops: cfg.ForwardedForHops}), s, q
 }
 
 // queuedValue receives from q until the message of event id comes.
