@@ -6,7 +6,7 @@ export GOTOOLCHAIN := go1.27.3
 GO ?= go
 PKGS := ./...
 
-.PHONY: local-bin help run test vet lint build fmt-check tools-check infra-check loadtest test-e2e bench clean dlq-demo
+.PHONY: local-bin help run test vet lint build fmt-check tools-check infra-check loadtest test-e2e bench clean dlq-demo fuzz-short fuzz fuzz-run
 
 help: ## list targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -33,8 +33,38 @@ clean: ## remove the local state: binaries, the Postgres cluster and data, logs,
 	$(GO) run ./local clean
 	rm -rf bin local/fauxqs/node_modules
 
-test: local-bin vet ## vet + every test (with a private Postgres and local SQS)
+test: local-bin vet ## vet + every test (with a private Postgres and local SQS) + fuzz-short
 	$(LOCAL_BIN) test -- $(GO) test -race -count=1 -timeout 10m $(PKGS)
+	$(MAKE) --no-print-directory fuzz-short
+
+# Fuzz targets, as Name:package. Each asserts that no input gets a 5xx (or a
+# panic) and that bad input gets a 4xx JSON error; committed seeds live in
+# the package's testdata/fuzz/Name/.
+FUZZ_TARGETS := \
+	FuzzParseValueBody:./proxy/httpapi \
+	FuzzHandler:./proxy/httpapi \
+	FuzzHTTPEvent:./functions/lambdaapi \
+	FuzzListCursor:./shared/pgstore \
+	FuzzMessages:./functions/lambdaapi \
+	FuzzParseRecord:./worker/dlq \
+	FuzzDecode:./events
+# An iteration count, not a duration, so a busy machine runs the same work.
+FUZZ_SHORT ?= 2000x
+FUZZTIME ?= 10m
+
+fuzz-short: local-bin ## a short run of every fuzz target (FUZZ_SHORT iterations each)
+	$(LOCAL_BIN) test -- $(MAKE) --no-print-directory fuzz-run FUZZTIME=$(FUZZ_SHORT)
+
+fuzz: local-bin ## a long run of every fuzz target (FUZZTIME=10m each; FUZZ_TARGETS=Name:./pkg for one)
+	$(LOCAL_BIN) test -- $(MAKE) --no-print-directory fuzz-run FUZZTIME=$(FUZZTIME)
+
+# Runs inside `numbers-local test` (which provides Postgres and SQS).
+fuzz-run:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		name=$${t%%:*}; pkg=$${t#*:}; \
+		echo "fuzz $$name in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=10x -timeout 30m $$pkg; \
+	done
 
 test-e2e: tools-check ## browser test: the page in headless Chromium against a fresh local stack; screenshots in build/e2e/
 	$(GO) test -tags e2e -count=1 -v -timeout 15m ./e2e/

@@ -1,6 +1,7 @@
 // Command http is the HTTP function: the proxy's http.Handler on AWS Lambda,
-// behind API Gateway HTTP API or a function URL (payload format 2.0) or an
-// ALB target group. Configuration is the proxy's environment (README).
+// behind API Gateway (HTTP API in payload format 2.0 or 1.0, REST API), a
+// function URL or an ALB target group. Configuration is the proxy's
+// environment (README).
 package main
 
 import (
@@ -42,5 +43,5 @@ func setup(ctx context.Context, environ map[string]string, logOut io.Writer) (ha
 	dbURL, _ := cfg.PostgresURL()
 	log.Info().Str("database", config.MaskURL(dbURL)).Str("queue", cfg.QueueURL).Int("db_max_conns", cfg.DBMaxConns).
 		Msg("http function initialised")
-	return lambdaapi.HTTP(built.API), built.Close, nil
+	return lambdaapi.HTTPWith(built.API, lambdaapi.HTTPConfig{ForwardedForHops: cfg.ForwardedForHops}), built.Close, nil
 }

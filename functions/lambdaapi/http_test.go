@@ -128,7 +128,7 @@ func TestHTTPALBWithMultiValueHeadersKeepsEveryValueBothWays(t *testing.T) {
 	assert.Equal(t, map[string][]string{"a": {"1", "2"}, "q": {"x y"}}, s.Query)
 	assert.Equal(t, []string{"first", "second"}, s.Header.Values("X-Numbers-Note"))
 	assert.Equal(t, "numbers-alb-1234567890.us-east-1.elb.amazonaws.com", s.Host)
-	assert.Equal(t, "198.51.100.23", s.RemoteAddr, "the client is the first X-Forwarded-For entry")
+	assert.Equal(t, "10.0.1.15", s.RemoteAddr, "the client is the entry the ALB appended, the right-most")
 	assert.Equal(t, `{"value": -9007199254740993}`, s.Body, "the base64 body is decoded")
 }
 
@@ -203,7 +203,8 @@ func TestHTTPUsesTheLambdaRequestIDAndLeavesAMarginBeforeTheDeadline(t *testing.
 func TestHTTPRefusesEventsOfOtherShapes(t *testing.T) {
 	t.Parallel()
 	for name, payload := range map[string]string{
-		"API Gateway REST (format 1.0)": `{"resource":"/","path":"/","httpMethod":"GET","requestContext":{"stage":"prod"}}`,
+		"a WebSocket event":             `{"requestContext":{"routeKey":"$connect","eventType":"CONNECT","stage":"prod"}}`,
+		"format 1.0 of a newer version": `{"version":"3.0","httpMethod":"GET","path":"/"}`,
 		"an SQS batch":                  `{"Records":[]}`,
 		"not an object":                 `[1,2]`,
 	} {
@@ -243,11 +244,15 @@ func TestLambdaurlAnswersInTheStreamingFormatOnly(t *testing.T) {
 func TestGoldenEventsRoundTrip(t *testing.T) {
 	t.Parallel()
 	for file, typ := range map[string]func() any{
-		"apigw-v2-post.json": func() any { return new(events.APIGatewayV2HTTPRequest) },
-		"apigw-v2-get.json":  func() any { return new(events.APIGatewayV2HTTPRequest) },
-		"alb-post.json":      func() any { return new(events.ALBTargetGroupRequest) },
-		"alb-get.json":       func() any { return new(events.ALBTargetGroupRequest) },
-		"sqs-batch.json":     func() any { return new(events.SQSEvent) },
+		"apigw-v2-post.json":       func() any { return new(events.APIGatewayV2HTTPRequest) },
+		"apigw-v2-get.json":        func() any { return new(events.APIGatewayV2HTTPRequest) },
+		"alb-post.json":            func() any { return new(events.ALBTargetGroupRequest) },
+		"alb-get.json":             func() any { return new(events.ALBTargetGroupRequest) },
+		"apigw-v2-stage-post.json": func() any { return new(events.APIGatewayV2HTTPRequest) },
+		"apigw-v2-stage-get.json":  func() any { return new(events.APIGatewayV2HTTPRequest) },
+		"apigw-rest-post.json":     func() any { return new(events.APIGatewayProxyRequest) },
+		"apigw-rest-get.json":      func() any { return new(events.APIGatewayProxyRequest) },
+		"sqs-batch.json":           func() any { return new(events.SQSEvent) },
 	} {
 		t.Run(file, func(t *testing.T) {
 			first := typ()
@@ -261,6 +266,37 @@ func TestGoldenEventsRoundTrip(t *testing.T) {
 			again, err := json.Marshal(second)
 			require.NoError(t, err)
 			assert.JSONEq(t, string(encoded), string(again))
+		})
+	}
+}
+
+// An ALB event's client is the X-Forwarded-For entry the trusted hops
+// appended, counted from the right across every line the client sent.
+func TestHTTPALBClientIsTheEntryTheTrustedHopsAppended(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		lines []string
+		hops  int
+		want  string
+	}{
+		{"one line, the ALB's entry last", []string{"192.0.2.1, 198.51.100.7"}, 0, "198.51.100.7"},
+		{"two lines, the client's own first", []string{"192.0.2.1", "198.51.100.7"}, 1, "198.51.100.7"},
+		{"two hops across two lines", []string{"192.0.2.1, 203.0.113.9", "198.51.100.7"}, 2, "203.0.113.9"},
+		{"fewer entries than hops", []string{"198.51.100.7"}, 2, "198.51.100.7"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			payload, err := json.Marshal(events.ALBTargetGroupRequest{
+				HTTPMethod: "GET", Path: "/api/values",
+				MultiValueHeaders: map[string][]string{"x-forwarded-for": tt.lines},
+				RequestContext:    events.ALBTargetGroupRequestContext{ELB: events.ELBContext{TargetGroupArn: "arn:tg"}},
+			})
+			require.NoError(t, err)
+			var resp events.ALBTargetGroupResponse
+			invoke(t, context.Background(), lambdaapi.HTTPWith(echo(t), lambdaapi.HTTPConfig{ForwardedForHops: tt.hops}), payload, &resp)
+			var s seen
+			require.NoError(t, json.Unmarshal([]byte(resp.Body), &s))
+			assert.Equal(t, tt.want, s.RemoteAddr)
 		})
 	}
 }

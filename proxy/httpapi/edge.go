@@ -20,14 +20,24 @@ type EdgeConfig struct {
 	RatePerClient float64
 	// Burst is the bucket size. Defaults to twice RatePerClient (at least 1).
 	Burst int
-	// TrustForwardedFor identifies clients by the last address in
-	// X-Forwarded-For (what an ALB appends) instead of the peer address. Set
-	// it only behind a proxy that writes that header.
+	// TrustForwardedFor identifies clients by X-Forwarded-For (the address
+	// the ALB appends) instead of the peer address. Set it only behind a
+	// proxy that writes that header.
 	TrustForwardedFor bool
+	// ForwardedForHops is how many trusted proxies append to
+	// X-Forwarded-For, the nearest last: the client is the entry this many
+	// from the right of all the header's lines joined in order (the
+	// left-most when there are fewer). Entries further left are the
+	// client's own writing. Defaults to DefaultForwardedForHops.
+	ForwardedForHops int
 	// AllowedOrigins are the browser origins (scheme://host[:port]) that may
 	// call the API cross-origin; "*" allows any.
 	AllowedOrigins []string
 }
+
+// DefaultForwardedForHops is EdgeConfig.ForwardedForHops when unset: the
+// ALB alone, which appends the address it saw as the right-most entry.
+const DefaultForwardedForHops = 1
 
 // edge is the CORS and rate-limit middleware.
 type edge struct {
@@ -49,6 +59,9 @@ type client struct {
 const maxClients = 100_000
 
 func newEdge(cfg EdgeConfig, now func() time.Time) *edge {
+	if cfg.ForwardedForHops < 1 {
+		cfg.ForwardedForHops = DefaultForwardedForHops
+	}
 	if cfg.Burst == 0 {
 		cfg.Burst = max(1, int(math.Ceil(2*cfg.RatePerClient)))
 	}
@@ -96,9 +109,8 @@ func (e *edge) wrap(next http.Handler) http.Handler {
 
 func (e *edge) clientKey(r *http.Request) string {
 	if e.cfg.TrustForwardedFor {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			parts := strings.Split(xff, ",")
-			return strings.TrimSpace(parts[len(parts)-1])
+		if c := forwardedClient(r.Header.Values("X-Forwarded-For"), e.cfg.ForwardedForHops); c != "" {
+			return c
 		}
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
@@ -106,6 +118,26 @@ func (e *edge) clientKey(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// forwardedClient is the client X-Forwarded-For names when hops trusted
+// proxies appended to it: every line joined in order (a client may send
+// several, and the first alone is the client's own writing), empty entries
+// dropped, the entry hops from the right, or the left-most when there are
+// fewer. "" when there is no entry.
+func forwardedClient(lines []string, hops int) string {
+	var entries []string
+	for _, line := range lines {
+		for _, e := range strings.Split(line, ",") {
+			if e = strings.TrimSpace(e); e != "" {
+				entries = append(entries, e)
+			}
+		}
+	}
+	if len(entries) == 0 {
+		return ""
+	}
+	return entries[max(0, len(entries)-hops)]
 }
 
 // allow takes a token for the client, or says how long until one is free.

@@ -244,7 +244,7 @@ func (a *API) postValue(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) getValue(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if u, err := uuid.Parse(id); err != nil || u.String() != id {
+	if !number.ValidID(id) {
 		writeError(w, r, http.StatusBadRequest, "id must be a UUID in canonical lower-case form")
 		return
 	}
@@ -282,7 +282,9 @@ func (a *API) listValues(w http.ResponseWriter, r *http.Request) {
 }
 
 // legacyAll answers what the original client reads: {"rows":[{"number":N}]},
-// the newest LegacyAllLimit numbers.
+// the newest LegacyAllLimit numbers. Each row also carries number_text, the
+// same value as a string, as value_text does in the other reads: JSON.parse
+// rounds numbers beyond 2^53.
 func (a *API) legacyAll(w http.ResponseWriter, r *http.Request) {
 	nums, _, err := a.deps.Reader.List(r.Context(), number.Page{Limit: LegacyAllLimit})
 	if err != nil {
@@ -290,13 +292,14 @@ func (a *API) legacyAll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	type legacyRow struct {
-		Number int64 `json:"number"`
+		Number     int64  `json:"number"`
+		NumberText string `json:"number_text"`
 	}
 	out := struct {
 		Rows []legacyRow `json:"rows"`
 	}{Rows: make([]legacyRow, len(nums))}
 	for i, n := range nums {
-		out.Rows[i].Number = n.Value
+		out.Rows[i] = legacyRow{Number: n.Value, NumberText: strconv.FormatInt(n.Value, 10)}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

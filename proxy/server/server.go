@@ -34,10 +34,12 @@ type Config struct {
 	SendMaxPending  int           `env:"SQS_SEND_MAX_PENDING" envDefault:"1024"`
 	// RateLimit is requests per second per client to /api (0: off); Burst
 	// defaults to twice that. TrustForwardedFor: behind an ALB, identify
-	// clients by X-Forwarded-For.
+	// clients by X-Forwarded-For, the entry ForwardedForHops from the right
+	// (how many proxies append to it: the ALB alone is 1).
 	RateLimit         float64 `env:"RATE_LIMIT_PER_CLIENT" envDefault:"0"`
 	RateBurst         int     `env:"RATE_LIMIT_BURST" envDefault:"0"`
 	TrustForwardedFor bool    `env:"TRUST_FORWARDED_FOR" envDefault:"false"`
+	ForwardedForHops  int     `env:"FORWARDED_FOR_HOPS" envDefault:"1"`
 	// CORSOrigins may call the API from browsers on other origins.
 	CORSOrigins []string `env:"CORS_ALLOWED_ORIGINS" envSeparator:","`
 	// KeyWindow is how long an Idempotency-Key is remembered.
@@ -50,6 +52,9 @@ type Config struct {
 func (c Config) Validate() error {
 	if err := c.Common.Validate(); err != nil {
 		return err
+	}
+	if c.ForwardedForHops < 1 {
+		return fmt.Errorf("configuration: FORWARDED_FOR_HOPS must be at least 1, got %d", c.ForwardedForHops)
 	}
 	if c.WriteMode != "async" && c.WriteMode != "sync" {
 		return fmt.Errorf("configuration: WRITE_MODE must be async or sync, got %q", c.WriteMode)
@@ -133,7 +138,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger, opts Options) (*Se
 		Metrics:        met,
 		MetricsHandler: promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}),
 		Edge: httpapi.EdgeConfig{RatePerClient: cfg.RateLimit, Burst: cfg.RateBurst,
-			TrustForwardedFor: cfg.TrustForwardedFor, AllowedOrigins: cfg.CORSOrigins},
+			TrustForwardedFor: cfg.TrustForwardedFor, ForwardedForHops: cfg.ForwardedForHops, AllowedOrigins: cfg.CORSOrigins},
 	}
 	if cfg.WriteMode == "sync" {
 		// The synchronous baseline writes to Postgres: then it is required.

@@ -6,7 +6,6 @@ package pgstore
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
@@ -14,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 
@@ -214,8 +212,8 @@ func (s *Store) Insert(ctx context.Context, subs []number.Submission) (int, erro
 
 // Get returns one stored number.
 func (s *Store) Get(ctx context.Context, id string) (number.Number, error) {
-	if _, err := uuid.Parse(id); err != nil {
-		return number.Number{}, fmt.Errorf("%w: id %q is not a UUID", number.ErrInvalid, id)
+	if err := number.CheckID(id); err != nil {
+		return number.Number{}, err
 	}
 	var r row
 	err := s.retryOnce(ctx, func() error { return s.db.NewSelect().Model(&r).Where("id = ?", id).Scan(ctx) })
@@ -275,28 +273,4 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 		return 0, translate("count numbers", err)
 	}
 	return n, nil
-}
-
-func encodeCursor(at time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
-}
-
-func decodeCursor(c string) (time.Time, string, error) {
-	bad := fmt.Errorf("%w: cursor %q is not one this API returned", number.ErrInvalid, c)
-	raw, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return time.Time{}, "", bad
-	}
-	ts, id, ok := strings.Cut(string(raw), "|")
-	if !ok {
-		return time.Time{}, "", bad
-	}
-	at, err := time.Parse(time.RFC3339Nano, ts)
-	if err != nil {
-		return time.Time{}, "", bad
-	}
-	if _, err := uuid.Parse(id); err != nil {
-		return time.Time{}, "", bad
-	}
-	return at, id, nil
 }
