@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // served only on PPROF_ADDR
 	"os"
 	"os/signal"
 	"syscall"
@@ -35,6 +36,9 @@ type Config struct {
 	// Embedded Metric Format (0: never; only when the log is JSON).
 	EMFInterval  time.Duration `env:"METRICS_EMF_INTERVAL" envDefault:"60s"`
 	EMFNamespace string        `env:"METRICS_NAMESPACE" envDefault:"numbers"`
+	// PprofAddr serves net/http/pprof for profiling (debug only; "": off, the
+	// default; loopback addresses only).
+	PprofAddr string `env:"PPROF_ADDR"`
 }
 
 func main() {
@@ -57,6 +61,14 @@ func run(ctx context.Context, environ map[string]string, logOut io.Writer) error
 	log, err := logging.New(logOut, cfg.LogLevel, cfg.LogFormat, "proxy")
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
+	}
+	if cfg.PprofAddr != "" { // debug only, off by default: net/http/pprof on a loopback address
+		pln, err := net.Listen("tcp", cfg.PprofAddr)
+		if err != nil || !pln.Addr().(*net.TCPAddr).IP.IsLoopback() {
+			return fmt.Errorf("PPROF_ADDR %s: need a free loopback address (%v)", cfg.PprofAddr, err)
+		}
+		defer pln.Close()
+		go func() { _ = (&http.Server{ReadHeaderTimeout: 5 * time.Second}).Serve(pln) }() // DefaultServeMux: only pprof's handlers
 	}
 	built, err := server.New(ctx, cfg.Config, log, server.Options{})
 	if err != nil {

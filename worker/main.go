@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // served only on PPROF_ADDR
 	"os"
 	"os/signal"
 	"syscall"
@@ -48,6 +49,9 @@ type Config struct {
 	MetricsAddr  string        `env:"METRICS_ADDR" envDefault:"127.0.0.1:9090"`
 	EMFInterval  time.Duration `env:"METRICS_EMF_INTERVAL" envDefault:"60s"`
 	EMFNamespace string        `env:"METRICS_NAMESPACE" envDefault:"numbers"`
+	// PprofAddr serves net/http/pprof for profiling (debug only; "": off, the
+	// default; loopback addresses only).
+	PprofAddr string `env:"PPROF_ADDR"`
 }
 
 func main() {
@@ -81,6 +85,14 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 	log, err := logging.New(logOut, cfg.LogLevel, cfg.LogFormat, "worker")
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
+	}
+	if cfg.PprofAddr != "" { // debug only, off by default: net/http/pprof on a loopback address
+		pln, err := net.Listen("tcp", cfg.PprofAddr)
+		if err != nil || !pln.Addr().(*net.TCPAddr).IP.IsLoopback() {
+			return fmt.Errorf("PPROF_ADDR %s: need a free loopback address (%v)", cfg.PprofAddr, err)
+		}
+		defer pln.Close()
+		go func() { _ = (&http.Server{ReadHeaderTimeout: 5 * time.Second}).Serve(pln) }() // DefaultServeMux: only pprof's handlers
 	}
 	dbURL, _ := cfg.PostgresURL()
 	store, err := pgstore.Open(pgstore.Config{URL: dbURL, MaxConns: cfg.DBMaxConns})
