@@ -44,11 +44,11 @@ func summarize(w io.Writer, c config, runs []runResult) {
 			{"numbers", "proxy", "numbers proxy"},
 			{"numbers", "worker", "numbers worker (per message stored)"},
 		} {
-			row(fmt.Sprintf("cpu/%d/%s", rate, p.proc), p.label, "%.0f", func(r runResult) float64 { return fixed(r, p.side, rate).PerWrite[p.proc] })
+			row(fmt.Sprintf("cpu/%d/%s", rate, p.proc), p.label, "%.0f", func(r runResult) float64 { return perWrite(fixed(r, p.side, rate), p.proc) })
 		}
 		row(fmt.Sprintf("cpu/%d/numbers", rate), "numbers proxy + worker", "%.0f", func(r runResult) float64 {
 			s := fixed(r, "numbers", rate)
-			return s.PerWrite["proxy"] + s.PerWrite["worker"]
+			return perWrite(s, "proxy") + perWrite(s, "worker")
 		})
 		ratio := func(key, label string, per func(s map[string]step) float64) {
 			row(key, label, "%.2f×", func(r runResult) float64 {
@@ -60,16 +60,16 @@ func summarize(w io.Writer, c config, runs []runResult) {
 			})
 		}
 		ratio(fmt.Sprintf("ratio/%d/pw-original", rate), "numbers proxy + worker / original", func(s map[string]step) float64 {
-			return (s["numbers"].PerWrite["proxy"] + s["numbers"].PerWrite["worker"]) / s["original"].PerWrite["original"]
+			return (perWrite(s["numbers"], "proxy") + perWrite(s["numbers"], "worker")) / perWrite(s["original"], "original")
 		})
 		ratio(fmt.Sprintf("ratio/%d/proxy-floor", rate), "numbers proxy / floor", func(s map[string]step) float64 {
-			return s["numbers"].PerWrite["proxy"] / s["floor"].PerWrite["floor"]
+			return perWrite(s["numbers"], "proxy") / perWrite(s["floor"], "floor")
 		})
 		ratio(fmt.Sprintf("ratio/%d/worker-floor", rate), "numbers worker / floor", func(s map[string]step) float64 {
-			return s["numbers"].PerWrite["worker"] / s["floor"].PerWrite["floor"]
+			return perWrite(s["numbers"], "worker") / perWrite(s["floor"], "floor")
 		})
 		ratio(fmt.Sprintf("ratio/%d/original-floor", rate), "original / floor", func(s map[string]step) float64 {
-			return s["original"].PerWrite["original"] / s["floor"].PerWrite["floor"]
+			return perWrite(s["original"], "original") / perWrite(s["floor"], "floor")
 		})
 		section(fmt.Sprintf("cores in use during numbers at %d/s", rate))
 		for _, p := range []string{"proxy", "worker", "sqs", "postgres", "loadgen"} {
@@ -134,6 +134,15 @@ func summarize(w io.Writer, c config, runs []runResult) {
 	row("all/lost", "lost", "%.0f", func(r runResult) float64 { return float64(sum(r, func(s step) int { return s.Lost })) })
 	row("all/dup", "duplicated", "%.0f", func(r runResult) float64 { return float64(sum(r, func(s step) int { return s.Duplicates })) })
 
+	top := c.ladder[len(c.ladder)-1]
+	for _, side := range []string{"original", "numbers"} {
+		for _, r := range runs {
+			if r.Ladders[side].Holding == top {
+				fmt.Fprintf(w, "\nNote: %s held the top of the ladder (%d/s) in run %d: its real limit is higher; extend -ladder.\n", side, top, r.Run)
+				break
+			}
+		}
+	}
 	fmt.Fprintln(w, "\nGoals of issue 15 (on the medians above):")
 	goal := func(ok bool, format string, args ...any) {
 		mark := "FAIL"
@@ -175,6 +184,14 @@ func fixed(r runResult, side string, rate int) step {
 		}
 	}
 	return step{PerWrite: map[string]float64{}, Cores: map[string]float64{}, P99: math.NaN()}
+}
+
+// perWrite is a process's CPU per write in a step, NaN when it wrote nothing.
+func perWrite(s step, proc string) float64 {
+	if v, ok := s.PerWrite[proc]; ok {
+		return v
+	}
+	return math.NaN()
 }
 
 // sum adds f over every numbers and sync step of a run.

@@ -131,6 +131,11 @@ func up(ctx context.Context, c config, dir string, log io.Writer) (*env, error) 
 	u, _ := url.Parse(deps.PG.AdminURL())
 	u.Path = "/original"
 	e.origDB = sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(u.String())))
+	// The statement the original runs on its first connection, run first
+	// here so that its rows can be counted before it has connected.
+	if _, err := e.origDB.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS "values" (number INT)`); err != nil {
+		return nil, fmt.Errorf("create the original app's table: %w", err)
+	}
 
 	addrs := make([]string, 7)
 	for i := range addrs {
