@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/numbers-app/numbers/loadtest/measure"
+	"github.com/numbers-app/numbers/shared/pgstore"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 	"github.com/numbers-app/numbers/shared/testenv"
 )
@@ -71,6 +72,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "bench: %d runs; %d warm requests per latency run; %d messages per throughput run; load average %s\n",
 		o.runs, o.requests, o.messages, loadavg())
 	defer os.RemoveAll(b.tmp)
+	defer b.store.Close()
 	if err := b.all(ctx, out); err != nil {
 		return err
 	}
@@ -84,7 +86,8 @@ type bench struct {
 	sqsURL   string
 	client   *sqs.Client
 	events   map[string][]byte
-	tmp      string // the processes' output files
+	tmp      string         // the processes' output files
+	store    *pgstore.Store // the one database the targets share, in turn
 }
 
 func newBench(ctx context.Context, o opts) (*bench, error) {
@@ -92,23 +95,32 @@ func newBench(ctx context.Context, o opts) (*bench, error) {
 	if admin == "" || endpoint == "" || o.root == "" {
 		return nil, errors.New("run me under `go run ./local test -- ...` (make lambda-bench)")
 	}
-	client, err := sqsqueue.NewClient(ctx, sqsqueue.ClientConfig{Endpoint: endpoint})
-	if err != nil {
-		return nil, err
-	}
-	tmp, err := os.MkdirTemp("", "lambda-bench-")
-	if err != nil {
-		return nil, err
-	}
-	b := &bench{o: o, adminURL: admin, sqsURL: endpoint, client: client, events: map[string][]byte{}, tmp: tmp}
+	events := map[string][]byte{}
 	for _, name := range []string{"apigw-v2-post.json", "apigw-v2-get.json"} {
 		ev, err := os.ReadFile(filepath.Join(o.root, "functions", "testdata", name))
 		if err != nil {
 			return nil, err
 		}
-		b.events[name] = ev
+		events[name] = ev
 	}
-	return b, nil
+	client, err := sqsqueue.NewClient(ctx, sqsqueue.ClientConfig{Endpoint: endpoint})
+	if err != nil {
+		return nil, err
+	}
+	store, err := pgstore.Open(pgstore.Config{URL: admin})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := store.Migrate(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp("", "lambda-bench-")
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	return &bench{o: o, adminURL: admin, sqsURL: endpoint, client: client, events: events, tmp: tmp, store: store}, nil
 }
 
 func (b *bench) all(ctx context.Context, out io.Writer) error {

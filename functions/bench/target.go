@@ -3,14 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,7 +22,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/uuid"
-	"github.com/uptrace/bun/driver/pgdriver"
 
 	"github.com/numbers-app/numbers/loadtest/measure"
 	"github.com/numbers-app/numbers/local/stack"
@@ -32,7 +29,7 @@ import (
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 )
 
-// target is one process under test with its own database and queues.
+// target is one process under test with its own queues.
 type target struct {
 	name    string
 	cmd     *exec.Cmd
@@ -79,18 +76,11 @@ func (t *target) isRIE() bool { return strings.HasPrefix(t.name, "lambda") }
 
 func (b *bench) newTarget(ctx context.Context, name string) (*target, error) {
 	t := &target{name: name, out: filepath.Join(b.tmp, name+"-"+uuid.NewString()[:8]+".log"), exited: make(chan error, 1)}
-	dbURL, drop, err := b.newDatabase(ctx)
-	if err != nil {
-		return nil, err
+	// Targets run one at a time on one database, emptied for each.
+	if _, err := b.store.DB().ExecContext(ctx, `TRUNCATE numbers`); err != nil {
+		return nil, fmt.Errorf("empty the numbers table: %w", err)
 	}
-	t.cleanup = append(t.cleanup, drop)
-	if t.store, err = pgstore.Open(pgstore.Config{URL: dbURL}); err != nil {
-		return nil, err
-	}
-	t.cleanup = append(t.cleanup, func() { t.store.Close() })
-	if _, err := t.store.Migrate(ctx); err != nil {
-		return nil, err
-	}
+	t.store = b.store
 	qname := "bench-" + uuid.NewString()[:8]
 	mainURL, dlqURL, err := sqsqueue.Ensure(ctx, b.client, sqsqueue.QueueSpec{Name: qname, DLQName: qname + "-dlq", MaxReceiveCount: 5, VisibilityTimeout: 30 * time.Second})
 	if err != nil {
@@ -107,7 +97,7 @@ func (b *bench) newTarget(ctx context.Context, name string) (*target, error) {
 	}
 	env := []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
-		"DATABASE_URL=" + dbURL, "SQS_ENDPOINT=" + b.sqsURL, "SQS_QUEUE_URL=" + mainURL, "SQS_DLQ_URL=" + dlqURL,
+		"DATABASE_URL=" + b.adminURL, "SQS_ENDPOINT=" + b.sqsURL, "SQS_QUEUE_URL=" + mainURL, "SQS_DLQ_URL=" + dlqURL,
 		"AWS_REGION=us-east-1", "MIGRATE=false", "LOG_LEVEL=warn", "LOG_FORMAT=json",
 	}
 	switch name {
@@ -235,25 +225,6 @@ func (t *target) reportedInit() float64 {
 func (t *target) output() string {
 	b, _ := os.ReadFile(t.out)
 	return string(b)
-}
-
-func (b *bench) newDatabase(ctx context.Context) (string, func(), error) {
-	db := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(b.adminURL)))
-	name := "bench_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
-	if _, err := db.ExecContext(ctx, `CREATE DATABASE "`+name+`"`); err != nil {
-		db.Close()
-		return "", nil, err
-	}
-	u, err := url.Parse(b.adminURL)
-	if err != nil {
-		db.Close()
-		return "", nil, err
-	}
-	u.Path = "/" + name
-	return u.String(), func() {
-		_, _ = db.ExecContext(context.Background(), `DROP DATABASE IF EXISTS "`+name+`" WITH (FORCE)`)
-		db.Close()
-	}, nil
 }
 
 func freeAddr() (string, error) {
