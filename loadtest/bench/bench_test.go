@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -65,4 +66,59 @@ func TestTheLadderClimbsUntilARateFailsTwice(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 200, l.Holding)
 	assert.Equal(t, []int{100, 200, 200, 300, 300}, tried)
+}
+
+func TestTheSummaryJudgesEachGoalOnTheRatiosOfARun(t *testing.T) {
+	c := config{cpuRates: []int{1200}, p99Rate: 800, ladder: []int{1000, 2500, 5000}, overload: 3}
+	cpu := func(side string, perWrite map[string]float64, p99 float64) step {
+		return step{Target: side, Rate: 1200, PerWrite: perWrite, P99: p99, Holds: true}
+	}
+	good := runResult{
+		Run: 1,
+		Fixed: []step{
+			cpu("floor", map[string]float64{"floor": 100}, 1),
+			cpu("original", map[string]float64{"original": 600}, 1),
+			cpu("sync", map[string]float64{"sync-proxy": 300}, 1),
+			cpu("numbers", map[string]float64{"proxy": 150, "worker": 90}, 1),
+			{Target: "original", Rate: 800, P99: 60},
+			{Target: "numbers", Rate: 800, P99: 50},
+		},
+		Ladders:  map[string]ladder{"original": {Holding: 1000}, "numbers": {Holding: 2500}},
+		Overload: overloadResult{step: step{Target: "numbers", Sent: 100, OK: 80, Status503: 20, RetryAfter: 20, WithinSecond: 100}, ProxyPeakMB: 40, WorkerPeakMB: 30},
+		Raw:      map[string]float64{"SQSCombined": 10000},
+	}
+	var out strings.Builder
+	summarize(&out, c, []runResult{good})
+	for _, line := range []string{
+		"pass  proxy + worker CPU per write ≤ 0.5× the original's at 1200/s: 0.40×",
+		"pass  proxy ≤ 1.5× the floor at 1200/s: 1.50×",
+		"pass  worker ≤ 1.0× the floor at 1200/s: 0.90×",
+		"pass  highest rate that holds ≥ 2.5× the original's (2.50×)",
+		"pass  accept p99 at 800/s no worse than the original's: 50.0 ms vs 60.0 ms",
+		"pass  overload: proxy and worker under 100 MB RSS",
+		"pass  overload: every request answered within 1 s",
+		"pass  overload: no connection errors",
+		"pass  nothing lost or duplicated",
+	} {
+		assert.Contains(t, out.String(), line)
+	}
+	assert.NotContains(t, out.String(), "FAIL")
+
+	bad := good
+	bad.Fixed = append([]step{}, good.Fixed...)
+	bad.Fixed[3] = cpu("numbers", map[string]float64{"proxy": 400, "worker": 200}, 1)
+	bad.Fixed = append(bad.Fixed, step{Target: "numbers", Rate: 400, Lost: 1})
+	bad.Overload.ConnErrors, bad.Overload.Status503, bad.Overload.RetryAfter = 3, 20, 19
+	out.Reset()
+	summarize(&out, c, []runResult{bad})
+	for _, line := range []string{
+		"FAIL  proxy + worker CPU per write ≤ 0.5× the original's at 1200/s: 1.00×",
+		"FAIL  proxy ≤ 1.5× the floor at 1200/s: 4.00×",
+		"FAIL  worker ≤ 1.0× the floor at 1200/s: 2.00×",
+		"FAIL  overload: every request answered within 1 s with 202 or 503 + Retry-After",
+		"FAIL  overload: no connection errors: 3",
+		"FAIL  nothing lost or duplicated in any round of any run (overload included): 1 lost",
+	} {
+		assert.Contains(t, out.String(), line)
+	}
 }
