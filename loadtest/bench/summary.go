@@ -158,8 +158,8 @@ func summarize(w io.Writer, c config, runs []runResult) {
 		goal(med[k+"worker-floor"] <= 1.0, "worker ≤ 1.0× the floor at %d/s: %.2f×", rate, med[k+"worker-floor"])
 	}
 	goal(med["hold/ratio"] >= 2.5 || med["hold/sqs-share"] >= 0.8,
-		"highest rate that holds ≥ 2.5× the original's (%.2f×), or ≥ 80%% of the local SQS's raw send+consume (%.0f%%)",
-		med["hold/ratio"], 100*med["hold/sqs-share"])
+		"highest rate that holds ≥ 2.5× the original's (%s), or ≥ 80%% of the local SQS's raw send+consume (%s)",
+		num("%.2f×", med["hold/ratio"]), num("%.0f%%", 100*med["hold/sqs-share"]))
 	goal(med["p99/numbers"] <= med["p99/original"], "accept p99 at %d/s no worse than the original's: %.1f ms vs %.1f ms",
 		c.p99Rate, med["p99/numbers"], med["p99/original"])
 	goal(med["over/proxy-mb"] < 100 && med["over/worker-mb"] < 100, "overload: proxy and worker under 100 MB RSS: %.1f and %.1f MB",
