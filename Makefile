@@ -96,8 +96,8 @@ TARGET ?= http://127.0.0.1:8080
 RATE ?= 2000
 DURATION ?= 30s
 REPORT ?= report.json
-bench: tools-check ## side-by-side benchmark: raw SQS/Postgres limits, async product, sync baseline (RUNS=3 RATE=2000 DURATION=30s MAX_RATE=9000)
-	RUNS=$(or $(RUNS),3) RATE=$(RATE) DURATION=$(DURATION) $(if $(MAX_RATE),MAX_RATE=$(MAX_RATE)) bash loadtest/bench.sh
+bench: tools-check ## numbers vs the original app, the sync baseline and a net/http floor, side by side: CPU per write, rate ladder, overload (RUNS=3 STEP=10s; ~25 min; docs/benchmarks.md)
+	RUNS=$(or $(RUNS),3) bash loadtest/bench.sh
 
 loadtest: tools-check ## make loadtest TARGET=http://127.0.0.1:8080 RATE=2000 DURATION=30s REPORT=report.json [HTML=report.html] [DB=postgres://...]
 	$(GO) build -o bin/loadtest ./loadtest

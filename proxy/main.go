@@ -18,6 +18,7 @@ import (
 	"github.com/numbers-app/numbers/shared/config"
 	"github.com/numbers-app/numbers/shared/logging"
 	"github.com/numbers-app/numbers/shared/metrics"
+	"github.com/numbers-app/numbers/shared/profiling"
 )
 
 // Config is the proxy's configuration: the HTTP side's (server.Config) and
@@ -58,6 +59,11 @@ func run(ctx context.Context, environ map[string]string, logOut io.Writer) error
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
+	stopPprof, err := profiling.Serve(cfg.PprofAddr) // debug only, off by default
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
 	built, err := server.New(ctx, cfg.Config, log, server.Options{})
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 
 	"github.com/numbers-app/numbers/shared/config"
 	"github.com/numbers-app/numbers/shared/logging"
+	"github.com/numbers-app/numbers/shared/profiling"
 	"github.com/numbers-app/numbers/worker/dlq/dlqcli"
 	"github.com/numbers-app/numbers/worker/service"
 )
@@ -54,6 +55,11 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
+	stopPprof, err := profiling.Serve(cfg.PprofAddr) // debug only, off by default
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
 	_, explicit := environ["METRICS_ADDR"]
 	w, err := service.NewWorker(ctx, cfg, log, service.WorkerOptions{MetricsAddrExplicit: explicit, LogOut: logOut})
 	if err != nil {

@@ -13,6 +13,9 @@ import (
 
 // Common is the configuration the proxy, the worker and the functions share.
 type Common struct {
+	// PprofAddr serves net/http/pprof on this loopback address (debug and
+	// benchmarks only; "": off, the default). See shared/profiling.
+	PprofAddr string `env:"PPROF_ADDR"`
 	// DatabaseURL is the Postgres URL. When empty it is built from the PG*
 	// variables (as RDS secrets are usually injected).
 	DatabaseURL string `env:"DATABASE_URL"`

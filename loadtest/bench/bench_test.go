@@ -1,0 +1,124 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestAStepHoldsOnlyWithEnoughSuccessesALowP99AndEveryWriteStored(t *testing.T) {
+	base := step{Sent: 10000, OK: 10000, P99: 40}
+	cases := []struct {
+		name      string
+		change    func(*step)
+		mustStore bool
+		holds     bool
+	}{
+		{"all answered fast and stored", func(*step) {}, true, true},
+		{"one in a thousand failed is still enough", func(s *step) { s.OK = 9990 }, true, true},
+		{"more than one in a thousand failed", func(s *step) { s.OK = 9989 }, true, false},
+		{"p99 of 100 ms is too slow", func(s *step) { s.P99 = 100 }, true, false},
+		{"a lost write fails a side that must store", func(s *step) { s.Lost = 1 }, true, false},
+		{"a duplicate fails a side that must store", func(s *step) { s.Duplicates = 1 }, true, false},
+		{"the original promises nothing about storage", func(s *step) { s.Lost = 5 }, false, true},
+		{"nothing sent does not hold", func(s *step) { s.Sent, s.OK = 0, 0 }, false, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := base
+			tc.change(&s)
+			s.judge(tc.mustStore)
+			assert.Equal(t, tc.holds, s.Holds, s.Why)
+		})
+	}
+}
+
+func TestTheRawLimitsAreReadFromTheBenchmarkOutput(t *testing.T) {
+	out := `goos: linux
+BenchmarkRawSendMessageBatch-2   	     242	   2694315 ns/op	      3697 msg/s
+BenchmarkRawReceiveDelete-2      	     122	   2718410 ns/op	      3678.5 msg/s
+BenchmarkRawInsert1-2     	     264	   1267539 ns/op	       788.8 rows/s
+PASS`
+	assert.Equal(t, map[string]float64{"RawSendMessageBatch": 3697, "RawReceiveDelete": 3678.5, "RawInsert1": 788.8}, parseRaw(out))
+}
+
+func TestRatesMustBeAscendingPositiveNumbers(t *testing.T) {
+	got, err := rates("400, 800,1200")
+	require.NoError(t, err)
+	assert.Equal(t, []int{400, 800, 1200}, got)
+	for _, bad := range []string{"800,400", "0", "x", ""} {
+		_, err := rates(bad)
+		assert.Error(t, err, bad)
+	}
+}
+
+func TestTheLadderClimbsUntilARateFailsTwice(t *testing.T) {
+	// Which attempts hold, in order: 100 holds, 200 fails then holds on
+	// the retry, 300 fails twice: the ladder stops and 200 is the answer.
+	outcomes := []bool{true, false, true, false, false}
+	var tried []int
+	l, err := climb([]int{100, 200, 300, 400}, func(rate int) (step, error) {
+		tried = append(tried, rate)
+		return step{Rate: rate, Holds: outcomes[len(tried)-1]}, nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 200, l.Holding)
+	assert.Equal(t, []int{100, 200, 200, 300, 300}, tried)
+}
+
+func TestTheSummaryJudgesEachGoalOnTheRatiosOfARun(t *testing.T) {
+	c := config{cpuRates: []int{1200}, p99Rate: 800, ladder: []int{1000, 2500, 5000}, overload: 3}
+	cpu := func(side string, perWrite map[string]float64, p99 float64) step {
+		return step{Target: side, Rate: 1200, PerWrite: perWrite, P99: p99, Holds: true}
+	}
+	good := runResult{
+		Run: 1,
+		Fixed: []step{
+			cpu("floor", map[string]float64{"floor": 100}, 1),
+			cpu("original", map[string]float64{"original": 600}, 1),
+			cpu("sync", map[string]float64{"sync-proxy": 300}, 1),
+			cpu("numbers", map[string]float64{"proxy": 150, "worker": 90}, 1),
+			{Target: "original", Rate: 800, P99: 60},
+			{Target: "numbers", Rate: 800, P99: 50},
+		},
+		Ladders:  map[string]ladder{"original": {Holding: 1000}, "numbers": {Holding: 2500}},
+		Overload: overloadResult{step: step{Target: "numbers", Sent: 100, OK: 80, Status503: 20, RetryAfter: 20, WithinSecond: 100}, ProxyPeakMB: 40, WorkerPeakMB: 30},
+		Raw:      map[string]float64{"SQSCombined": 10000},
+	}
+	var out strings.Builder
+	summarize(&out, c, []runResult{good})
+	for _, line := range []string{
+		"pass  proxy + worker CPU per write ≤ 0.5× the original's at 1200/s: 0.40×",
+		"pass  proxy ≤ 1.5× the floor at 1200/s: 1.50×",
+		"pass  worker ≤ 1.0× the floor at 1200/s: 0.90×",
+		"pass  highest rate that holds ≥ 2.5× the original's (2.50×)",
+		"pass  accept p99 at 800/s no worse than the original's: 50.0 ms vs 60.0 ms",
+		"pass  overload: proxy and worker under 100 MB RSS",
+		"pass  overload: every request answered within 1 s",
+		"pass  overload: no connection errors",
+		"pass  nothing lost or duplicated",
+	} {
+		assert.Contains(t, out.String(), line)
+	}
+	assert.NotContains(t, out.String(), "FAIL")
+
+	bad := good
+	bad.Fixed = append([]step{}, good.Fixed...)
+	bad.Fixed[3] = cpu("numbers", map[string]float64{"proxy": 400, "worker": 200}, 1)
+	bad.Fixed = append(bad.Fixed, step{Target: "numbers", Rate: 400, Lost: 1})
+	bad.Overload.ConnErrors, bad.Overload.Status503, bad.Overload.RetryAfter = 3, 20, 19
+	out.Reset()
+	summarize(&out, c, []runResult{bad})
+	for _, line := range []string{
+		"FAIL  proxy + worker CPU per write ≤ 0.5× the original's at 1200/s: 1.00×",
+		"FAIL  proxy ≤ 1.5× the floor at 1200/s: 4.00×",
+		"FAIL  worker ≤ 1.0× the floor at 1200/s: 2.00×",
+		"FAIL  overload: every request answered within 1 s with 202 or 503 + Retry-After",
+		"FAIL  overload: no connection errors: 3",
+		"FAIL  nothing lost or duplicated in any round of any run (overload included): 1 lost",
+	} {
+		assert.Contains(t, out.String(), line)
+	}
+}

@@ -1,0 +1,316 @@
+// Command bench is `make bench`: it measures numbers, the original app it
+// replaces, the synchronous baseline and a bare net/http floor side by side
+// in one run, on one fresh local stack per repetition, and prints the ratios
+// against the goals of issue 15 in one summary table. See docs/benchmarks.md.
+//
+//	go run ./loadtest/bench -runs 3 -out build/bench   (loadtest/bench.sh builds what it needs)
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// config is the command's flags.
+type config struct {
+	root, out, bin string
+	originalApp    string // shared/original-app
+	originalDir    string // the scratch install
+	runs           int
+	stepFor        time.Duration
+	ladder         []int
+	cpuRates       []int
+	p99Rate        int
+	overload       float64
+	overloadFor    time.Duration
+	warmupFor      time.Duration
+	warmupRate     int
+	drain          time.Duration
+	profileFor     time.Duration
+	rawBenchtime   string
+	workers        uint64
+	timeout        time.Duration
+	skipRaw        bool
+}
+
+func parse(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var ladder, cpuRates string
+	fs.StringVar(&c.root, "root", ".", "the repository root")
+	fs.StringVar(&c.out, "out", "build/bench", "where results, logs and profiles go")
+	fs.StringVar(&c.bin, "bin", "build/bench/bin", "directory with proxy, worker, floor, sqsbench.test and pgbench.test")
+	fs.StringVar(&c.originalApp, "original", "", "the original app (default: ../shared/original-app beside the repository)")
+	fs.IntVar(&c.runs, "runs", 3, "repetitions, each on a fresh stack; figures are medians")
+	fs.DurationVar(&c.stepFor, "step", 10*time.Second, "length of each constant-rate step")
+	fs.StringVar(&ladder, "ladder", "400,800,1200,1600,2000,2400,3200,4000,4800,6400", "rates of the ladder, ascending (posts/s)")
+	fs.StringVar(&cpuRates, "cpu-rates", "1200,2400", "rates at which CPU per write is compared")
+	fs.IntVar(&c.p99Rate, "p99-rate", 800, "rate at which accept p99 is compared")
+	fs.Float64Var(&c.overload, "overload", 3, "overload round: this multiple of numbers' holding rate")
+	fs.DurationVar(&c.overloadFor, "overload-for", 15*time.Second, "length of the overload round")
+	fs.DurationVar(&c.warmupFor, "warmup", 10*time.Second, "warm-up of each server before measuring")
+	fs.IntVar(&c.warmupRate, "warmup-rate", 400, "warm-up rate")
+	fs.DurationVar(&c.drain, "drain", time.Minute, "how long accepted writes may take to be stored after a step")
+	fs.DurationVar(&c.profileFor, "profile", 10*time.Second, "CPU profile of proxy and worker during one step of the first run (0: none)")
+	fs.StringVar(&c.rawBenchtime, "raw-benchtime", "3s", "-test.benchtime of the raw SQS and Postgres benchmarks")
+	fs.Uint64Var(&c.workers, "workers", 256, "initial vegeta workers (it adds more to hold the rate)")
+	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "per-request timeout")
+	fs.BoolVar(&c.skipRaw, "skip-raw", false, "skip the raw SQS and Postgres limits")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	var err error
+	if c.ladder, err = rates(ladder); err != nil {
+		return c, fmt.Errorf("-ladder: %w", err)
+	}
+	if c.cpuRates, err = rates(cpuRates); err != nil {
+		return c, fmt.Errorf("-cpu-rates: %w", err)
+	}
+	if c.runs < 1 || c.p99Rate < 1 || c.stepFor < time.Second || c.overload <= 0 {
+		return c, errors.New("-runs, -p99-rate, -overload must be positive and -step at least 1s")
+	}
+	if c.originalApp == "" {
+		c.originalApp = filepath.Join(c.root, "..", "shared", "original-app")
+	}
+	for _, p := range []*string{&c.root, &c.out, &c.bin, &c.originalApp} {
+		if *p, err = filepath.Abs(*p); err != nil {
+			return c, err
+		}
+	}
+	c.originalDir = filepath.Join(c.out, "original-app")
+	return c, nil
+}
+
+func rates(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q is not a rate", f)
+		}
+		out = append(out, n)
+	}
+	if !slices.IsSorted(out) {
+		return nil, errors.New("rates must be ascending")
+	}
+	return out, nil
+}
+
+// runResult is everything one repetition measured.
+type runResult struct {
+	Run      int                `json:"run"`
+	Fixed    []step             `json:"fixed_rate_steps"`
+	Ladders  map[string]ladder  `json:"ladders"`
+	Overload overloadResult     `json:"overload"`
+	Raw      map[string]float64 `json:"raw_limits"`
+	Profiles []string           `json:"profiles,omitempty"`
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	c, err := parse(args, os.Stderr)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(c.out, 0o755); err != nil {
+		return err
+	}
+	if err := installOriginal(ctx, filepath.Join(c.originalApp, "server"), c.originalDir, out); err != nil {
+		return err
+	}
+	started := time.Now()
+	fmt.Fprintf(out, "bench: %d runs; steps of %s; ladder %v; CPU at %v/s; p99 at %d/s; overload %.0f× for %s; load average %s\n",
+		c.runs, c.stepFor, c.ladder, c.cpuRates, c.p99Rate, c.overload, c.overloadFor, loadavg())
+	var results []runResult
+	for i := 1; i <= c.runs; i++ {
+		fmt.Fprintf(out, "== run %d of %d\n", i, c.runs)
+		res, err := oneRun(ctx, c, i, out)
+		if err != nil {
+			return fmt.Errorf("run %d: %w", i, err)
+		}
+		results = append(results, res)
+		b, _ := json.MarshalIndent(res, "", "  ")
+		if err := os.WriteFile(filepath.Join(c.out, fmt.Sprintf("run-%d.json", i)), b, 0o644); err != nil {
+			return err
+		}
+	}
+	f, err := os.Create(filepath.Join(c.out, "summary.md"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w := io.MultiWriter(out, f)
+	fmt.Fprintf(w, "\nmake bench: %d runs in %s on %s; load average at the end %s\n\n", c.runs, time.Since(started).Round(time.Second), machine(), loadavg())
+	summarize(w, c, results)
+	return nil
+}
+
+func oneRun(ctx context.Context, c config, n int, log io.Writer) (runResult, error) {
+	res := runResult{Run: n, Ladders: map[string]ladder{}}
+	dir := filepath.Join(c.out, fmt.Sprintf("run-%d", n))
+	if err := os.RemoveAll(dir); err != nil {
+		return res, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return res, err
+	}
+	e, err := up(ctx, c, dir, log)
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		e.down()
+		_ = os.RemoveAll(filepath.Join(dir, "stack")) // the Postgres data; logs stay
+	}()
+	r := &runner{c: c, e: e, log: log}
+	ts := e.targets()
+	sides := []string{"floor", "original", "sync", "numbers"}
+
+	fmt.Fprintf(log, "warm-up: %d/s for %s each\n", c.warmupRate, c.warmupFor)
+	for _, name := range sides {
+		if _, err := r.run(ctx, ts[name], c.warmupRate, c.warmupFor); err != nil {
+			return res, err
+		}
+	}
+	fixed := append([]int{c.p99Rate}, c.cpuRates...)
+	slices.Sort(fixed)
+	fixed = slices.Compact(fixed)
+	fmt.Fprintf(log, "fixed rates %v: every side, %s each\n", fixed, c.stepFor)
+	for _, rate := range fixed {
+		for _, name := range sides {
+			s, err := r.run(ctx, ts[name], rate, c.stepFor)
+			if err != nil {
+				return res, err
+			}
+			res.Fixed = append(res.Fixed, s)
+		}
+	}
+	if n == 1 && c.profileFor > 0 {
+		files, err := r.profile(ctx, ts["numbers"], c.cpuRates[0], c.profileFor)
+		if err != nil {
+			return res, err
+		}
+		res.Profiles = files
+	}
+	for _, name := range []string{"original", "numbers"} {
+		fmt.Fprintf(log, "ladder %s: %v/s, %s a step, a failing step retried once\n", name, c.ladder, c.stepFor)
+		l, err := r.ladder(ctx, ts[name], c.ladder, c.stepFor)
+		if err != nil {
+			return res, err
+		}
+		res.Ladders[name] = l
+	}
+	base := res.Ladders["numbers"].Holding
+	if base == 0 {
+		base = c.ladder[0]
+	}
+	fmt.Fprintf(log, "overload: %.0f× %d/s for %s\n", c.overload, base, c.overloadFor)
+	if res.Overload, err = r.overloadRound(ctx, ts["numbers"], int(c.overload*float64(base)), c.overloadFor); err != nil {
+		return res, err
+	}
+	if !c.skipRaw {
+		if res.Raw, err = rawLimits(ctx, c, e, dir, log); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// ladder is one side's rate ladder.
+type ladder struct {
+	Steps   []step `json:"steps"`
+	Holding int    `json:"highest_rate_that_holds"`
+}
+
+// ladder climbs the rates until one fails twice in a row.
+func (r *runner) ladder(ctx context.Context, t target, rates []int, d time.Duration) (ladder, error) {
+	return climb(rates, func(rate int) (step, error) { return r.run(ctx, t, rate, d) })
+}
+
+// climb runs each rate, retrying a failing one once, and stops at the first
+// rate that fails twice.
+func climb(rates []int, try func(rate int) (step, error)) (ladder, error) {
+	var l ladder
+	for _, rate := range rates {
+		held := false
+		for attempt := 0; attempt < 2 && !held; attempt++ {
+			s, err := try(rate)
+			if err != nil {
+				return l, err
+			}
+			l.Steps = append(l.Steps, s)
+			held = s.Holds
+		}
+		if !held {
+			break
+		}
+		l.Holding = rate
+	}
+	return l, nil
+}
+
+// overloadResult is the overload round.
+type overloadResult struct {
+	step
+	ProxyPeakMB  float64 `json:"proxy_peak_rss_mb"`
+	WorkerPeakMB float64 `json:"worker_peak_rss_mb"`
+}
+
+func (r *runner) overloadRound(ctx context.Context, t target, rate int, d time.Duration) (overloadResult, error) {
+	s, err := r.run(ctx, t, rate, d)
+	o := overloadResult{step: s}
+	if err != nil {
+		return o, err
+	}
+	// VmHWM: the peak over the process's life, this round included.
+	if b, err := peakMB(r.e.proxy); err == nil {
+		o.ProxyPeakMB = b
+	}
+	if b, err := peakMB(r.e.worker); err == nil {
+		o.WorkerPeakMB = b
+	}
+	fmt.Fprintf(r.log, "  overload: %d/s offered, %d sent: %d 2xx, %d 503 (%d with Retry-After), %d connection errors, %d timeouts, %.2f%% answered within 1 s; peak RSS proxy %.0f MB, worker %.0f MB\n",
+		rate, s.Sent, s.OK, s.Status503, s.RetryAfter, s.ConnErrors, s.Timeouts, 100*float64(s.WithinSecond)/float64(max(1, s.Sent)), o.ProxyPeakMB, o.WorkerPeakMB)
+	return o, nil
+}
+
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func machine() string {
+	cores := 0
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		cores = strings.Count(string(b), "\nprocessor")
+		if strings.HasPrefix(string(b), "processor") {
+			cores++
+		}
+	}
+	return fmt.Sprintf("%d cores", cores)
+}

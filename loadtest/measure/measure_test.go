@@ -1,0 +1,53 @@
+package measure
+
+import (
+	"math"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestMedianOfOddAndEvenCountsAndOfNothing(t *testing.T) {
+	assert.Equal(t, 2.0, Median([]float64{3, 1, 2}))
+	assert.Equal(t, 2.5, Median([]float64{4, 1, 3, 2}))
+	assert.True(t, math.IsNaN(Median(nil)))
+}
+
+func TestPercentileIsTheNearestRank(t *testing.T) {
+	var ds []time.Duration
+	for i := 1; i <= 100; i++ {
+		ds = append(ds, time.Duration(i)*time.Millisecond)
+	}
+	assert.Equal(t, 99*time.Millisecond, Percentile(ds, 0.99))
+	assert.Equal(t, 50*time.Millisecond, Percentile(ds, 0.50))
+	assert.Equal(t, 100*time.Millisecond, Percentile(ds, 1))
+	assert.Equal(t, time.Duration(0), Percentile(nil, 0.99))
+}
+
+func TestParseStatCountsFieldsAfterTheCommand(t *testing.T) {
+	// A command name with spaces and a parenthesis, utime 250 and stime 50 ticks.
+	line := "4242 (node (x) y) S 17 4242 4242 0 -1 4194560 1 0 0 0 250 50 0 0 20 0 11 0 1 1 1"
+	st, err := parseStat(4242, line)
+	require.NoError(t, err)
+	assert.Equal(t, 17, st.PPID)
+	assert.Equal(t, "node (x) y", st.Comm)
+	assert.Equal(t, 300*time.Second/time.Duration(clockTicks()), st.CPU)
+}
+
+func TestThisProcessHasCPUTimeAndMemory(t *testing.T) {
+	busy := time.Now().Add(50 * time.Millisecond)
+	for time.Now().Before(busy) {
+	}
+	cpu, err := CPUTime(os.Getpid(), false)
+	require.NoError(t, err)
+	assert.Positive(t, cpu)
+	now, err := RSS(os.Getpid())
+	require.NoError(t, err)
+	peak, err := PeakRSS(os.Getpid()) // read second: the peak can only have grown
+	require.NoError(t, err)
+	assert.Positive(t, now)
+	assert.GreaterOrEqual(t, peak, now)
+}
