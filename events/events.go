@@ -146,6 +146,11 @@ func Decode(body string) (number.Submission, error) {
 	if _, off := at.Zone(); off != 0 {
 		return number.Submission{}, &DecodeError{ReasonInvalidField, fmt.Sprintf("accepted_at %q is not UTC", ev.AcceptedAt)}
 	}
+	// A time Postgres refuses would fail the whole batch's insert: it is
+	// this message's fault, so it is poison with a reason, like any field.
+	if err := number.CheckTime(at); err != nil {
+		return number.Submission{}, &DecodeError{ReasonInvalidField, fmt.Sprintf("accepted_at %q is outside the range a store keeps", ev.AcceptedAt)}
+	}
 	return number.Submission{ID: id.String(), Value: v, AcceptedAt: number.Truncate(at), RequestID: *ev.RequestID}, nil
 }
 

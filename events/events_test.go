@@ -78,6 +78,7 @@ func TestDecodeRejectsPoisonWithReason(t *testing.T) {
 		{"an unknown version", with("version", 2), events.ReasonUnknownVersion},
 		{"a fractional version", with("version", 1.5), events.ReasonUnknownVersion},
 		{"an unknown type", with("type", "number.deleted"), events.ReasonUnknownType},
+		{"an accepted_at in year 0000, which Postgres refuses", with("accepted_at", "0000-01-01T00:00:00Z"), events.ReasonInvalidField},
 		{"no type", with("type", nil), events.ReasonMissingField},
 		{"no version", with("version", nil), events.ReasonMissingField},
 		{"no id", with("id", nil), events.ReasonMissingField},
