@@ -251,6 +251,10 @@ func runStack(ctx context.Context, root string, args []string, getenv func(strin
 	if err != nil {
 		return err
 	}
+	maxReceives, visibility, err := queuePolicyFromEnv(getenv)
+	if err != nil {
+		return err
+	}
 	httpAddr, err := addrFromEnv(getenv, "HTTP_ADDR", 8080)
 	if err != nil {
 		return err
@@ -280,6 +284,7 @@ func runStack(ctx context.Context, root string, args []string, getenv func(strin
 	fmt.Fprintln(out, "starting Postgres and the local SQS...")
 	deps, err := stack.Up(ctx, stack.Options{
 		Root: root, StateDir: state, PGPort: pgPort, SQSPort: sqsPort, Queues: true, Log: out, ServiceLog: serviceLog,
+		MaxReceiveCount: maxReceives, VisibilityTimeout: visibility,
 	})
 	if err != nil {
 		return err
@@ -408,4 +413,26 @@ func runTests(ctx context.Context, root string, args []string, stdout, stderr io
 		return 1, err
 	}
 	return 0, nil
+}
+
+// queuePolicyFromEnv reads LOCAL_SQS_MAX_RECEIVE_COUNT (1..1000) and
+// LOCAL_SQS_VISIBILITY_TIMEOUT (a Go duration, whole seconds, 3s..12h): the
+// main queue's redrive policy and visibility for `make run`. Unset gives 0,
+// the stack's defaults (5 and 30s, as in infra/).
+func queuePolicyFromEnv(getenv func(string) string) (int, time.Duration, error) {
+	var n int
+	var d time.Duration
+	if v := getenv("LOCAL_SQS_MAX_RECEIVE_COUNT"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 || n > 1000 {
+			return 0, 0, fmt.Errorf("LOCAL_SQS_MAX_RECEIVE_COUNT=%q: want a whole number from 1 to 1000 (SQS's range)", v)
+		}
+	}
+	if v := getenv("LOCAL_SQS_VISIBILITY_TIMEOUT"); v != "" {
+		var err error
+		if d, err = time.ParseDuration(v); err != nil || d < 3*time.Second || d > 12*time.Hour || d%time.Second != 0 {
+			return 0, 0, fmt.Errorf("LOCAL_SQS_VISIBILITY_TIMEOUT=%q: want whole seconds from 3s to 12h, e.g. 10s", v)
+		}
+	}
+	return n, d, nil
 }

@@ -4,6 +4,7 @@
 package stack
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -46,6 +47,13 @@ type Options struct {
 	Fast bool
 	// Queues creates the main queue and the DLQ.
 	Queues bool
+	// MaxReceiveCount and VisibilityTimeout are the main queue's redrive
+	// policy and default visibility. Default to the constants above (as in
+	// infra/); lower them to see a long outage outlast maxReceiveCount ×
+	// visibility in minutes (LOCAL_SQS_MAX_RECEIVE_COUNT,
+	// LOCAL_SQS_VISIBILITY_TIMEOUT for `make run`).
+	MaxReceiveCount   int
+	VisibilityTimeout time.Duration
 	// Log receives progress lines; ServiceLog the servers' own output.
 	Log, ServiceLog io.Writer
 }
@@ -56,6 +64,10 @@ type Deps struct {
 	SQS      *fauxqs.Server
 	QueueURL string
 	DLQURL   string
+	// The main queue's policy (Options.MaxReceiveCount, VisibilityTimeout
+	// with their defaults).
+	MaxReceiveCount   int
+	VisibilityTimeout time.Duration
 }
 
 // Up starts Postgres and the local SQS (installing fauxqs when needed).
@@ -92,7 +104,9 @@ func Up(ctx context.Context, o Options) (*Deps, error) {
 		pg.Stop()
 		return nil, err
 	}
-	d := &Deps{PG: pg, SQS: sqsSrv}
+	d := &Deps{PG: pg, SQS: sqsSrv,
+		MaxReceiveCount:   cmp.Or(o.MaxReceiveCount, MaxReceiveCount),
+		VisibilityTimeout: cmp.Or(o.VisibilityTimeout, VisibilityTimeout)}
 	if o.Queues {
 		if err := d.EnsureQueues(ctx); err != nil {
 			d.Down()
@@ -110,7 +124,9 @@ func (d *Deps) EnsureQueues(ctx context.Context) error {
 		return err
 	}
 	d.QueueURL, d.DLQURL, err = sqsqueue.Ensure(ctx, client, sqsqueue.QueueSpec{
-		Name: QueueName, DLQName: DLQName, MaxReceiveCount: MaxReceiveCount, VisibilityTimeout: VisibilityTimeout,
+		Name: QueueName, DLQName: DLQName,
+		MaxReceiveCount:   cmp.Or(d.MaxReceiveCount, MaxReceiveCount),
+		VisibilityTimeout: cmp.Or(d.VisibilityTimeout, VisibilityTimeout),
 	})
 	return err
 }
@@ -204,5 +220,7 @@ func (d *Deps) Env(httpAddr string) []string {
 		"SQS_DLQ_URL=" + d.DLQURL,
 		"AWS_REGION=" + Region,
 		"HTTP_ADDR=" + httpAddr,
+		// The worker extends visibility by the queue's own timeout.
+		"SQS_VISIBILITY_TIMEOUT=" + cmp.Or(d.VisibilityTimeout, VisibilityTimeout).String(),
 	}
 }

@@ -35,7 +35,8 @@ type Config struct {
 	// RateLimit is requests per second per client to /api (0: off); Burst
 	// defaults to twice that. TrustForwardedFor: behind an ALB, identify
 	// clients by X-Forwarded-For, the entry ForwardedForHops from the right
-	// (how many proxies append to it: the ALB alone is 1).
+	// (how many proxies append to it: the ALB alone is 1; 0 in a Config
+	// built in code means that default).
 	RateLimit         float64 `env:"RATE_LIMIT_PER_CLIENT" envDefault:"0"`
 	RateBurst         int     `env:"RATE_LIMIT_BURST" envDefault:"0"`
 	TrustForwardedFor bool    `env:"TRUST_FORWARDED_FOR" envDefault:"false"`
@@ -53,7 +54,7 @@ func (c Config) Validate() error {
 	if err := c.Common.Validate(); err != nil {
 		return err
 	}
-	if c.ForwardedForHops < 1 {
+	if c.ForwardedForHops < 0 {
 		return fmt.Errorf("configuration: FORWARDED_FOR_HOPS must be at least 1, got %d", c.ForwardedForHops)
 	}
 	if c.WriteMode != "async" && c.WriteMode != "sync" {
