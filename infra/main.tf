@@ -206,7 +206,7 @@ module "lambda" {
     name          = module.database.db_name
     secret_arns   = module.database.login_secret_arns
     kms_key_arn   = module.database.secrets_kms_key_arn
-    ssl_root_cert = var.db_ssl_root_cert
+    ssl_root_cert = var.lambda_db_ssl_root_cert
   }
   vpc_arn                  = module.network.vpc_arn
   permissions_boundary_arn = local.permissions_boundary_arn

@@ -77,9 +77,15 @@ variable "waf_rate_limit_per_5min" {
 }
 
 variable "db_ssl_root_cert" {
-  description = "Path of the RDS CA bundle (global-bundle.pem) in the images and the Lambda zips: PGSSLROOTCERT, with PGSSLMODE=verify-full."
+  description = "Path of the RDS CA bundle (global-bundle.pem) in the proxy and worker images: PGSSLROOTCERT, with PGSSLMODE=verify-full."
   type        = string
   default     = "/etc/ssl/certs/rds-global-bundle.pem"
+}
+
+variable "lambda_db_ssl_root_cert" {
+  description = "Path of the RDS CA bundle in the Lambda functions (the zip is unpacked in /var/task): PGSSLROOTCERT of the functions."
+  type        = string
+  default     = "/var/task/rds-global-bundle.pem"
 }
 
 variable "permissions_boundary_name" {

@@ -12,7 +12,10 @@ fail() {
 	printf '    FAIL: %s\n' "$*" >&2
 	fails=$((fails + 1))
 }
-pass() { printf '    ok: %s\n' "$*"; }
+# Each numbered guard starts a section; "ok" only when it added no failure.
+sec_start=0
+section() { sec_start=$fails; }
+pass() { if [ "$fails" = "$sec_start" ]; then printf '    ok: %s\n' "$*"; fi; }
 
 mapfile -t TF < <(find "$INFRA" -name '*.tf' -not -path '*/.tools/*' -not -path '*/.terraform/*' | sort)
 mapfile -t WORKFLOWS < <(find "$WF" -name '*.yml' | sort)
@@ -22,6 +25,7 @@ blocks() {
 	awk -v re="$2" '$0 ~ "^" re { inb = 1 } inb { print } inb && /^}/ { inb = 0; print "--" }' "$1"
 }
 
+section
 # 1. One source of truth for the Lambda artifacts: every zip path that infra/
 #    and the workflows name is one that `make lambda` writes.
 mapfile -t BUILT < <(make -s -C "$REPO" lambda-zips)
@@ -34,6 +38,7 @@ for p in $named; do
 done
 [ -n "$named" ] && pass "Lambda zip paths named in infra/ and workflows are what make lambda writes (${BUILT[*]})"
 
+section
 # Files the workflows build from or run must exist.
 for p in $(grep -hoE '[A-Za-z0-9_./-]*Dockerfile[A-Za-z0-9_.-]*' "${WORKFLOWS[@]}" | sort -u) \
 	$(grep -hoE 'infra/scripts/[A-Za-z0-9_.-]+\.sh' "${WORKFLOWS[@]}" | sort -u); do
@@ -41,10 +46,12 @@ for p in $(grep -hoE '[A-Za-z0-9_./-]*Dockerfile[A-Za-z0-9_.-]*' "${WORKFLOWS[@]
 done
 pass "files named by the workflows exist"
 
+section
 # 2. No NAT gateway, no default route out of the private subnets: they reach
 #    AWS through the VPC endpoints.
 if grep -n 'resource "aws_nat_gateway"\|nat_gateway_id' "${TF[@]}"; then fail "NAT gateway is back (the private subnets need none)"; else pass "no NAT gateway"; fi
 
+section
 # 3. Every role created by infra/ (not the bootstrap's CI roles) carries the
 #    permissions boundary.
 for f in "${TF[@]}"; do
@@ -57,12 +64,14 @@ for f in "${TF[@]}"; do
 done
 pass "every aws_iam_role in infra/ carries the permissions boundary"
 
+section
 # 4. Managed policies: only these, whose wildcards are reviewed (README).
 allowed='arn:aws:iam::aws:policy/(AmazonSSMManagedInstanceCore|ReadOnlyAccess|PowerUserAccess)"'
 if grep -nE 'policy_arn *= *"arn:aws:iam::aws:policy/' "${TF[@]}" | grep -vE "$allowed"; then
 	fail "an AWS managed policy other than AmazonSSMManagedInstanceCore (bastion), ReadOnlyAccess (plan) and PowerUserAccess (apply) is attached (e.g. AWSLambdaVPCAccessExecutionRole: network interfaces on *)"
 else pass "managed policies: only the reviewed three"; fi
 
+section
 # 5. Service principals carry aws:SourceAccount (or say why not).
 for f in "${TF[@]}"; do
 	while IFS=: read -r n _; do
@@ -73,6 +82,7 @@ for f in "${TF[@]}"; do
 done
 pass "service principals are bound to the account"
 
+section
 # 6. S3-native locking (use_lockfile) needs OpenTofu >= 1.10: every
 #    required_version says so.
 if grep -q 'use_lockfile *= *true' "$INFRA/versions.tf"; then
@@ -84,12 +94,14 @@ if grep -q 'use_lockfile *= *true' "$INFRA/versions.tf"; then
 	pass "required_version >= 1.10 everywhere (use_lockfile)"
 fi
 
+section
 # 7. Changes roll out: Terraform owns the task definitions and the Lambda
 #    code (no ignore_changes on them), and apply waits for the services.
 if grep -nE 'ignore_changes *= *\[[^]]*(task_definition|filename|source_code_hash|image_uri)' "${TF[@]}"; then
 	fail "ignore_changes hides task definition or code changes: they would never reach running tasks"
 else pass "task definitions and Lambda code are not ignored"; fi
 
+section
 # 8. IAM propagation: the functions and the event source mapping wait for
 #    their role policy, the functions for their log groups.
 lf=$INFRA/modules/lambda/main.tf
@@ -103,6 +115,7 @@ db=$(blocks "$INFRA/modules/database/main.tf" 'resource "aws_db_instance" "this"
 grep -q 'depends_on *= *\[aws_cloudwatch_log_group.exports\]' <<<"$db" || fail "the RDS instance must depends_on its log groups (else RDS creates them without retention)"
 pass "depends_on for IAM propagation and log groups"
 
+section
 # 9. Workflows: actions pinned to commit SHAs; the state key at every init;
 #    deploys not skipping infra/ changes; no pull_request job gets a role
 #    other than the plan role.

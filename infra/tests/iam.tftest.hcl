@@ -222,7 +222,7 @@ run "services_roll_out_and_lambda_can_start" {
   assert {
     condition = !var.enable_lambda || alltrue([
       for k, f in try(module.lambda[0].functions, {}) :
-      f.environment.DB_SECRET_ARN == module.database.login_secret_arns[k == "http" ? "proxy" : "worker"] && f.environment.PGSSLMODE == "verify-full"
+      f.environment.DB_SECRET_ARN == module.database.login_secret_arns[k == "http" ? "proxy" : "worker"] && f.environment.PGSSLMODE == "verify-full" && f.environment.PGSSLROOTCERT != ""
     ])
     error_message = "The functions read their service's login (DB_SECRET_ARN) and verify the server."
   }
