@@ -16,7 +16,8 @@
 #   7. guards: what the plan-level tests cannot see (artifact paths the build
 #      really writes, no NAT, boundaries, managed policies, trust conditions,
 #      lifecycle and depends_on, required_version, pinned actions, state key);
-#   8. actionlint (with shellcheck) on .github/workflows.
+#   8. actionlint (with shellcheck) on .github/workflows; shellcheck on
+#      infra/scripts.
 # Any failure exits non-zero.
 set -euo pipefail
 export GOTOOLCHAIN=go1.27.3 # the approved toolchain; go fetches it
@@ -232,11 +233,24 @@ step "guards (scripts/guards.sh)"
 bash "$INFRA/scripts/guards.sh" || die "guards above"
 
 # ----------------------------------------------------------- actionlint ----
-step "actionlint $ACTIONLINT_VERSION on .github/workflows (shellcheck: $(command -v shellcheck || echo missing))"
-command -v shellcheck >/dev/null || die "shellcheck is needed for the run: scripts (apt-get install -y shellcheck)"
+step "actionlint $ACTIONLINT_VERSION on .github/workflows (with shellcheck)"
+if ! command -v shellcheck >/dev/null; then
+	# Debian's shellcheck (not on the Go module proxy); as root, install it.
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		echo "    installing shellcheck (apt-get)"
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q shellcheck; } >"$LOGS/shellcheck.log" 2>&1 ||
+			{ tail -n 20 "$LOGS/shellcheck.log" >&2; die "apt-get install shellcheck"; }
+	else
+		die "shellcheck is needed for the run: scripts (sudo apt-get install -y shellcheck)"
+	fi
+fi
 if ! (cd "$REPO" && "$BIN/actionlint" -no-color); then
 	die "actionlint findings above"
 fi
 ok "workflows clean"
+if ! shellcheck "$INFRA"/scripts/*.sh; then
+	die "shellcheck findings in infra/scripts above"
+fi
+ok "infra/scripts/*.sh clean (shellcheck)"
 
 printf '\ninfra check passed in %d s\n' "$(($(date +%s) - START))"
