@@ -242,7 +242,7 @@ locals {
           "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams",
           "ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage",
           "xray:PutTraceSegments", "xray:PutTelemetryRecords",
-          "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
+          "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
           "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
           "rds-db:connect",
           # the bastion's AmazonSSMManagedInstanceCore

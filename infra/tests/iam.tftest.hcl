@@ -52,10 +52,10 @@ run "no_wildcard_actions_and_least_privilege" {
   assert {
     condition = alltrue(flatten([
       for name, p in output.iam.policies : [
-        for s in p.Statement : !contains(flatten([s.Resource]), "*") || length(setsubtract(toset(flatten([s.Action])), toset(["ecr:GetAuthorizationToken", "xray:PutTraceSegments", "xray:PutTelemetryRecords", "ec2:DescribeNetworkInterfaces"]))) == 0 if s.Effect == "Allow"
+        for s in p.Statement : !contains(flatten([s.Resource]), "*") || length(setsubtract(toset(flatten([s.Action])), toset(["ecr:GetAuthorizationToken", "xray:PutTraceSegments", "xray:PutTelemetryRecords", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"]))) == 0 if s.Effect == "Allow"
       ]
     ]))
-    error_message = "Only actions without resource-level permissions (ECR login, X-Ray ingestion, DescribeNetworkInterfaces) may use Resource \"*\"."
+    error_message = "Only actions without resource-level permissions (ECR login, X-Ray ingestion, EC2 Describe*) may use Resource \"*\"."
   }
 
   assert {

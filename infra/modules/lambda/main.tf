@@ -27,8 +27,9 @@ locals {
       { Sid = "Logs", Effect = "Allow", Action = ["logs:CreateLogStream", "logs:PutLogEvents"], Resource = ["${aws_cloudwatch_log_group.function[k].arn}:*"] },
       # X-Ray trace ingestion has no resource-level permissions.
       { Sid = "Tracing", Effect = "Allow", Action = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], Resource = "*" },
-      # Describe has no resource-level permissions.
-      { Sid = "DescribeNetworkInterfaces", Effect = "Allow", Action = ["ec2:DescribeNetworkInterfaces"], Resource = "*" },
+      # Describe has no resource-level permissions (the same two as in
+      # AWSLambdaVPCAccessExecutionRole).
+      { Sid = "DescribeNetwork", Effect = "Allow", Action = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"], Resource = "*" },
       {
         Sid    = "CreateNetworkInterfaces"
         Effect = "Allow"
