@@ -6,18 +6,25 @@ LAMBDA_OUT := build/lambda
 LAMBDA_RIE := build/tools/aws-lambda-rie
 LAMBDA_RIE_MODULE := github.com/aws/aws-lambda-runtime-interface-emulator
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
+# The one definition of the artifact names: infra/ and the workflows name
+# these paths, and infra/scripts/guards.sh checks them against lambda-zips.
+LAMBDA_ZIP = $(LAMBDA_OUT)/numbers-$(1)-arm64.zip
+LAMBDA_ZIPS := $(foreach f,$(LAMBDA_FUNCS),$(call LAMBDA_ZIP,$(f)))
 
-.PHONY: lambda lambda-test lambda-native lambda-rie lambda-bench
+.PHONY: lambda lambda-zips lambda-test lambda-native lambda-rie lambda-bench
+
+lambda-zips: ## print the paths `make lambda` writes, one a line
+	@printf '%s\n' $(LAMBDA_ZIPS)
 
 lambda: ## build both functions for Lambda arm64 (provided.al2023) and zip them
 	@set -e; for f in $(LAMBDA_FUNCS); do \
 	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(LAMBDA_OUT)/arm64/$$f/bootstrap ./functions/$$f; \
-	  (cd functions/tools && $(GO) run ./lambdazip -o ../../$(LAMBDA_OUT)/numbers-$$f-arm64.zip ../../$(LAMBDA_OUT)/arm64/$$f/bootstrap); \
+	  (cd functions/tools && $(GO) run ./lambdazip -o ../../$(call LAMBDA_ZIP,$$f) ../../$(LAMBDA_OUT)/arm64/$$f/bootstrap); \
 	done
 	@echo "Lambda packages (GOOS=linux GOARCH=arm64, runtime provided.al2023, handler bootstrap):"
 	@for f in $(LAMBDA_FUNCS); do \
 	  printf '  %-38s %9d bytes (%s)\n' $(LAMBDA_OUT)/arm64/$$f/bootstrap $$(stat -c %s $(LAMBDA_OUT)/arm64/$$f/bootstrap) "$$(file -b $(LAMBDA_OUT)/arm64/$$f/bootstrap 2>/dev/null | cut -d, -f1-2 || true)"; \
-	  printf '  %-38s %9d bytes\n' $(LAMBDA_OUT)/numbers-$$f-arm64.zip $$(stat -c %s $(LAMBDA_OUT)/numbers-$$f-arm64.zip); \
+	  printf '  %-38s %9d bytes\n' $(call LAMBDA_ZIP,$$f) $$(stat -c %s $(call LAMBDA_ZIP,$$f)); \
 	done
 
 # The functions for this machine, as the emulator runs them.

@@ -6,7 +6,13 @@ locals {
     ManagedBy   = "opentofu"
   }
   lambda_names = var.enable_lambda ? ["${local.name}-http", "${local.name}-sqs"] : []
+
+  # Created by infra/bootstrap; every role here carries it, and the apply
+  # roles cannot create a role without it.
+  permissions_boundary_arn = "arn:aws:iam::${data.aws_caller_identity.current.account_id}:policy/${var.permissions_boundary_name}"
 }
+
+data "aws_caller_identity" "current" {}
 
 # One workspace per environment: refuse to plan prod.tfvars into dev's state.
 resource "terraform_data" "workspace_guard" {
@@ -15,17 +21,22 @@ resource "terraform_data" "workspace_guard" {
       condition     = !var.enforce_workspace || terraform.workspace == var.environment
       error_message = "Selected workspace \"${terraform.workspace}\" does not match environment \"${var.environment}\": run `tofu workspace select ${var.environment}`."
     }
+    # Prod alarms must reach someone.
+    precondition {
+      condition     = var.environment != "prod" || length(var.alarm_emails) > 0
+      error_message = "prod requires an alarm subscription: set alarm_emails in env/prod.tfvars."
+    }
   }
 }
 
 module "network" {
   source = "./modules/network"
 
-  name               = local.name
-  cidr_block         = var.vpc_cidr
-  availability_zones = var.availability_zones
-  nat_gateway_per_az = var.nat_gateway_per_az
-  tags               = local.tags
+  name                     = local.name
+  cidr_block               = var.vpc_cidr
+  availability_zones       = var.availability_zones
+  permissions_boundary_arn = local.permissions_boundary_arn
+  tags                     = local.tags
 }
 
 module "security" {
@@ -60,6 +71,7 @@ module "database" {
   backup_retention_days = var.database.backup_retention_days
   multi_az              = var.database.multi_az
   deletion_protection   = var.database.deletion_protection
+  log_retention_days    = var.log_retention_days
   tags                  = local.tags
 }
 
@@ -77,40 +89,46 @@ module "observability" {
   log_retention_days    = var.log_retention_days
   lambda_function_names = local.lambda_names
   alarm_emails          = var.alarm_emails
-  queue_name            = module.queue.queue_name
-  dlq_name              = module.queue.dlq_name
-  alb_arn_suffix        = module.alb.alb_arn_suffix
-  cluster_name          = module.ecs.cluster_name
-  proxy_service_name    = module.ecs.proxy_service_name
-  worker_service_name   = module.ecs.worker_service_name
-  db_identifier         = module.database.identifier
-  tags                  = local.tags
+  # (prod refuses to plan without alarm_emails: terraform_data.workspace_guard)
+  target_group_arn_suffix = module.alb.target_group_arn_suffix
+  queue_name              = module.queue.queue_name
+  dlq_name                = module.queue.dlq_name
+  alb_arn_suffix          = module.alb.alb_arn_suffix
+  cluster_name            = module.ecs.cluster_name
+  proxy_service_name      = module.ecs.proxy_service_name
+  worker_service_name     = module.ecs.worker_service_name
+  db_identifier           = module.database.identifier
+  tags                    = local.tags
 }
 
 module "iam" {
   source = "./modules/iam"
 
-  name                    = local.name
-  queue_arn               = module.queue.queue_arn
-  dlq_arn                 = module.queue.dlq_arn
-  db_secret_arn           = module.database.master_user_secret_arn
-  log_group_arns          = module.observability.log_group_arns
-  ecr_repository_arns     = values(module.ecr.repository_arns)
-  operator_principal_arns = var.operator_principal_arns
-  tags                    = local.tags
+  name                     = local.name
+  queue_arn                = module.queue.queue_arn
+  dlq_arn                  = module.queue.dlq_arn
+  db_master_secret_arn     = module.database.master_user_secret_arn
+  db_login_secret_arns     = module.database.login_secret_arns
+  db_secrets_kms_key_arn   = module.database.secrets_kms_key_arn
+  permissions_boundary_arn = local.permissions_boundary_arn
+  log_group_arns           = module.observability.log_group_arns
+  ecr_repository_arns      = values(module.ecr.repository_arns)
+  operator_principal_arns  = var.operator_principal_arns
+  tags                     = local.tags
 }
 
 module "alb" {
   source = "./modules/alb"
 
-  name                = local.name
-  vpc_id              = module.network.vpc_id
-  public_subnet_ids   = module.network.public_subnet_ids
-  security_group_id   = module.security.alb_security_group_id
-  hosted_zone_id      = var.hosted_zone_id
-  hostname            = var.hostname
-  deletion_protection = var.database.deletion_protection
-  tags                = local.tags
+  name                    = local.name
+  vpc_id                  = module.network.vpc_id
+  public_subnet_ids       = module.network.public_subnet_ids
+  security_group_id       = module.security.alb_security_group_id
+  hosted_zone_id          = var.hosted_zone_id
+  hostname                = var.hostname
+  deletion_protection     = var.database.deletion_protection
+  waf_rate_limit_per_5min = var.waf_rate_limit_per_5min
+  tags                    = local.tags
 }
 
 module "ecs" {
@@ -124,6 +142,9 @@ module "ecs" {
   execution_role_arn       = module.iam.execution_role_arn
   proxy_task_role_arn      = module.iam.proxy_task_role_arn
   worker_task_role_arn     = module.iam.worker_task_role_arn
+  migrate_task_role_arn    = module.iam.migrate_task_role_arn
+  run_migrations           = var.run_migrations
+  rate_limit_per_client    = var.rate_limit_per_client
   images = {
     proxy  = "${module.ecr.repository_urls["proxy"]}:${var.image_tag}"
     worker = "${module.ecr.repository_urls["worker"]}:${var.image_tag}"
@@ -137,10 +158,12 @@ module "ecs" {
   queue_name                 = module.queue.queue_name
   visibility_timeout_seconds = var.queue.visibility_timeout_seconds
   db = {
-    host       = module.database.address
-    port       = module.database.port
-    name       = module.database.db_name
-    secret_arn = module.database.master_user_secret_arn
+    host              = module.database.address
+    port              = module.database.port
+    name              = module.database.db_name
+    secret_arns       = module.database.login_secret_arns
+    master_secret_arn = module.database.master_user_secret_arn
+    ssl_root_cert     = var.db_ssl_root_cert
   }
   log_level = var.log_level
   proxy     = var.proxy
@@ -178,13 +201,18 @@ module "lambda" {
   dlq_url                    = module.queue.dlq_url
   visibility_timeout_seconds = var.queue.visibility_timeout_seconds
   db = {
-    host       = module.database.address
-    port       = module.database.port
-    name       = module.database.db_name
-    secret_arn = module.database.master_user_secret_arn
+    host          = module.database.address
+    port          = module.database.port
+    name          = module.database.db_name
+    secret_arns   = module.database.login_secret_arns
+    kms_key_arn   = module.database.secrets_kms_key_arn
+    ssl_root_cert = var.lambda_db_ssl_root_cert
   }
-  sqs_max_concurrency = var.lambda_sqs_max_concurrency
-  log_group_arns      = module.observability.lambda_log_group_arns
-  log_level           = var.log_level
-  tags                = local.tags
+  vpc_arn                  = module.network.vpc_arn
+  permissions_boundary_arn = local.permissions_boundary_arn
+  require_zips             = var.require_lambda_zips
+  sqs_max_concurrency      = var.lambda_sqs_max_concurrency
+  log_retention_days       = var.log_retention_days
+  log_level                = var.log_level
+  tags                     = local.tags
 }

@@ -34,9 +34,19 @@ output "queue_urls" {
   }
 }
 
-output "db_secret_arn" {
-  description = "Secrets Manager secret with the database credentials (managed by RDS)."
+output "db_master_secret_arn" {
+  description = "Secrets Manager secret of the database master user (managed and rotated by RDS): migrations and administration only."
   value       = module.database.master_user_secret_arn
+}
+
+output "db_login_secret_arns" {
+  description = "Secret per service login (DB_SECRET_ARN of proxy/HTTP function and worker/SQS function); set their values once (infra/README.md, Database logins)."
+  value       = module.database.login_secret_arns
+}
+
+output "db_address" {
+  description = "Host name of the database."
+  value       = module.database.address
 }
 
 output "operator_role_arn" {
@@ -60,4 +70,24 @@ output "lambda" {
 output "alarm_topic_arn" {
   description = "SNS topic of the alarms."
   value       = module.observability.alarm_topic_arn
+}
+
+output "iam" {
+  description = "Every IAM policy, trust policy and role boundary of every module, as objects (for review and tests; the bootstrap's are its own output)."
+  value = {
+    policies = merge(
+      module.iam.policies,
+      { for k, p in module.network.iam.policies : "network-${k}" => p },
+      var.enable_lambda ? { for k, p in module.lambda[0].iam.policies : "lambda-${k}" => p } : {},
+    )
+    trust = merge(
+      module.iam.trust_policies,
+      { for k, t in module.network.iam.trust : "network-${k}" => t },
+      var.enable_lambda ? { for k, t in module.lambda[0].iam.trust : "lambda-${k}" => t } : {},
+    )
+    boundaries = merge(
+      module.iam.role_boundaries,
+      var.enable_lambda ? { for k, b in module.lambda[0].iam.boundaries : "lambda-${k}" => b } : {},
+    )
+  }
 }

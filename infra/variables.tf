@@ -38,12 +38,6 @@ variable "vpc_cidr" {
   default     = "10.0.0.0/16"
 }
 
-variable "nat_gateway_per_az" {
-  description = "One NAT gateway per AZ (prod) instead of one shared."
-  type        = bool
-  default     = false
-}
-
 variable "hosted_zone_id" {
   description = "Route53 hosted zone of the domain."
   type        = string
@@ -55,9 +49,49 @@ variable "hostname" {
 }
 
 variable "image_tag" {
-  description = "Image tag (commit SHA) for the first task definitions; later deploys come from the deploy workflow."
+  description = "Image tag of proxy and worker: the commit SHA whose images the deploy workflow pushed to this environment's ECR before planning. No default: a plan never points at an image that was not built."
   type        = string
-  default     = "bootstrap"
+
+  validation {
+    condition     = can(regex("^[0-9a-f]{40}$", var.image_tag))
+    error_message = "image_tag is a full commit SHA (the deploy workflow's tag), e.g. -var image_tag=$(git rev-parse HEAD)."
+  }
+}
+
+variable "run_migrations" {
+  description = "Run the migrate task (AWS CLI, scripts/run-migrations.sh) before the services roll to a new image. Tests turn it off."
+  type        = bool
+  default     = true
+}
+
+variable "rate_limit_per_client" {
+  description = "RATE_LIMIT_PER_CLIENT of the proxy: requests per second per client (the ALB's X-Forwarded-For hop) to /api."
+  type        = number
+  default     = 20
+}
+
+variable "waf_rate_limit_per_5min" {
+  description = "WAF rate-based rule: requests per client IP in 5 minutes before the ALB blocks it."
+  type        = number
+  default     = 3000
+}
+
+variable "db_ssl_root_cert" {
+  description = "Path of the RDS CA bundle (global-bundle.pem) in the proxy and worker images: PGSSLROOTCERT, with PGSSLMODE=verify-full."
+  type        = string
+  default     = "/etc/ssl/certs/rds-global-bundle.pem"
+}
+
+variable "lambda_db_ssl_root_cert" {
+  description = "Path of the RDS CA bundle in the Lambda functions (the zip is unpacked in /var/task): PGSSLROOTCERT of the functions."
+  type        = string
+  default     = "/var/task/rds-global-bundle.pem"
+}
+
+variable "permissions_boundary_name" {
+  description = "Name of the permissions boundary policy created by infra/bootstrap."
+  type        = string
+  default     = "numbers-workload-boundary"
 }
 
 variable "log_level" {
@@ -133,15 +167,21 @@ variable "enable_lambda" {
 }
 
 variable "lambda_zips" {
-  description = "Paths of the Lambda zips built by `make lambda`."
+  description = "Paths of the Lambda zips, relative to infra/, exactly as `make lambda` writes them (`make -s lambda-zips`; scripts/check.sh compares)."
   type = object({
     http = string
     sqs  = string
   })
   default = {
-    http = "../build/lambda/http.zip"
-    sqs  = "../build/lambda/sqs.zip"
+    http = "../build/lambda/numbers-http-arm64.zip"
+    sqs  = "../build/lambda/numbers-sqs-arm64.zip"
   }
+}
+
+variable "require_lambda_zips" {
+  description = "Refuse to plan the Lambda path when its zips are missing. Tests turn it off."
+  type        = bool
+  default     = true
 }
 
 variable "lambda_sqs_max_concurrency" {
@@ -151,7 +191,7 @@ variable "lambda_sqs_max_concurrency" {
 }
 
 variable "alarm_emails" {
-  description = "E-mail addresses that receive the alarms."
+  description = "E-mail addresses that receive the alarms; required in prod."
   type        = list(string)
   default     = []
 }

@@ -1,5 +1,5 @@
 terraform {
-  required_version = ">= 1.9"
+  required_version = ">= 1.10" # S3-native state locking (use_lockfile)
 
   required_providers {
     aws = {
@@ -9,9 +9,14 @@ terraform {
   }
 
   # Remote state in S3 with S3-native locking (a .tflock object next to the
-  # state; no DynamoDB table). The bucket comes from infra/bootstrap and is
-  # given at init: tofu init -backend-config="bucket=..." -backend-config="region=...".
-  # Each workspace (dev, staging, prod) keeps its state under env/<workspace>/.
+  # state; no DynamoDB table; OpenTofu >= 1.10, hence required_version). The
+  # bucket and the state's KMS key come from infra/bootstrap and are given at
+  # init:
+  #   tofu init -backend-config="bucket=..." -backend-config="region=..." \
+  #             -backend-config="kms_key_id=<bootstrap output state_kms_key_arn>"
+  # (without kms_key_id, `encrypt = true` asks for SSE-S3, which the bucket
+  # policy refuses). Each workspace (dev, staging, prod) keeps its state
+  # under env/<workspace>/.
   backend "s3" {
     key                  = "numbers/terraform.tfstate"
     workspace_key_prefix = "env"

@@ -19,3 +19,9 @@ variable "create_github_oidc_provider" {
   type        = bool
   default     = true
 }
+
+variable "environments" {
+  description = "The environments: one GitHub environment, one apply role and one deploy role each."
+  type        = list(string)
+  default     = ["dev", "staging", "prod"]
+}

@@ -1,9 +1,8 @@
-# Development: smallest sizes, one NAT gateway, no deletion protection.
+# Development: smallest sizes, no deletion protection.
 environment        = "dev"
 region             = "us-east-1"
 availability_zones = ["us-east-1a", "us-east-1b"]
 vpc_cidr           = "10.10.0.0/16"
-nat_gateway_per_az = false
 hosted_zone_id     = "Z0000000000000000000" # replace with the zone of your domain
 hostname           = "dev.numbers.example.com"
 log_level          = "debug"

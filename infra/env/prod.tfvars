@@ -1,10 +1,9 @@
-# Production: NAT gateway per AZ, multi-AZ database with deletion protection,
-# longer backups and logs.
+# Production: multi-AZ database with deletion protection, longer backups and
+# logs, alarms to a required subscription.
 environment        = "prod"
 region             = "us-east-1"
 availability_zones = ["us-east-1a", "us-east-1b"]
 vpc_cidr           = "10.30.0.0/16"
-nat_gateway_per_az = true
 hosted_zone_id     = "Z0000000000000000000" # replace with the zone of your domain
 hostname           = "prod.numbers.example.com"
 log_retention_days = 90
@@ -36,4 +35,4 @@ worker = {
 
 enable_bastion = false
 enable_lambda  = false
-alarm_emails   = []
+alarm_emails   = ["oncall@example.com"] # replace: prod refuses to plan without a subscription

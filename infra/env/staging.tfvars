@@ -3,7 +3,6 @@ environment        = "staging"
 region             = "us-east-1"
 availability_zones = ["us-east-1a", "us-east-1b"]
 vpc_cidr           = "10.20.0.0/16"
-nat_gateway_per_az = false
 hosted_zone_id     = "Z0000000000000000000" # replace with the zone of your domain
 hostname           = "staging.numbers.example.com"
 log_retention_days = 30
@@ -33,10 +32,6 @@ worker = {
   backlog_per_task = 1000
 }
 
-enable_bastion = true
-enable_lambda  = true
-lambda_zips = {
-  http = "../build/lambda/http.zip"
-  sqs  = "../build/lambda/sqs.zip"
-}
+enable_bastion             = true
+enable_lambda              = true
 lambda_sqs_max_concurrency = 3

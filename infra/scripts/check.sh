@@ -12,7 +12,12 @@
 #      root module and every module;
 #   4. tofu test (mock_provider, plan-level assertions);
 #   5. tflint (built-in terraform rules);
-#   6. tfsec: no HIGH or CRITICAL finding unless an inline ignore says why.
+#   6. tfsec: no HIGH or CRITICAL finding unless an inline ignore says why;
+#   7. guards: what the plan-level tests cannot see (artifact paths the build
+#      really writes, no NAT, boundaries, managed policies, trust conditions,
+#      lifecycle and depends_on, required_version, pinned actions, state key);
+#   8. actionlint (with shellcheck) on .github/workflows; shellcheck on
+#      infra/scripts.
 # Any failure exits non-zero.
 set -euo pipefail
 export GOTOOLCHAIN=go1.27.3 # the approved toolchain; go fetches it
@@ -20,8 +25,14 @@ export GOTOOLCHAIN=go1.27.3 # the approved toolchain; go fetches it
 TOFU_VERSION=v1.12.6
 TFSEC_VERSION=v1.26.0
 TFLINT_VERSION=v0.64.0
+ACTIONLINT_VERSION=v1.7.12
+# With Go 1.27, golang.org/x/net/http2 drops its own server (net/http has
+# it) unless built with this tag; the grpc inside tofu and tflint still needs
+# it ("undefined: http2.TrailerPrefix").
+LEGACY_HTTP2=http2legacy
 
 INFRA=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+REPO=$(cd "$INFRA/.." && pwd)
 TOOLS=${INFRA_TOOLS_DIR:-$INFRA/.tools}
 BIN=$TOOLS/bin
 LOGS=$TOOLS/logs
@@ -50,13 +61,13 @@ build_tofu() {
 	mkdir -p "$TOOLS/src"
 	cp -r "$dir" "$src"
 	chmod -R u+w "$src"
-	(cd "$src" && go build -trimpath -o "$BIN/tofu.new" ./cmd/tofu)
+	(cd "$src" && go build -trimpath -tags "$LEGACY_HTTP2" -o "$BIN/tofu.new" ./cmd/tofu)
 	mv "$BIN/tofu.new" "$BIN/tofu"
 	rm -rf "$src" # 1.8 GB of sources is not worth keeping
 }
 
 build_go_install() { # name module version
-	GOBIN=$BIN go install "$2@$3"
+	GOBIN=$BIN go install -tags "$LEGACY_HTTP2" "$2@$3"
 }
 
 stamp_ok() { [ -f "$TOOLS/$1.stamp" ] && [ "$(cat "$TOOLS/$1.stamp")" = "$2" ] && [ -x "$BIN/$1" ]; }
@@ -77,6 +88,12 @@ if stamp_ok tflint "$TFLINT_VERSION"; then ok "tflint $TFLINT_VERSION cached"; e
 	echo "    building tflint $TFLINT_VERSION (log: $LOGS/tflint.log)"
 	build_go_install tflint github.com/terraform-linters/tflint "$TFLINT_VERSION" >"$LOGS/tflint.log" 2>&1 &
 	pids[tflint]=$!
+fi
+
+if stamp_ok actionlint "$ACTIONLINT_VERSION"; then ok "actionlint $ACTIONLINT_VERSION cached"; else
+	echo "    building actionlint $ACTIONLINT_VERSION (log: $LOGS/actionlint.log)"
+	build_go_install actionlint github.com/rhysd/actionlint/cmd/actionlint "$ACTIONLINT_VERSION" >"$LOGS/actionlint.log" 2>&1 &
+	pids[actionlint]=$!
 fi
 
 # Meanwhile (in the foreground): the npm package with the provider schema and
@@ -113,6 +130,7 @@ for t in "${!pids[@]}"; do
 		tofu) echo "$TOFU_VERSION" >"$TOOLS/tofu.stamp" ;;
 		tfsec) echo "$TFSEC_VERSION" >"$TOOLS/tfsec.stamp" ;;
 		tflint) echo "$TFLINT_VERSION" >"$TOOLS/tflint.stamp" ;;
+		actionlint) echo "$ACTIONLINT_VERSION" >"$TOOLS/actionlint.stamp" ;;
 		esac
 		ok "$t built"
 	else
@@ -209,5 +227,30 @@ if ! "$BIN/tfsec" "$INFRA" --exclude-path .tools --minimum-severity HIGH --no-co
 	die "tfsec HIGH/CRITICAL findings above (fix them, or add #tfsec:ignore:<rule> with the reason)"
 fi
 ok "no HIGH or CRITICAL tfsec finding (lower ones are reported by: $BIN/tfsec infra)"
+
+# --------------------------------------------------------------- guards ----
+step "guards (scripts/guards.sh)"
+bash "$INFRA/scripts/guards.sh" || die "guards above"
+
+# ----------------------------------------------------------- actionlint ----
+step "actionlint $ACTIONLINT_VERSION on .github/workflows (with shellcheck)"
+if ! command -v shellcheck >/dev/null; then
+	# Debian's shellcheck (not on the Go module proxy); as root, install it.
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		echo "    installing shellcheck (apt-get)"
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q shellcheck; } >"$LOGS/shellcheck.log" 2>&1 ||
+			{ tail -n 20 "$LOGS/shellcheck.log" >&2; die "apt-get install shellcheck"; }
+	else
+		die "shellcheck is needed for the run: scripts (sudo apt-get install -y shellcheck)"
+	fi
+fi
+if ! (cd "$REPO" && "$BIN/actionlint" -no-color); then
+	die "actionlint findings above"
+fi
+ok "workflows clean"
+if ! shellcheck "$INFRA"/scripts/*.sh; then
+	die "shellcheck findings in infra/scripts above"
+fi
+ok "infra/scripts/*.sh clean (shellcheck)"
 
 printf '\ninfra check passed in %d s\n' "$(($(date +%s) - START))"

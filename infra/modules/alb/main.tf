@@ -41,7 +41,17 @@ resource "aws_lb" "this" {
   drop_invalid_header_fields = true
   enable_deletion_protection = var.deletion_protection
   idle_timeout               = 30
-  tags                       = var.tags
+
+  access_logs {
+    bucket  = aws_s3_bucket.access_logs.id
+    prefix  = "alb"
+    enabled = true
+  }
+
+  tags = var.tags
+
+  # The bucket policy must let the load balancer write before it is told to.
+  depends_on = [aws_s3_bucket_policy.access_logs]
 }
 
 resource "aws_lb_target_group" "proxy" {
@@ -131,4 +141,153 @@ resource "aws_route53_record" "alias" {
     zone_id                = aws_lb.this.zone_id
     evaluate_target_health = true
   }
+}
+
+# ---- access logs: a private, encrypted, TLS-only bucket ----
+data "aws_caller_identity" "current" {}
+
+# The regional Elastic Load Balancing account that writes the logs (regions
+# opened before August 2022; newer ones use the log delivery service).
+data "aws_elb_service_account" "this" {}
+
+#tfsec:ignore:aws-s3-enable-bucket-logging access logs of the access-log bucket would need another bucket; CloudTrail data events can cover it
+resource "aws_s3_bucket" "access_logs" {
+  bucket_prefix = "${var.name}-alb-logs-"
+  force_destroy = !var.deletion_protection
+  tags          = var.tags
+}
+
+resource "aws_s3_bucket_ownership_controls" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.id
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "access_logs" {
+  bucket                  = aws_s3_bucket.access_logs.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_versioning" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+# ALB access logs support only SSE-S3 (AES256), not KMS keys.
+#tfsec:ignore:aws-s3-encryption-customer-key ALB log delivery supports only SSE-S3
+resource "aws_s3_bucket_server_side_encryption_configuration" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.id
+  rule {
+    id     = "expire"
+    status = "Enabled"
+    filter {}
+    expiration {
+      days = var.access_log_retention_days
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 7
+    }
+  }
+}
+
+locals {
+  access_logs_policy = {
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "ElbWrites"
+        Effect    = "Allow"
+        Principal = { AWS = data.aws_elb_service_account.this.arn } # no-source-account: the regional ELB account, limited to this account's prefix below
+        Action    = "s3:PutObject"
+        Resource  = "${aws_s3_bucket.access_logs.arn}/alb/AWSLogs/${data.aws_caller_identity.current.account_id}/*"
+      },
+      {
+        Sid       = "LogDeliveryWrites"
+        Effect    = "Allow"
+        Principal = { Service = "logdelivery.elasticloadbalancing.amazonaws.com" }
+        Action    = "s3:PutObject"
+        Resource  = "${aws_s3_bucket.access_logs.arn}/alb/AWSLogs/${data.aws_caller_identity.current.account_id}/*"
+        Condition = { StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id } }
+      },
+      {
+        Sid       = "DenyInsecureTransport"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "s3:*"
+        Resource  = [aws_s3_bucket.access_logs.arn, "${aws_s3_bucket.access_logs.arn}/*"]
+        Condition = { Bool = { "aws:SecureTransport" = "false" } }
+      },
+    ]
+  }
+}
+
+resource "aws_s3_bucket_policy" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.id
+  policy = jsonencode(local.access_logs_policy)
+
+  depends_on = [aws_s3_bucket_public_access_block.access_logs]
+}
+
+# ---- WAF: per-client rate limit in front of the proxy's own ----
+locals {
+  # The rules in the API's JSON form (rule_json).
+  waf_rules = [
+    {
+      Name     = "rate-per-ip"
+      Priority = 1
+      Action   = { Block = {} }
+      Statement = {
+        RateBasedStatement = { Limit = var.waf_rate_limit_per_5min, EvaluationWindowSec = 300, AggregateKeyType = "IP" }
+      }
+      VisibilityConfig = { CloudWatchMetricsEnabled = true, MetricName = "${var.name}-rate-per-ip", SampledRequestsEnabled = true }
+    },
+    {
+      Name           = "aws-common"
+      Priority       = 2
+      OverrideAction = { None = {} }
+      Statement = {
+        ManagedRuleGroupStatement = { VendorName = "AWS", Name = "AWSManagedRulesCommonRuleSet" }
+      }
+      VisibilityConfig = { CloudWatchMetricsEnabled = true, MetricName = "${var.name}-aws-common", SampledRequestsEnabled = true }
+    },
+  ]
+}
+
+resource "aws_wafv2_web_acl" "this" {
+  name        = var.name
+  description = "${var.name}: per-IP rate limit and AWS common rules"
+  scope       = "REGIONAL"
+  rule_json   = jsonencode(local.waf_rules)
+
+  default_action {
+    allow {}
+  }
+
+  visibility_config {
+    cloudwatch_metrics_enabled = true
+    metric_name                = var.name
+    sampled_requests_enabled   = true
+  }
+
+  tags = var.tags
+}
+
+resource "aws_wafv2_web_acl_association" "this" {
+  resource_arn = aws_lb.this.arn
+  web_acl_arn  = aws_wafv2_web_acl.this.arn
 }

@@ -25,9 +25,26 @@ variable "proxy_port" {
 }
 
 variable "health_check_path" {
-  description = "Readiness path of the proxy."
+  description = "Liveness path of the proxy (/healthz: no database or queue dependency, so that an outage of either does not take every task out of the target group)."
   type        = string
-  default     = "/readyz"
+  default     = "/healthz"
+}
+
+variable "waf_rate_limit_per_5min" {
+  description = "WAF: requests per client IP in 5 minutes before it is blocked (the proxy's own per-client limit is finer)."
+  type        = number
+  default     = 3000
+
+  validation {
+    condition     = var.waf_rate_limit_per_5min >= 10
+    error_message = "WAF rate-based rules take a limit of at least 10."
+  }
+}
+
+variable "access_log_retention_days" {
+  description = "Days the ALB access logs are kept."
+  type        = number
+  default     = 90
 }
 
 variable "hosted_zone_id" {

@@ -72,6 +72,27 @@ variable "deletion_protection" {
   default     = false
 }
 
+variable "ca_cert_identifier" {
+  description = "RDS certificate authority of the server certificate (clients verify it: sslmode=verify-full with the RDS CA bundle)."
+  type        = string
+  default     = "rds-ca-rsa2048-g1"
+}
+
+variable "log_retention_days" {
+  description = "Retention of the exported Postgres logs, in days."
+  type        = number
+  default     = 30
+}
+
+variable "service_logins" {
+  description = "Login role per service; each gets a Secrets Manager secret <name>/db/<service> for its credentials."
+  type        = map(string)
+  default = {
+    proxy  = "numbers_proxy_login"
+    worker = "numbers_worker_login"
+  }
+}
+
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)

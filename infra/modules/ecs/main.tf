@@ -4,8 +4,10 @@ locals {
     worker = var.worker
   }
 
-  # Same configuration for both binaries. The password never appears here:
-  # ECS injects PGUSER/PGPASSWORD from the RDS-managed secret at start.
+  # Same configuration for both binaries. No password appears here, and ECS
+  # injects none: each service reads its own login from DB_SECRET_ARN (JSON
+  # username/password) at start and again when authentication fails, so a
+  # rotated password needs no restart.
   environment = [
     { name = "AWS_REGION", value = var.region },
     { name = "SQS_QUEUE_URL", value = var.queue_url },
@@ -14,16 +16,30 @@ locals {
     { name = "PGHOST", value = var.db.host },
     { name = "PGPORT", value = tostring(var.db.port) },
     { name = "PGDATABASE", value = var.db.name },
-    { name = "PGSSLMODE", value = "require" },
+    # TLS with the server verified against the RDS CA bundle in the image.
+    { name = "PGSSLMODE", value = "verify-full" },
+    { name = "PGSSLROOTCERT", value = var.db.ssl_root_cert },
     { name = "LOG_LEVEL", value = var.log_level },
     # JSON logs carry the Embedded Metric Format lines the alarms and the
     # dashboard read, in the observability module's namespace.
     { name = "LOG_FORMAT", value = "json" },
     { name = "METRICS_NAMESPACE", value = "numbers/${var.name}" },
   ]
-  secrets = [
-    { name = "PGUSER", valueFrom = "${var.db.secret_arn}:username::" },
-    { name = "PGPASSWORD", valueFrom = "${var.db.secret_arn}:password::" },
+
+  # The proxy sits behind the ALB, which appends the client's address as the
+  # right-most X-Forwarded-For entry: one hop, which the proxy trusts.
+  proxy_environment = [
+    { name = "HTTP_ADDR", value = "0.0.0.0:${var.proxy_port}" },
+    { name = "DB_SECRET_ARN", value = var.db.secret_arns.proxy },
+    { name = "RATE_LIMIT_PER_CLIENT", value = tostring(var.rate_limit_per_client) },
+    { name = "TRUST_FORWARDED_FOR", value = "true" },
+    # Migrations run once per deploy as the master (the migrate task below),
+    # never at the start of a service that connects as its own login.
+    { name = "MIGRATE", value = "false" },
+  ]
+  worker_environment = [
+    { name = "METRICS_ADDR", value = "0.0.0.0:9090" },
+    { name = "DB_SECRET_ARN", value = var.db.secret_arns.worker },
   ]
 
   containers = {
@@ -35,8 +51,7 @@ locals {
       user                   = "65532:65532"
       stopTimeout            = 30 # the proxy drains within 20 s
       portMappings           = [{ containerPort = var.proxy_port, protocol = "tcp", name = "http" }]
-      environment            = concat(local.environment, [{ name = "HTTP_ADDR", value = "0.0.0.0:${var.proxy_port}" }])
-      secrets                = local.secrets
+      environment            = concat(local.environment, local.proxy_environment)
       logConfiguration = {
         logDriver = "awslogs"
         options = {
@@ -46,7 +61,7 @@ locals {
         }
       }
       # No container healthCheck: the distroless image has no shell or curl
-      # to run one. The ALB health check on /readyz replaces it.
+      # to run one. The ALB health check on /healthz replaces it.
     }
     worker = {
       name                   = "worker"
@@ -55,8 +70,7 @@ locals {
       readonlyRootFilesystem = true
       user                   = "65532:65532"
       stopTimeout            = 30 # the worker finishes its batch within 20 s
-      environment            = concat(local.environment, [{ name = "METRICS_ADDR", value = "0.0.0.0:9090" }])
-      secrets                = local.secrets
+      environment            = concat(local.environment, local.worker_environment)
       logConfiguration = {
         logDriver = "awslogs"
         options = {
@@ -68,6 +82,35 @@ locals {
       # No container healthCheck (distroless, no shell); ECS replaces a
       # worker whose process exits.
     }
+    # One-off: the schema migrations, as the master user (the proxy image
+    # with var.migrate_command), run before the services roll.
+    migrate = {
+      name                   = "migrate"
+      image                  = var.images.proxy
+      essential              = true
+      readonlyRootFilesystem = true
+      user                   = "65532:65532"
+      command                = var.migrate_command
+      environment = concat(local.environment, [
+        { name = "DB_SECRET_ARN", value = var.db.master_secret_arn },
+        { name = "MIGRATE", value = "true" },
+      ])
+      logConfiguration = {
+        logDriver = "awslogs"
+        options = {
+          awslogs-group         = var.log_group_names.proxy
+          awslogs-region        = var.region
+          awslogs-stream-prefix = "migrate"
+        }
+      }
+    }
+  }
+
+  task_sizes = merge(local.services, { migrate = { cpu = 256, memory = 512 } })
+  task_roles = {
+    proxy   = var.proxy_task_role_arn
+    worker  = var.worker_task_role_arn
+    migrate = var.migrate_task_role_arn
   }
 }
 
@@ -93,7 +136,7 @@ resource "aws_ecs_cluster_capacity_providers" "this" {
 }
 
 resource "aws_ecs_task_definition" "this" {
-  for_each = local.services
+  for_each = local.task_sizes
 
   family                   = "${var.name}-${each.key}"
   requires_compatibilities = ["FARGATE"]
@@ -101,7 +144,7 @@ resource "aws_ecs_task_definition" "this" {
   cpu                      = tostring(each.value.cpu)
   memory                   = tostring(each.value.memory)
   execution_role_arn       = var.execution_role_arn
-  task_role_arn            = each.key == "proxy" ? var.proxy_task_role_arn : var.worker_task_role_arn
+  task_role_arn            = local.task_roles[each.key]
   container_definitions    = jsonencode([local.containers[each.key]])
 
   runtime_platform {
@@ -143,11 +186,18 @@ resource "aws_ecs_service" "proxy" {
     container_port   = var.proxy_port
   }
 
+  # Terraform owns the task definition: a change to the image tag, the
+  # environment or the sizes registers a new revision and rolls the service;
+  # apply waits until the new tasks are stable (the circuit breaker rolls a
+  # failing deployment back, and the deploy workflow then fails).
+  wait_for_steady_state = true
+
   lifecycle {
-    # The deploy workflow rolls new task definition revisions; autoscaling
-    # owns the count.
-    ignore_changes = [task_definition, desired_count]
+    # Autoscaling owns the count.
+    ignore_changes = [desired_count]
   }
+
+  depends_on = [terraform_data.migrate]
 
   tags = var.tags
 }
@@ -176,11 +226,36 @@ resource "aws_ecs_service" "worker" {
     assign_public_ip = false
   }
 
+  wait_for_steady_state = true
+
   lifecycle {
-    ignore_changes = [task_definition, desired_count]
+    ignore_changes = [desired_count]
   }
 
+  depends_on = [terraform_data.migrate]
+
   tags = var.tags
+}
+
+# ---- migrations before the services roll ----
+# Each new migrate revision (new image) runs once, to completion, before the
+# services are updated (scripts/run-migrations.sh: run-task, wait, check the
+# exit code). Needs the AWS CLI where `tofu apply` runs.
+resource "terraform_data" "migrate" {
+  count = var.run_migrations ? 1 : 0
+
+  triggers_replace = [aws_ecs_task_definition.this["migrate"].arn]
+
+  provisioner "local-exec" {
+    command = "bash ${path.module}/../../scripts/run-migrations.sh"
+    environment = {
+      CLUSTER         = aws_ecs_cluster.this.name
+      TASK_DEFINITION = aws_ecs_task_definition.this["migrate"].arn
+      SUBNETS         = join(",", var.private_subnet_ids)
+      SECURITY_GROUP  = var.worker_security_group_id
+      AWS_REGION      = var.region
+    }
+  }
 }
 
 # ---- autoscaling ----

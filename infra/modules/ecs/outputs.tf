@@ -18,6 +18,14 @@ output "task_definition_families" {
   value       = { for k, t in aws_ecs_task_definition.this : k => t.family }
 }
 
+output "services" {
+  description = "Per service: task definition revision it runs, whether Terraform rolls it and waits (for review and tests)."
+  value = {
+    proxy  = { task_definition = aws_ecs_service.proxy.task_definition, wait = aws_ecs_service.proxy.wait_for_steady_state }
+    worker = { task_definition = aws_ecs_service.worker.task_definition, wait = aws_ecs_service.worker.wait_for_steady_state }
+  }
+}
+
 output "container_definitions" {
   description = "Container definition per service, as objects (for review and tests)."
   value       = local.containers

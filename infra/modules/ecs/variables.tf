@@ -39,7 +39,7 @@ variable "worker_task_role_arn" {
 }
 
 variable "images" {
-  description = "Image per service (repository URL and tag), e.g. {proxy = \"...dkr.ecr...:abc123\"}. The deploy workflow registers newer revisions; Terraform ignores them."
+  description = "Image per service (repository URL and tag), e.g. {proxy = \"...dkr.ecr...:abc123\"}. A new tag registers new revisions and rolls the services."
   type = object({
     proxy  = string
     worker = string
@@ -97,13 +97,42 @@ variable "visibility_timeout_seconds" {
 }
 
 variable "db" {
-  description = "Database endpoint and the ARN of the RDS-managed secret that holds username and password."
+  description = "Database endpoint, each service's login secret (DB_SECRET_ARN), the RDS-managed master secret (migrations only), and the path of the RDS CA bundle in the image."
   type = object({
-    host       = string
-    port       = number
-    name       = string
-    secret_arn = string
+    host              = string
+    port              = number
+    name              = string
+    secret_arns       = object({ proxy = string, worker = string })
+    master_secret_arn = string
+    ssl_root_cert     = string
   })
+}
+
+variable "migrate_task_role_arn" {
+  description = "Task role of the migrate task (reads the master secret)."
+  type        = string
+}
+
+variable "migrate_command" {
+  description = "Command of the migrate task (proxy image): apply the migrations and exit 0."
+  type        = list(string)
+  default     = ["migrate"]
+}
+
+variable "run_migrations" {
+  description = "Run the migrate task (AWS CLI) before the services roll, on each new image. Tests turn it off."
+  type        = bool
+  default     = true
+}
+
+variable "rate_limit_per_client" {
+  description = "RATE_LIMIT_PER_CLIENT of the proxy: requests per second per client address (X-Forwarded-For, one ALB hop) to /api."
+  type        = number
+
+  validation {
+    condition     = var.rate_limit_per_client > 0
+    error_message = "The proxy's rate limiter must be on behind the ALB (rate_limit_per_client > 0)."
+  }
 }
 
 variable "log_level" {

@@ -2,6 +2,7 @@
 # their content is known at plan time and the offline tests can assert on it.
 
 data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
 
 locals {
   ecs_trust = jsonencode({
@@ -14,8 +15,9 @@ locals {
     }]
   })
 
-  # Task execution role: pull images, write logs, and read the DB secret to
-  # inject PGUSER/PGPASSWORD into the containers (ECS "secrets").
+  # Task execution role: pull images and write logs. It reads no secret: the
+  # containers read their database login themselves (DB_SECRET_ARN), so that
+  # they can read it again after a rotation.
   execution_policy = {
     Version = "2012-10-17"
     Statement = [
@@ -37,11 +39,20 @@ locals {
         Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
         Resource = [for arn in var.log_group_arns : "${arn}:*"]
       },
+    ]
+  }
+
+  # Reading one database secret: the value, and the key through Secrets
+  # Manager only.
+  db_secret_statements = {
+    for k, arn in merge(var.db_login_secret_arns, { migrate = var.db_master_secret_arn }) : k => [
+      { Sid = "DbSecret", Effect = "Allow", Action = ["secretsmanager:GetSecretValue"], Resource = [arn] },
       {
-        Sid      = "DbSecret"
-        Effect   = "Allow"
-        Action   = ["secretsmanager:GetSecretValue"]
-        Resource = [var.db_secret_arn]
+        Sid       = "DbSecretKey"
+        Effect    = "Allow"
+        Action    = ["kms:Decrypt"]
+        Resource  = [var.db_secrets_kms_key_arn]
+        Condition = { StringEquals = { "kms:ViaService" = "secretsmanager.${data.aws_region.current.region}.amazonaws.com" } }
       },
     ]
   }
@@ -49,7 +60,7 @@ locals {
   # proxy: only enqueue.
   proxy_policy = {
     Version = "2012-10-17"
-    Statement = [
+    Statement = concat([
       {
         Sid      = "Enqueue"
         Effect   = "Allow"
@@ -63,13 +74,13 @@ locals {
         Action   = ["sqs:GetQueueAttributes"]
         Resource = [var.dlq_arn]
       },
-    ]
+    ], local.db_secret_statements.proxy)
   }
 
   # worker: consume the main queue, send poison messages to the DLQ.
   worker_policy = {
     Version = "2012-10-17"
-    Statement = [
+    Statement = concat([
       {
         Sid      = "Consume"
         Effect   = "Allow"
@@ -82,7 +93,14 @@ locals {
         Action   = ["sqs:SendMessage", "sqs:GetQueueAttributes"]
         Resource = [var.dlq_arn]
       },
-    ]
+    ], local.db_secret_statements.worker)
+  }
+
+  # migrate: the one-off task that applies the schema migrations as the
+  # master user (infra/README.md "Database logins"); nothing else.
+  migrate_policy = {
+    Version   = "2012-10-17"
+    Statement = local.db_secret_statements.migrate
   }
 
   # operator: inspect the DLQ and move its messages back to the main queue.
@@ -107,14 +125,27 @@ locals {
     ]
   }
 
+  # EC2 does not send aws:SourceAccount when an instance assumes its role
+  # (AWS documents the confused-deputy keys for service-to-service calls, not
+  # for instance profiles); the instance profile itself is the guard.
+  bastion_trust = {
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "ec2.amazonaws.com" } # no-source-account: instance profile, see above
+      Action    = "sts:AssumeRole"
+    }]
+  }
+
   operator_principals = length(var.operator_principal_arns) > 0 ? var.operator_principal_arns : ["arn:aws:iam::${data.aws_caller_identity.current.account_id}:root"]
 }
 
 resource "aws_iam_role" "execution" {
-  name               = "${var.name}-ecs-execution"
-  description        = "ECS task execution role: image pull, logs, DB secret injection"
-  assume_role_policy = local.ecs_trust
-  tags               = var.tags
+  name                 = "${var.name}-ecs-execution"
+  description          = "ECS task execution role: image pull, logs, DB secret injection"
+  assume_role_policy   = local.ecs_trust
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
 }
 
 resource "aws_iam_role_policy" "execution" {
@@ -124,10 +155,11 @@ resource "aws_iam_role_policy" "execution" {
 }
 
 resource "aws_iam_role" "proxy" {
-  name               = "${var.name}-proxy-task"
-  description        = "proxy task role: send to the queue"
-  assume_role_policy = local.ecs_trust
-  tags               = var.tags
+  name                 = "${var.name}-proxy-task"
+  description          = "proxy task role: send to the queue"
+  assume_role_policy   = local.ecs_trust
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
 }
 
 resource "aws_iam_role_policy" "proxy" {
@@ -137,16 +169,31 @@ resource "aws_iam_role_policy" "proxy" {
 }
 
 resource "aws_iam_role" "worker" {
-  name               = "${var.name}-worker-task"
-  description        = "worker task role: consume the queue, dead-letter to the DLQ"
-  assume_role_policy = local.ecs_trust
-  tags               = var.tags
+  name                 = "${var.name}-worker-task"
+  description          = "worker task role: consume the queue, dead-letter to the DLQ"
+  assume_role_policy   = local.ecs_trust
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
 }
 
 resource "aws_iam_role_policy" "worker" {
   name   = "worker"
   role   = aws_iam_role.worker.id
   policy = jsonencode(local.worker_policy)
+}
+
+resource "aws_iam_role" "migrate" {
+  name                 = "${var.name}-migrate-task"
+  description          = "migrate task role: read the master secret, nothing else"
+  assume_role_policy   = local.ecs_trust
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
+}
+
+resource "aws_iam_role_policy" "migrate" {
+  name   = "migrate"
+  role   = aws_iam_role.migrate.id
+  policy = jsonencode(local.migrate_policy)
 }
 
 resource "aws_iam_role" "operator" {
@@ -162,6 +209,7 @@ resource "aws_iam_role" "operator" {
     }]
   })
   max_session_duration = 3600
+  permissions_boundary = var.permissions_boundary_arn
   tags                 = var.tags
 }
 
@@ -173,16 +221,10 @@ resource "aws_iam_role_policy" "operator" {
 
 # Bastion: SSM Session Manager only (no SSH key anywhere).
 resource "aws_iam_role" "bastion" {
-  name = "${var.name}-bastion"
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "ec2.amazonaws.com" }
-      Action    = "sts:AssumeRole"
-    }]
-  })
-  tags = var.tags
+  name                 = "${var.name}-bastion"
+  assume_role_policy   = jsonencode(local.bastion_trust)
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
 }
 
 resource "aws_iam_role_policy_attachment" "bastion_ssm" {

@@ -13,6 +13,11 @@ output "worker_task_role_arn" {
   value       = aws_iam_role.worker.arn
 }
 
+output "migrate_task_role_arn" {
+  description = "ARN of the migrate task role (master secret only)."
+  value       = aws_iam_role.migrate.arn
+}
+
 output "operator_role_arn" {
   description = "ARN of the DLQ operator role."
   value       = aws_iam_role.operator.arn
@@ -24,11 +29,30 @@ output "bastion_instance_profile_name" {
 }
 
 output "policies" {
-  description = "The inline policies as objects (for review and tests): execution, proxy, worker, operator."
+  description = "The inline policies as objects (for review and tests): execution, proxy, worker, migrate, operator."
   value = {
     execution = local.execution_policy
     proxy     = local.proxy_policy
     worker    = local.worker_policy
+    migrate   = local.migrate_policy
     operator  = local.operator_policy
+  }
+}
+
+output "trust_policies" {
+  description = "The trust policies of the service roles, as objects (for review and tests)."
+  value = {
+    ecs     = jsondecode(local.ecs_trust)
+    bastion = local.bastion_trust
+  }
+}
+
+output "role_boundaries" {
+  description = "Permissions boundary per role (every one must carry it)."
+  value = {
+    for k, r in {
+      execution = aws_iam_role.execution, proxy = aws_iam_role.proxy, worker = aws_iam_role.worker,
+      migrate   = aws_iam_role.migrate, operator = aws_iam_role.operator, bastion = aws_iam_role.bastion,
+    } : k => r.permissions_boundary
   }
 }

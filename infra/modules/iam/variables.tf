@@ -13,8 +13,26 @@ variable "dlq_arn" {
   type        = string
 }
 
-variable "db_secret_arn" {
-  description = "ARN of the RDS-managed master user secret in Secrets Manager."
+variable "db_master_secret_arn" {
+  description = "ARN of the RDS-managed master user secret (read only by the migrate task)."
+  type        = string
+}
+
+variable "db_login_secret_arns" {
+  description = "Secret ARN of each service's database login (proxy, worker)."
+  type = object({
+    proxy  = string
+    worker = string
+  })
+}
+
+variable "db_secrets_kms_key_arn" {
+  description = "KMS key that encrypts the database secrets."
+  type        = string
+}
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary of every role created here (bootstrap output permissions_boundary_arn)."
   type        = string
 }
 

@@ -4,12 +4,12 @@ variable "name" {
 }
 
 variable "http_zip" {
-  description = "Path of the HTTP function's zip (make lambda: build/lambda/http.zip)."
+  description = "Path of the HTTP function's zip, as `make lambda` writes it (make -s lambda-zips lists them)."
   type        = string
 }
 
 variable "sqs_zip" {
-  description = "Path of the SQS function's zip (make lambda: build/lambda/sqs.zip)."
+  description = "Path of the SQS function's zip, as `make lambda` writes it (make -s lambda-zips lists them)."
   type        = string
 }
 
@@ -54,13 +54,31 @@ variable "visibility_timeout_seconds" {
 }
 
 variable "db" {
-  description = "Database endpoint and the ARN of the RDS-managed secret."
+  description = "Database endpoint, the login secret per service (the HTTP function uses the proxy's, the SQS function the worker's), their KMS key, and the path of the RDS CA bundle in the function's file system."
   type = object({
-    host       = string
-    port       = number
-    name       = string
-    secret_arn = string
+    host          = string
+    port          = number
+    name          = string
+    secret_arns   = object({ proxy = string, worker = string })
+    kms_key_arn   = string
+    ssl_root_cert = string
   })
+}
+
+variable "vpc_arn" {
+  description = "ARN of the VPC (the functions' network interfaces stay in it)."
+  type        = string
+}
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary of the function roles."
+  type        = string
+}
+
+variable "log_retention_days" {
+  description = "Retention of the functions' and the HTTP API's log groups, in days."
+  type        = number
+  default     = 30
 }
 
 variable "sqs_max_concurrency" {
@@ -74,11 +92,6 @@ variable "sqs_max_concurrency" {
   }
 }
 
-variable "log_group_arns" {
-  description = "Log group ARN per function name (created by the observability module)."
-  type        = map(string)
-}
-
 variable "log_level" {
   description = "LOG_LEVEL of the functions."
   type        = string
@@ -89,4 +102,10 @@ variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)
   default     = {}
+}
+
+variable "require_zips" {
+  description = "Refuse to plan when a zip is missing (tests turn it off)."
+  type        = bool
+  default     = true
 }

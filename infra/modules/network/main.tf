@@ -1,11 +1,11 @@
 data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
 
 locals {
   azs = { a = var.availability_zones[0], b = var.availability_zones[1] }
   # public a/b take the first two /20s, private a/b the next two.
   public_cidrs  = { a = cidrsubnet(var.cidr_block, 4, 0), b = cidrsubnet(var.cidr_block, 4, 1) }
   private_cidrs = { a = cidrsubnet(var.cidr_block, 4, 2), b = cidrsubnet(var.cidr_block, 4, 3) }
-  nat_keys      = var.nat_gateway_per_az ? ["a", "b"] : ["a"]
 }
 
 resource "aws_vpc" "this" {
@@ -33,7 +33,7 @@ resource "aws_subnet" "public" {
   vpc_id            = aws_vpc.this.id
   availability_zone = each.value
   cidr_block        = local.public_cidrs[each.key]
-  # Only the ALB and the NAT gateways live here; neither needs auto-assigned IPs.
+  # Only the ALB lives here; it needs no auto-assigned IPs.
   map_public_ip_on_launch = false
 
   tags = merge(var.tags, { Name = "${var.name}-public-${each.key}", Tier = "public" })
@@ -47,23 +47,6 @@ resource "aws_subnet" "private" {
   cidr_block        = local.private_cidrs[each.key]
 
   tags = merge(var.tags, { Name = "${var.name}-private-${each.key}", Tier = "private" })
-}
-
-resource "aws_eip" "nat" {
-  for_each = toset(local.nat_keys)
-
-  domain = "vpc"
-  tags   = merge(var.tags, { Name = "${var.name}-nat-${each.key}" })
-}
-
-resource "aws_nat_gateway" "this" {
-  for_each = toset(local.nat_keys)
-
-  allocation_id = aws_eip.nat[each.key].id
-  subnet_id     = aws_subnet.public[each.key].id
-  tags          = merge(var.tags, { Name = "${var.name}-nat-${each.key}" })
-
-  depends_on = [aws_internet_gateway.this]
 }
 
 resource "aws_route_table" "public" {
@@ -91,14 +74,8 @@ resource "aws_route_table" "private" {
   tags   = merge(var.tags, { Name = "${var.name}-private-${each.key}" })
 }
 
-resource "aws_route" "private_nat" {
-  for_each = local.azs
-
-  route_table_id         = aws_route_table.private[each.key].id
-  destination_cidr_block = "0.0.0.0/0"
-  # With a single NAT gateway both private subnets use the one in AZ a.
-  nat_gateway_id = aws_nat_gateway.this[var.nat_gateway_per_az ? each.key : "a"].id
-}
+# No NAT gateway and no default route: the private subnets reach AWS only
+# through the endpoints below (tasks, functions, and the bastion's SSM agent).
 
 resource "aws_route_table_association" "private" {
   for_each = aws_subnet.private
@@ -107,8 +84,7 @@ resource "aws_route_table_association" "private" {
   route_table_id = aws_route_table.private[each.key].id
 }
 
-# ECR image layers are served from S3: a free gateway endpoint keeps image
-# pulls off the NAT gateway.
+# ECR image layers (and the bastion's OS packages) are served from S3.
 resource "aws_vpc_endpoint" "s3" {
   vpc_id            = aws_vpc.this.id
   service_name      = "com.amazonaws.${data.aws_region.current.region}.s3"
@@ -125,14 +101,8 @@ resource "aws_security_group" "endpoints" {
   tags        = merge(var.tags, { Name = "${var.name}-endpoints" })
 }
 
-resource "aws_vpc_security_group_ingress_rule" "endpoints_https" {
-  security_group_id = aws_security_group.endpoints.id
-  description       = "HTTPS from the VPC"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv4         = var.cidr_block
-}
+# Its ingress rules (HTTPS from the proxy, worker and bastion groups only, no
+# CIDR) are in modules/security, next to those groups.
 
 resource "aws_vpc_endpoint" "interface" {
   for_each = toset(var.interface_endpoints)
@@ -154,31 +124,41 @@ resource "aws_cloudwatch_log_group" "flow" {
   tags              = var.tags
 }
 
-resource "aws_iam_role" "flow" {
-  name = "${var.name}-vpc-flow-logs"
-  assume_role_policy = jsonencode({
+locals {
+  flow_trust = {
     Version = "2012-10-17"
     Statement = [{
       Effect    = "Allow"
       Principal = { Service = "vpc-flow-logs.amazonaws.com" }
       Action    = "sts:AssumeRole"
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id }
+        ArnLike      = { "aws:SourceArn" = "arn:aws:ec2:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:vpc-flow-log/*" }
+      }
     }]
-  })
-  tags = var.tags
-}
-
-#tfsec:ignore:aws-iam-no-policy-wildcards ":*" names the log streams of this one log group
-resource "aws_iam_role_policy" "flow" {
-  name = "write-flow-logs"
-  role = aws_iam_role.flow.id
-  policy = jsonencode({
+  }
+  flow_policy = {
     Version = "2012-10-17"
     Statement = [{
       Effect   = "Allow"
       Action   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
-      Resource = "${aws_cloudwatch_log_group.flow.arn}:*"
+      Resource = ["${aws_cloudwatch_log_group.flow.arn}:*"]
     }]
-  })
+  }
+}
+
+resource "aws_iam_role" "flow" {
+  name                 = "${var.name}-vpc-flow-logs"
+  assume_role_policy   = jsonencode(local.flow_trust)
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
+}
+
+#tfsec:ignore:aws-iam-no-policy-wildcards ":*" names the log streams of this one log group
+resource "aws_iam_role_policy" "flow" {
+  name   = "write-flow-logs"
+  role   = aws_iam_role.flow.id
+  policy = jsonencode(local.flow_policy)
 }
 
 resource "aws_flow_log" "this" {

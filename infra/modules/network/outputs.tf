@@ -28,7 +28,20 @@ output "s3_prefix_list_id" {
   value       = aws_vpc_endpoint.s3.prefix_list_id
 }
 
-output "nat_gateway_count" {
-  description = "Number of NAT gateways."
-  value       = length(aws_nat_gateway.this)
+output "vpc_arn" {
+  description = "ARN of the VPC (the Lambda roles' network-interface condition)."
+  value       = aws_vpc.this.arn
+}
+
+output "interface_endpoints" {
+  description = "Services with an interface endpoint."
+  value       = keys(aws_vpc_endpoint.interface)
+}
+
+output "iam" {
+  description = "The flow-log role's trust and inline policy, as objects (for review and tests)."
+  value = {
+    trust    = { flow = local.flow_trust }
+    policies = { flow = local.flow_policy }
+  }
 }

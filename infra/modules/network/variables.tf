@@ -19,16 +19,10 @@ variable "availability_zones" {
   }
 }
 
-variable "nat_gateway_per_az" {
-  description = "One NAT gateway per AZ (resilient, prod) instead of a single shared one (cheaper, dev)."
-  type        = bool
-  default     = false
-}
-
 variable "interface_endpoints" {
-  description = "AWS services reached through interface VPC endpoints instead of the NAT gateway."
+  description = "AWS services reached through interface VPC endpoints (there is no NAT gateway): the services' APIs, and SSM for the bastion's Session Manager agent."
   type        = list(string)
-  default     = ["sqs", "ecr.api", "ecr.dkr", "logs", "secretsmanager"]
+  default     = ["sqs", "ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm", "ssmmessages", "ec2messages"]
 }
 
 variable "flow_log_retention_days" {
@@ -41,4 +35,9 @@ variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)
   default     = {}
+}
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary of the flow-log role (bootstrap output permissions_boundary_arn)."
+  type        = string
 }

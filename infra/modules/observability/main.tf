@@ -15,13 +15,8 @@ resource "aws_cloudwatch_log_group" "service" {
   tags              = var.tags
 }
 
-resource "aws_cloudwatch_log_group" "lambda" {
-  for_each = toset(var.lambda_function_names)
-
-  name              = "/aws/lambda/${each.key}"
-  retention_in_days = var.log_retention_days
-  tags              = var.tags
-}
+# (The Lambda functions' log groups are in modules/lambda, created before
+# the functions.)
 
 # ---- alarm topic, encrypted with a key CloudWatch may use ----
 resource "aws_kms_key" "alarms" {
@@ -43,6 +38,7 @@ resource "aws_kms_key" "alarms" {
         Principal = { Service = "cloudwatch.amazonaws.com" }
         Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
         Resource  = "*"
+        Condition = { StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id } }
       },
     ]
   })
@@ -221,6 +217,74 @@ resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
   threshold           = 0
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.alarms.arn]
+  tags                = var.tags
+}
+
+# ---- database ----
+resource "aws_cloudwatch_metric_alarm" "rds" {
+  for_each = {
+    cpu = {
+      metric = "CPUUtilization", stat = "Average", op = "GreaterThanThreshold", threshold = var.rds_cpu_threshold_percent
+      text   = "Database CPU above ${var.rds_cpu_threshold_percent}% for 10 minutes."
+    }
+    free_storage = {
+      metric = "FreeStorageSpace", stat = "Minimum", op = "LessThanThreshold", threshold = var.rds_free_storage_threshold_bytes
+      text   = "Database free storage below ${floor(var.rds_free_storage_threshold_bytes / 1073741824)} GiB (autoscaling may be at its ceiling)."
+    }
+    connections = {
+      metric = "DatabaseConnections", stat = "Maximum", op = "GreaterThanThreshold", threshold = var.rds_connections_threshold
+      text   = "More than ${var.rds_connections_threshold} database connections: close to max_connections."
+    }
+  }
+
+  alarm_name          = "${var.name}-rds-${replace(each.key, "_", "-")}"
+  alarm_description   = each.value.text
+  namespace           = "AWS/RDS"
+  metric_name         = each.value.metric
+  dimensions          = { DBInstanceIdentifier = var.db_identifier }
+  statistic           = each.value.stat
+  period              = 300
+  evaluation_periods  = 2
+  comparison_operator = each.value.op
+  threshold           = each.value.threshold
+  treat_missing_data  = "breaching" # no figures from the database is itself a problem
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+  tags                = var.tags
+}
+
+# ---- load balancer targets ----
+resource "aws_cloudwatch_metric_alarm" "unhealthy_hosts" {
+  alarm_name          = "${var.name}-proxy-unhealthy-hosts"
+  alarm_description   = "proxy tasks fail the ALB health check (/healthz)."
+  namespace           = "AWS/ApplicationELB"
+  metric_name         = "UnHealthyHostCount"
+  dimensions          = { LoadBalancer = var.alb_arn_suffix, TargetGroup = var.target_group_arn_suffix }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 3
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "no_healthy_hosts" {
+  alarm_name          = "${var.name}-proxy-no-healthy-hosts"
+  alarm_description   = "No proxy task is healthy behind the ALB: the service is down."
+  namespace           = "AWS/ApplicationELB"
+  metric_name         = "HealthyHostCount"
+  dimensions          = { LoadBalancer = var.alb_arn_suffix, TargetGroup = var.target_group_arn_suffix }
+  statistic           = "Minimum"
+  period              = 60
+  evaluation_periods  = 2
+  comparison_operator = "LessThanThreshold"
+  threshold           = 1
+  treat_missing_data  = "breaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
   tags                = var.tags
 }
 

@@ -10,7 +10,7 @@ variable "log_retention_days" {
 }
 
 variable "lambda_function_names" {
-  description = "Names of the Lambda functions (empty when Lambda is off); their log groups are created here."
+  description = "Names of the Lambda functions (empty when Lambda is off), for their error alarms."
   type        = list(string)
   default     = []
 }
@@ -19,6 +19,29 @@ variable "alarm_emails" {
   description = "E-mail addresses subscribed to the alarm topic (each must confirm)."
   type        = list(string)
   default     = []
+}
+
+variable "target_group_arn_suffix" {
+  description = "ARN suffix of the proxy target group (CloudWatch dimension TargetGroup)."
+  type        = string
+}
+
+variable "rds_cpu_threshold_percent" {
+  description = "Alarm when database CPU stays above this percentage."
+  type        = number
+  default     = 80
+}
+
+variable "rds_free_storage_threshold_bytes" {
+  description = "Alarm when database free storage falls below this many bytes."
+  type        = number
+  default     = 2147483648 # 2 GiB
+}
+
+variable "rds_connections_threshold" {
+  description = "Alarm when the database has more connections than this."
+  type        = number
+  default     = 60
 }
 
 variable "queue_name" {

@@ -31,7 +31,7 @@ resource "aws_security_group" "rds" {
 
 resource "aws_security_group" "bastion" {
   name        = "${var.name}-bastion"
-  description = "Bastion: no inbound at all (SSM Session Manager), out to SSM and RDS"
+  description = "Bastion: no inbound at all (SSM Session Manager), out to the endpoints, S3 and RDS"
   vpc_id      = var.vpc_id
   tags        = merge(var.tags, { Name = "${var.name}-bastion" })
 }
@@ -136,14 +136,44 @@ resource "aws_vpc_security_group_ingress_rule" "rds_from" {
   referenced_security_group_id = each.value
 }
 
-# ---- bastion: no ingress rule at all ----
-resource "aws_vpc_security_group_egress_rule" "bastion_https" {
+# ---- interface endpoints: HTTPS only from the groups that call AWS APIs ----
+locals {
+  endpoint_clients = {
+    proxy   = aws_security_group.proxy.id
+    worker  = aws_security_group.worker.id
+    bastion = aws_security_group.bastion.id
+  }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "endpoints_from" {
+  for_each = local.endpoint_clients
+
+  security_group_id            = var.endpoints_security_group_id
+  description                  = "HTTPS from ${each.key}"
+  ip_protocol                  = "tcp"
+  from_port                    = 443
+  to_port                      = 443
+  referenced_security_group_id = each.value
+}
+
+# ---- bastion: no ingress rule at all; out only to the endpoints (SSM), S3
+# (OS packages) and Postgres ----
+resource "aws_vpc_security_group_egress_rule" "bastion_to_endpoints" {
+  security_group_id            = aws_security_group.bastion.id
+  description                  = "HTTPS to the interface VPC endpoints (SSM Session Manager)"
+  ip_protocol                  = "tcp"
+  from_port                    = 443
+  to_port                      = 443
+  referenced_security_group_id = var.endpoints_security_group_id
+}
+
+resource "aws_vpc_security_group_egress_rule" "bastion_to_s3" {
   security_group_id = aws_security_group.bastion.id
-  description       = "HTTPS to SSM Session Manager and OS package mirrors through the NAT gateway"
+  description       = "HTTPS to S3 through the gateway endpoint (Amazon Linux package repositories)"
   ip_protocol       = "tcp"
   from_port         = 443
   to_port           = 443
-  cidr_ipv4         = "0.0.0.0/0" #tfsec:ignore:aws-ec2-no-public-egress-sgr the SSM agent must reach the public SSM endpoints; port 443 only, via NAT
+  prefix_list_id    = var.s3_prefix_list_id
 }
 
 resource "aws_vpc_security_group_egress_rule" "bastion_to_rds" {

@@ -65,3 +65,31 @@ run "backups_cannot_be_turned_off" {
 
   expect_failures = [var.backup_retention_days]
 }
+
+run "clients_can_verify_the_server_and_logs_expire" {
+  command = plan
+
+  assert {
+    condition     = aws_db_instance.this.ca_cert_identifier == "rds-ca-rsa2048-g1"
+    error_message = "Pin the server certificate's CA, so that verify-full against the RDS bundle holds."
+  }
+
+  assert {
+    condition     = toset(keys(aws_cloudwatch_log_group.exports)) == toset(aws_db_instance.this.enabled_cloudwatch_logs_exports) && alltrue([for g in aws_cloudwatch_log_group.exports : g.retention_in_days > 0 && g.name == "/aws/rds/instance/numbers-test/${split("/", g.name)[5]}"])
+    error_message = "Every exported RDS log group is created here with a retention (RDS would create it without one)."
+  }
+}
+
+run "services_have_their_own_logins" {
+  command = plan
+
+  assert {
+    condition     = toset(keys(aws_secretsmanager_secret.login)) == toset(["proxy", "worker"]) && alltrue([for s in aws_secretsmanager_secret.login : s.kms_key_id == aws_kms_key.secrets.arn])
+    error_message = "proxy and worker each have a login secret, encrypted with the database secrets key."
+  }
+
+  assert {
+    condition     = aws_db_instance.this.master_user_secret_kms_key_id == aws_kms_key.secrets.arn
+    error_message = "The master secret is encrypted with the database secrets key."
+  }
+}

@@ -47,3 +47,29 @@ run "services_have_no_internet_egress" {
     error_message = "proxy and worker may only reach VPC endpoints, S3 and RDS."
   }
 }
+
+run "bastion_has_no_open_egress" {
+  command = plan
+
+  assert {
+    condition = alltrue([
+      for r in [aws_vpc_security_group_egress_rule.bastion_to_endpoints, aws_vpc_security_group_egress_rule.bastion_to_s3, aws_vpc_security_group_egress_rule.bastion_to_rds] :
+      r.cidr_ipv4 == null && r.cidr_ipv6 == null
+    ])
+    error_message = "The bastion reaches only the endpoints, S3 (prefix list) and RDS: no CIDR egress (there is no NAT)."
+  }
+}
+
+run "endpoints_accept_only_the_client_groups" {
+  command = plan
+
+  assert {
+    condition     = toset(keys(aws_vpc_security_group_ingress_rule.endpoints_from)) == toset(["proxy", "worker", "bastion"])
+    error_message = "The interface endpoints accept HTTPS from the proxy, worker and bastion groups only."
+  }
+
+  assert {
+    condition     = alltrue([for r in aws_vpc_security_group_ingress_rule.endpoints_from : r.cidr_ipv4 == null && r.from_port == 443 && r.to_port == 443 && r.security_group_id == "sg-endpoints"])
+    error_message = "Endpoint ingress references security groups on 443, never the VPC CIDR."
+  }
+}
