@@ -41,13 +41,36 @@ type Config struct {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, config.Environ(os.Environ()), os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], config.Environ(os.Environ()), os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "proxy:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, environ map[string]string, logOut io.Writer) error {
+// usage is what `proxy help` prints.
+const usage = `usage: proxy [migrate | help]
+
+  proxy          serve the API and the page on HTTP_ADDR (configuration: the
+                 environment, see README "Configuration")
+  proxy migrate  apply the schema migrations and exit (as the database's
+                 owner: the deployment runs it once before the services roll,
+                 which then run with MIGRATE=false as least-privilege logins)
+  proxy help     this text
+`
+
+func run(ctx context.Context, args []string, environ map[string]string, stdout, logOut io.Writer) error {
+	command := ""
+	if len(args) > 0 {
+		command = args[0]
+	}
+	switch command {
+	case "", "migrate":
+	case "help", "-h", "-help", "--help":
+		_, err := io.WriteString(stdout, usage)
+		return err
+	default:
+		return fmt.Errorf("unknown command %q\n%s", command, usage)
+	}
 	var cfg Config
 	if err := config.Parse(&cfg, environ); err != nil {
 		return err
@@ -58,6 +81,9 @@ func run(ctx context.Context, environ map[string]string, logOut io.Writer) error
 	log, err := logging.New(logOut, cfg.LogLevel, cfg.LogFormat, "proxy")
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
+	}
+	if command == "migrate" {
+		return server.Migrate(ctx, cfg.Config, log)
 	}
 	stopPprof, err := profiling.Serve(cfg.PprofAddr) // debug only, off by default
 	if err != nil {

@@ -91,9 +91,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger, opts Options) (*Se
 	if opts.MaxWait == 0 {
 		opts.MaxWait = time.Minute
 	}
-	dbURL, _ := cfg.PostgresURL()
-	store, err := pgstore.Open(pgstore.Config{URL: dbURL, MaxConns: cfg.DBMaxConns,
-		SecretARN: cfg.DBSecretARN, AWSRegion: cfg.AWSRegion, IAMAuth: cfg.DBIAMAuth})
+	store, err := openStore(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -213,4 +211,32 @@ func registerStatsGauges(reg prometheus.Registerer, api *httpapi.API) {
 			}
 			return s.WorkerLagSeconds
 		})
+}
+
+// openStore opens the Postgres store the configuration names, with its
+// credentials source (DB_SECRET_ARN, DB_IAM_AUTH).
+func openStore(cfg Config) (*pgstore.Store, error) {
+	dbURL, err := cfg.PostgresURL()
+	if err != nil {
+		return nil, err
+	}
+	return pgstore.Open(pgstore.Config{URL: dbURL, MaxConns: cfg.DBMaxConns,
+		SecretARN: cfg.DBSecretARN, AWSRegion: cfg.AWSRegion, IAMAuth: cfg.DBIAMAuth})
+}
+
+// Migrate applies the schema migrations and returns: `proxy migrate`, the
+// deployment's one-off task, run as the database's owner before the
+// services roll (they then run with MIGRATE=false as least-privilege
+// logins). It waits up to a minute for Postgres to answer.
+func Migrate(ctx context.Context, cfg Config, log zerolog.Logger) error {
+	store, err := openStore(cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.MigrateWithRetry(ctx, log, time.Minute); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	log.Info().Msg("migrations applied")
+	return nil
 }

@@ -25,6 +25,10 @@ type Common struct {
 	PGPassword  string `env:"PGPASSWORD"`
 	PGDatabase  string `env:"PGDATABASE" envDefault:"numbers"`
 	PGSSLMode   string `env:"PGSSLMODE" envDefault:"require"`
+	// PGSSLRootCert is a PEM file of the CAs the server's certificate must
+	// chain to (with PGSSLMODE=verify-full: the RDS CA bundle, which the
+	// system's CAs do not include). "": the system's CAs.
+	PGSSLRootCert string `env:"PGSSLROOTCERT"`
 	// DBSecretARN names the Secrets Manager secret (RDS-managed JSON with
 	// username and password) every new Postgres connection takes its
 	// credentials from, re-read when Postgres refuses them (a rotation).
@@ -76,11 +80,15 @@ func (c Common) PostgresURL() (string, error) {
 			"or PGHOST and DB_SECRET_ARN")
 	}
 	u := url.URL{
-		Scheme:   "postgres",
-		Host:     c.PGHost + ":" + c.PGPort,
-		Path:     "/" + c.PGDatabase,
-		RawQuery: "sslmode=" + url.QueryEscape(c.PGSSLMode),
+		Scheme: "postgres",
+		Host:   c.PGHost + ":" + c.PGPort,
+		Path:   "/" + c.PGDatabase,
 	}
+	q := url.Values{"sslmode": {c.PGSSLMode}}
+	if c.PGSSLRootCert != "" {
+		q.Set("sslrootcert", c.PGSSLRootCert)
+	}
+	u.RawQuery = q.Encode()
 	switch {
 	case c.PGUser != "" && c.PGPassword != "":
 		u.User = url.UserPassword(c.PGUser, c.PGPassword)
