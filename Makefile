@@ -9,7 +9,7 @@ PKGS := ./...
 .PHONY: local-bin help run test vet lint build fmt-check tools-check infra-check loadtest test-e2e bench images test-images vulncheck
 
 help: ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
 tools-check:
 	@command -v $(GO) >/dev/null || { echo "make: Go is needed (any version: it fetches go1.27.3 itself) and was not found. Install it from https://go.dev/dl (Debian: apt-get install golang-go)"; exit 1; }
