@@ -19,9 +19,10 @@
 # Output, under build/images/ (IMAGES_DIR moves it):
 #   proxy/, worker/           OCI image layouts (tag "latest")
 #   proxy.oci.tar, worker.oci.tar
-#                             the same as OCI archives (podman load -i,
-#                             skopeo copy oci-archive:..., crane push)
+#                             the same as OCI archives (a layout in a tar)
 #   digests.txt               image index digests
+# A layout pushes as it is, both platforms under the digest in digests.txt:
+#   infra/.tools/images/bin/crane push build/images/proxy REGISTRY/REPO:TAG
 # Nothing in the images writes to the root filesystem: they run with a
 # read-only root (make test-images checks it).
 set -euo pipefail
