@@ -69,13 +69,15 @@ WORK=$(mktemp -d)
 REGISTRY_PID=
 cleanup() {
 	if [ -n "$REGISTRY_PID" ]; then kill "$REGISTRY_PID" 2>/dev/null || true; wait "$REGISTRY_PID" 2>/dev/null || true; fi
-	rm -rf "$WORK"
+	rm -rf "$WORK" "${STAGE:-}"
 }
 trap cleanup EXIT
 
 # ---- 2. the base image ----
 step "base image (uid 65532, CA bundle from $CA_BUNDLE, /tmp)"
-crane registry serve --address 127.0.0.1:0 >"$WORK/registry.log" 2>&1 &
+# Started directly, not through the crane function, so that $! is the server
+# itself and the EXIT trap stops it.
+"$BIN/crane" registry serve --address 127.0.0.1:0 >"$WORK/registry.log" 2>&1 &
 REGISTRY_PID=$!
 port=
 for _ in $(seq 100); do
@@ -149,20 +151,28 @@ EOF
 labels=(--image-label org.opencontainers.image.source=https://github.com/numbers-app/numbers)
 if rev=$(git rev-parse HEAD 2>/dev/null); then labels+=(--image-label "org.opencontainers.image.revision=$rev"); fi
 
-mkdir -p "$OUT"
-: >"$OUT/digests.txt.new"
+# ko names what it saved by the layout's path, and refuses a path that is not
+# a valid repository name (upper case, for one): it writes to a relative,
+# lower-case staging directory, moved to OUT afterwards.
+STAGE=build/.images-stage-$$
+rm -rf "$STAGE"
+mkdir -p "$STAGE" "$OUT"
 for app in proxy worker; do
 	step "ko build $app (${PLATFORMS[*]})"
-	rm -rf "${OUT:?}/$app" "$OUT/$app.oci.tar"
 	KO_CONFIG_PATH=$WORK/ko.yaml KO_DOCKER_REPO=numbers/$app \
 		"$BIN/ko" build --bare --push=false --sbom=none "${labels[@]}" \
-		--oci-layout-path="$OUT/$app" "./$app" >"$WORK/$app.ref"
+		--oci-layout-path="$STAGE/$app" "./$app" >"$WORK/$app.ref"
 	# Name the index "latest" so that oci:build/images/APP:latest resolves.
-	jq '.manifests[0].annotations["org.opencontainers.image.ref.name"] = "latest"' "$OUT/$app/index.json" >"$WORK/index.json"
-	cp "$WORK/index.json" "$OUT/$app/index.json"
-	tar --create --file "$OUT/$app.oci.tar" --sort=name --numeric-owner --owner=0 --group=0 --mtime=@0 -C "$OUT/$app" .
-	echo "$app $(jq -r '.manifests[0].digest' "$OUT/$app/index.json")" >>"$OUT/digests.txt.new"
+	jq '.manifests[0].annotations["org.opencontainers.image.ref.name"] = "latest"' "$STAGE/$app/index.json" >"$WORK/index.json"
+	cp "$WORK/index.json" "$STAGE/$app/index.json"
+	tar --create --file "$STAGE/$app.oci.tar" --sort=name --numeric-owner --owner=0 --group=0 --mtime=@0 -C "$STAGE/$app" .
+	echo "$app $(jq -r '.manifests[0].digest' "$STAGE/$app/index.json")" >>"$STAGE/digests.txt"
 done
-mv "$OUT/digests.txt.new" "$OUT/digests.txt"
+for app in proxy worker; do
+	rm -rf "${OUT:?}/$app" "$OUT/$app.oci.tar"
+	mv "$STAGE/$app" "$STAGE/$app.oci.tar" "$OUT/"
+done
+mv "$STAGE/digests.txt" "$OUT/digests.txt"
+rmdir "$STAGE"
 step "done: OCI layouts and archives in ${OUT#"$ROOT"/}/"
 cat "$OUT/digests.txt"
