@@ -6,7 +6,7 @@ export GOTOOLCHAIN := go1.27.3
 GO ?= go
 PKGS := ./...
 
-.PHONY: local-bin help run test vet lint build fmt-check tools-check infra-check loadtest test-e2e bench clean dlq-demo fuzz-short fuzz fuzz-run
+.PHONY: local-bin help run test vet lint build fmt-check tools-check infra-check loadtest test-e2e bench clean dlq-demo fuzz-short fuzz fuzz-run images test-images vulncheck
 
 help: ## list targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -91,6 +91,15 @@ dlq-demo: build ## with `make run` running: import an example dead-letter file i
 
 infra-check: ## offline Terraform checks (tofu fmt/validate/test, tfsec, tflint)
 	bash infra/scripts/check.sh
+
+images: tools-check ## OCI images of proxy and worker (linux/amd64+arm64, uid 65532) into build/images/, no Docker daemon (ko + crane)
+	bash infra/images/build.sh
+
+test-images: local-bin ## run the images from build/images/ against a private Postgres and local SQS (root: chroot, read-only root fs)
+	$(LOCAL_BIN) test -- $(GO) test -tags images -count=1 -v -timeout 10m ./infra/images/imagetest/
+
+vulncheck: tools-check ## govulncheck offline, on a vulnerability database built from golang.org/x/vulndb (cached)
+	bash infra/scripts/vulncheck.sh
 
 TARGET ?= http://127.0.0.1:8080
 RATE ?= 2000
