@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -101,7 +100,11 @@ func (s *Server) start(ctx context.Context) error {
 	cmd.Dir = s.dir
 	cmd.Env = append(os.Environ(), "FAUXQS_PORT="+strconv.Itoa(s.port))
 	var startup bytes.Buffer
-	cmd.Stdout = io.MultiWriter(s.log, &startup)
+	// Ready is this process's own word (server.mjs prints it once
+	// listen() succeeded), not a dial: another server on the port would
+	// answer a dial while ours died of EADDRINUSE.
+	ready := &lineWatch{marker: []byte(listeningMarker), seen: make(chan struct{})}
+	cmd.Stdout = io.MultiWriter(s.log, &startup, ready)
 	cmd.Stderr = io.MultiWriter(s.log, &startup)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -115,26 +118,49 @@ func (s *Server) start(ctx context.Context) error {
 	s.mu.Lock()
 	s.cmd, s.exited = cmd, exited
 	s.mu.Unlock()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", s.port), 200*time.Millisecond)
-		if err == nil {
-			conn.Close()
-			return nil
-		}
-		select {
-		case <-exited:
-			return fmt.Errorf("fauxqs: exited at start (port %d taken?): %s", s.port, strings.TrimSpace(startup.String()))
-		case <-ctx.Done():
-			s.Stop()
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			s.Stop()
-			return errors.New("fauxqs: not listening after 30s")
-		}
+	deadline := time.NewTimer(30 * time.Second)
+	defer deadline.Stop()
+	select {
+	case <-ready.seen:
+		return nil
+	case <-exited:
+		// Wait has returned, so the output is all in startup.
+		return fmt.Errorf("fauxqs: exited at start (port %d taken?): %s", s.port, strings.TrimSpace(startup.String()))
+	case <-ctx.Done():
+		s.Stop()
+		return ctx.Err()
+	case <-deadline.C:
+		s.Stop()
+		return errors.New("fauxqs: not listening after 30s")
 	}
+}
+
+// listeningMarker is the line server.mjs prints once it listens.
+const listeningMarker = "fauxqs listening on "
+
+// lineWatch closes seen the first time marker appears in what is written.
+type lineWatch struct {
+	mu     sync.Mutex
+	marker []byte
+	buf    []byte
+	seen   chan struct{}
+	done   bool
+}
+
+func (w *lineWatch) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return len(p), nil
+	}
+	w.buf = append(w.buf, p...)
+	if bytes.Contains(w.buf, w.marker) {
+		w.done, w.buf = true, nil
+		close(w.seen)
+	} else if len(w.buf) > 4096 {
+		w.buf = w.buf[len(w.buf)-len(w.marker):]
+	}
+	return len(p), nil
 }
 
 // Restart starts the server again on the same port after it exited (its

@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -13,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/numbers-app/numbers/local/fauxqs"
 	"github.com/numbers-app/numbers/shared/testenv"
 )
 
@@ -109,4 +114,34 @@ func TestLocalSQSAcceptsExactlyTheCharactersSQSAccepts(t *testing.T) {
 			assert.True(t, got[body], "%q came back intact", body)
 		}
 	})
+}
+
+// A port another server holds must fail Start, even though that server
+// answers a dial: ours died of EADDRINUSE, and a stack built on the other
+// one would send its messages to a stranger (or, after a supervisor
+// restart, to the old server it believes dead).
+func TestStartFailsWhenAnotherServerHoldsThePort(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	dir := filepath.Join(testenv.Root(t), "local", "fauxqs")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	require.NoError(t, fauxqs.Install(ctx, dir, io.Discard))
+	srv, err := fauxqs.Start(ctx, dir, ln.Addr().(*net.TCPAddr).Port, io.Discard)
+	if err == nil {
+		srv.Stop()
+	}
+	require.Error(t, err, "the port is taken by another server")
+	assert.Contains(t, err.Error(), "exited at start")
 }
