@@ -16,10 +16,10 @@ LAMBDA_ZIPS := $(foreach f,$(LAMBDA_FUNCS),$(call LAMBDA_ZIP,$(f)))
 lambda-zips: ## print the paths `make lambda` writes, one a line
 	@printf '%s\n' $(LAMBDA_ZIPS)
 
-lambda: ## build both functions for Lambda arm64 (provided.al2023) and zip them
+lambda: ## build both functions for Lambda arm64 (provided.al2023) and zip them (with the RDS CA bundle, /var/task/rds-global-bundle.pem)
 	@set -e; for f in $(LAMBDA_FUNCS); do \
 	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(LAMBDA_OUT)/arm64/$$f/bootstrap ./functions/$$f; \
-	  (cd functions/tools && $(GO) run ./lambdazip -o ../../$(call LAMBDA_ZIP,$$f) ../../$(LAMBDA_OUT)/arm64/$$f/bootstrap); \
+	  (cd functions/tools && $(GO) run ./lambdazip -o ../../$(call LAMBDA_ZIP,$$f) -f rds-global-bundle.pem=../../infra/images/rds-global-bundle.pem ../../$(LAMBDA_OUT)/arm64/$$f/bootstrap); \
 	done
 	@echo "Lambda packages (GOOS=linux GOARCH=arm64, runtime provided.al2023, handler bootstrap):"
 	@for f in $(LAMBDA_FUNCS); do \

@@ -95,6 +95,9 @@ chmod 1777 "$root/tmp"
 printf '%s\n' 'root:x:0:0:root:/root:/sbin/nologin' 'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin' >"$root/etc/passwd"
 printf '%s\n' 'root:x:0:' 'nonroot:x:65532:' >"$root/etc/group"
 install -m 0644 "$CA_BUNDLE" "$root/etc/ssl/certs/ca-certificates.crt"
+# The RDS CAs, for PGSSLMODE=verify-full (PGSSLROOTCERT points here; see
+# rds-ca.sh beside this script for where they come from).
+install -m 0644 "$(dirname "${BASH_SOURCE[0]}")/rds-global-bundle.pem" "$root/etc/ssl/certs/rds-global-bundle.pem"
 chmod 0755 "$root/etc" "$root/etc/ssl" "$root/etc/ssl/certs"
 chmod 0644 "$root/etc/passwd" "$root/etc/group"
 # Owned by root, fixed times and order: the same inputs give the same layer.

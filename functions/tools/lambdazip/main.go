@@ -1,8 +1,10 @@
 // Command lambdazip packs a bootstrap binary into a deployment zip for the
-// provided.al2023 runtime: one entry named "bootstrap", mode 0755, a fixed
-// timestamp so the same binary gives the same zip (and the same hash).
+// provided.al2023 runtime: an entry named "bootstrap", mode 0755, plus any
+// data files given with -f (mode 0644, at the zip's root, which Lambda
+// unpacks in /var/task), each with a fixed timestamp so the same inputs give
+// the same zip (and the same hash).
 //
-//	go run ./lambdazip -o http.zip path/to/bootstrap
+//	go run ./lambdazip -o http.zip [-f rds-global-bundle.pem=path/to/it] path/to/bootstrap
 package main
 
 import (
@@ -12,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -22,40 +25,74 @@ func main() {
 	}
 }
 
+// files collects -f NAME=PATH flags in order.
+type files []string
+
+func (f *files) String() string     { return strings.Join(*f, ",") }
+func (f *files) Set(v string) error { *f = append(*f, v); return nil }
+
 func run(args []string) error {
 	fs := flag.NewFlagSet("lambdazip", flag.ContinueOnError)
 	out := fs.String("o", "", "zip file to write")
+	var extra files
+	fs.Var(&extra, "f", "NAME=PATH: also pack the file at PATH as NAME (mode 0644); repeatable")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *out == "" || fs.NArg() != 1 {
-		return errors.New("usage: lambdazip -o OUT.zip BOOTSTRAP")
+		return errors.New("usage: lambdazip -o OUT.zip [-f NAME=PATH]... BOOTSTRAP")
 	}
-	in, err := os.Open(fs.Arg(0))
-	if err != nil {
-		return err
+	entries := []entry{{name: "bootstrap", path: fs.Arg(0), mode: 0o755}}
+	for _, e := range extra {
+		name, path, ok := strings.Cut(e, "=")
+		if !ok || name == "" || path == "" || strings.Contains(name, "/") || name == "bootstrap" {
+			return fmt.Errorf("-f %q: want NAME=PATH with a plain file name other than bootstrap", e)
+		}
+		entries = append(entries, entry{name: name, path: path, mode: 0o644})
 	}
-	defer in.Close()
-	f, err := os.Create(*out)
-	if err != nil {
-		return err
-	}
-	zw := zip.NewWriter(f)
-	hdr := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate, Modified: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}
-	hdr.SetMode(0o755)
-	w, err := zw.CreateHeader(hdr)
-	if err == nil {
-		_, err = io.Copy(w, in)
-	}
-	if err == nil {
-		err = zw.Close()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := write(*out, entries); err != nil {
 		os.Remove(*out)
 		return fmt.Errorf("write %s: %w", *out, err)
 	}
 	return nil
+}
+
+type entry struct {
+	name, path string
+	mode       os.FileMode
+}
+
+func write(out string, entries []entry) (err error) {
+	f, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	zw := zip.NewWriter(f)
+	for _, e := range entries {
+		if err := add(zw, e); err != nil {
+			return err
+		}
+	}
+	return zw.Close()
+}
+
+func add(zw *zip.Writer, e entry) error {
+	in, err := os.Open(e.path)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	hdr := &zip.FileHeader{Name: e.name, Method: zip.Deflate, Modified: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}
+	hdr.SetMode(e.mode)
+	w, err := zw.CreateHeader(hdr)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(w, in)
+	return err
 }

@@ -82,7 +82,7 @@ func TestImagesAreStaticNonRootAndMultiPlatform(t *testing.T) {
 				}
 
 				files := map[string]entry{}
-				var passwd, caBundle []byte
+				var passwd, caBundle, rdsBundle []byte
 				var binary []byte
 				require.NoError(t, img.eachEntry(func(e entry, r io.Reader) error {
 					files[e.Name] = e
@@ -92,6 +92,8 @@ func TestImagesAreStaticNonRootAndMultiPlatform(t *testing.T) {
 						passwd, err = io.ReadAll(r)
 					case "/etc/ssl/certs/ca-certificates.crt":
 						caBundle, err = io.ReadAll(r)
+					case "/etc/ssl/certs/rds-global-bundle.pem":
+						rdsBundle, err = io.ReadAll(r)
 					case cfg.Entrypoint[0]:
 						binary, err = io.ReadAll(r)
 					}
@@ -99,6 +101,8 @@ func TestImagesAreStaticNonRootAndMultiPlatform(t *testing.T) {
 				}))
 				assert.Contains(t, string(passwd), "nonroot:x:65532:65532:", "/etc/passwd names uid 65532")
 				assert.Contains(t, string(caBundle), "-----BEGIN CERTIFICATE-----", "the CA bundle is in the image")
+				assert.Contains(t, string(rdsBundle), "-----BEGIN CERTIFICATE-----",
+					"the RDS CA bundle PGSSLROOTCERT names (infra: db_ssl_root_cert) is in the image")
 				if tmp, ok := files["/tmp"]; assert.True(t, ok, "/tmp exists") {
 					assert.EqualValues(t, 0o1777, tmp.Hdr.Mode&0o7777, "/tmp is 1777")
 				}
