@@ -123,7 +123,7 @@ func TestADatabaseOutageDoesNotBurnMessagesIntoTheDLQ(t *testing.T) {
 	stop := start(t, c)
 	defer stop()
 
-	testenv.Eventually(t, 10*time.Second, "the consumer to pause", func() bool { return !c.Healthy() })
+	testenv.Eventually(t, 30*time.Second, "the consumer to pause", func() bool { return !c.Healthy() })
 	time.Sleep(8 * time.Second)
 	assert.LessOrEqual(t, store.inserts.Load(), int64(3), "while paused the consumer does not hammer the database")
 	store.down.Store(false)
@@ -132,7 +132,9 @@ func TestADatabaseOutageDoesNotBurnMessagesIntoTheDLQ(t *testing.T) {
 		n, err := store.Count(ctx)
 		return err == nil && n == 25
 	})
-	assert.True(t, c.Healthy())
+	// The gate opens after the held batch's insert returns: wait for it
+	// rather than assume it has (a busy machine may be between the two).
+	testenv.Eventually(t, 30*time.Second, "receiving to resume", c.Healthy)
 	dead, err := qs.DLQ.Stats(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, dead.Visible+dead.InFlight, "nothing reached the dead-letter queue")
