@@ -143,9 +143,9 @@ func TestEveryPostgresErrorIsClassifiedOnce(t *testing.T) {
 			assert.Equal(t, tc.want == KindUnavailable, errors.Is(got, number.ErrUnavailable), "%v", got)
 			assert.Equal(t, tc.want == KindInvalid, errors.Is(got, number.ErrInvalid), "%v", got)
 			if tc.want == KindInvalid {
-				var inv invalidInput
+				var inv *number.Error
 				require.ErrorAs(t, got, &inv)
-				assert.True(t, strings.HasPrefix(inv.msg, tc.msg), "client message %q", inv.msg)
+				assert.True(t, strings.HasPrefix(inv.Message, tc.msg), "client message %q", inv.Message)
 			}
 		})
 	}
