@@ -87,9 +87,8 @@ func run(ctx context.Context, environ map[string]string, logOut io.Writer) error
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	dbURL, _ := cfg.PostgresURL()
 	log.Info().Str("addr", ln.Addr().String()).Str("write_mode", cfg.WriteMode).
-		Str("database", config.MaskURL(dbURL)).Str("queue", cfg.QueueURL).Msg("proxy listening")
+		Str("database", cfg.PostgresURLForLog()).Str("queue", cfg.QueueURL).Msg("proxy listening")
 
 	select {
 	case err := <-serveErr:

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/numbers-app/numbers/functions/lambdaapi"
-	"github.com/numbers-app/numbers/shared/config"
 	"github.com/numbers-app/numbers/shared/logging"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 	"github.com/numbers-app/numbers/worker/service"
@@ -43,8 +42,7 @@ func setup(ctx context.Context, environ map[string]string, logOut io.Writer) (ha
 		core.Close()
 		return nil, nil, err
 	}
-	dbURL, _ := cfg.PostgresURL() // validated by ParseConfig
-	log.Info().Str("database", config.MaskURL(dbURL)).Str("dlq", cfg.DLQURL).Int("db_max_conns", cfg.DBMaxConns).
+	log.Info().Str("database", cfg.PostgresURLForLog()).Str("dlq", cfg.DLQURL).Int("db_max_conns", cfg.DBMaxConns).
 		Msg("sqs function initialised")
 	// Records that fail because a dependency is down are held back on the
 	// queue the event source mapping reads, longer with each receive.

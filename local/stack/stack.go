@@ -197,12 +197,25 @@ var ErrExited = errors.New("process exited")
 // these dependencies, listening on httpAddr, as KEY=VALUE entries (for a
 // process's environment and for .local/stack.env).
 func (d *Deps) Env(httpAddr string) []string {
+	return Endpoints{DatabaseURL: d.PG.URL(), SQSEndpoint: d.SQS.Endpoint(), QueueURL: d.QueueURL, DLQURL: d.DLQURL,
+		HTTPAddr: httpAddr}.Env()
+}
+
+// Endpoints are where the proxy and the worker find their dependencies and
+// where the proxy listens: what Deps.Env writes, for dependencies started
+// elsewhere (the system tests use the harness's Postgres and SQS).
+type Endpoints struct {
+	DatabaseURL, SQSEndpoint, QueueURL, DLQURL, HTTPAddr string
+}
+
+// Env returns e as KEY=VALUE entries for a process's environment.
+func (e Endpoints) Env() []string {
 	return []string{
-		"DATABASE_URL=" + d.PG.URL(),
-		"SQS_ENDPOINT=" + d.SQS.Endpoint(),
-		"SQS_QUEUE_URL=" + d.QueueURL,
-		"SQS_DLQ_URL=" + d.DLQURL,
+		"DATABASE_URL=" + e.DatabaseURL,
+		"SQS_ENDPOINT=" + e.SQSEndpoint,
+		"SQS_QUEUE_URL=" + e.QueueURL,
+		"SQS_DLQ_URL=" + e.DLQURL,
 		"AWS_REGION=" + Region,
-		"HTTP_ADDR=" + httpAddr,
+		"HTTP_ADDR=" + e.HTTPAddr,
 	}
 }

@@ -90,7 +90,10 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger, opts Options) (*Se
 	if opts.MaxWait == 0 {
 		opts.MaxWait = time.Minute
 	}
-	dbURL, _ := cfg.PostgresURL()
+	dbURL, err := cfg.PostgresURL()
+	if err != nil {
+		return nil, err
+	}
 	store, err := pgstore.Open(pgstore.Config{URL: dbURL, MaxConns: cfg.DBMaxConns,
 		SecretARN: cfg.DBSecretARN, AWSRegion: cfg.AWSRegion, IAMAuth: cfg.DBIAMAuth})
 	if err != nil {

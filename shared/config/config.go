@@ -90,6 +90,17 @@ func (c Common) PostgresURL() (string, error) {
 	return u.String(), nil
 }
 
+// PostgresURLForLog is PostgresURL with its password masked, for the line a
+// process logs when it starts; "" when none is configured (Validate reports
+// that).
+func (c Common) PostgresURLForLog() string {
+	u, err := c.PostgresURL()
+	if err != nil {
+		return ""
+	}
+	return MaskURL(u)
+}
+
 // Validate names the first missing or bad field.
 func (c Common) Validate() error {
 	if _, err := c.PostgresURL(); err != nil {

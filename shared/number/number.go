@@ -107,6 +107,11 @@ type KeyStore interface {
 	Claim(ctx context.Context, key string, sub Submission, window time.Duration) (bound Submission, replayed bool, err error)
 }
 
+// DepthFunc reads a queue's approximate counters: messages visible (waiting)
+// and in flight (received, not yet deleted). A reader that gets an error
+// leaves the queue's figures out.
+type DepthFunc func(ctx context.Context) (visible, inFlight int, err error)
+
 // Figures are what the store says about itself for operators (GET
 // /api/stats), read cheaply.
 type Figures struct {

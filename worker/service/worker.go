@@ -15,6 +15,7 @@ import (
 
 	"github.com/numbers-app/numbers/shared/config"
 	"github.com/numbers-app/numbers/shared/metrics"
+	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 	"github.com/numbers-app/numbers/worker/consume"
 )
@@ -84,7 +85,7 @@ func NewWorker(ctx context.Context, cfg Config, log zerolog.Logger, opts WorkerO
 		return nil, err
 	}
 	queue := sqsqueue.Queue{API: core.Client, URL: cfg.QueueURL}
-	core.Registry.MustRegister(metrics.QueueDepth{Queues: map[string]metrics.DepthFunc{"main": queue.Depth, "dlq": core.DLQ.Depth}})
+	core.Registry.MustRegister(metrics.QueueDepth{Queues: map[string]number.DepthFunc{"main": queue.Depth, "dlq": core.DLQ.Depth}})
 	consumer, err := consume.New(consume.Config{
 		Pollers: cfg.Pollers, Flushers: cfg.Flushers, FlushSize: cfg.FlushSize, FlushInterval: cfg.FlushInterval,
 		WaitTime: cfg.WaitTime, VisibilityTimeout: cfg.VisibilityTimeout, ShutdownTimeout: cfg.ShutdownTimeout,
@@ -105,8 +106,7 @@ func (w *Worker) Close() { w.Core.Close() }
 // Run serves metrics, prunes expired idempotency keys and consumes until
 // ctx ends, then shuts down within the consumer's bounds.
 func (w *Worker) Run(ctx context.Context) error {
-	dbURL, _ := w.cfg.PostgresURL() // validated by NewWorker
-	w.log.Info().Str("queue", w.cfg.QueueURL).Str("dlq", w.cfg.DLQURL).Str("database", config.MaskURL(dbURL)).
+	w.log.Info().Str("queue", w.cfg.QueueURL).Str("dlq", w.cfg.DLQURL).Str("database", w.cfg.PostgresURLForLog()).
 		Int("pollers", w.cfg.Pollers).Int("flush_size", w.cfg.FlushSize).Msg("worker started")
 	stopEMF := metrics.StartEMF(w.cfg.EMFInterval, w.cfg.EMFNamespace, w.cfg.LogFormat, w.opts.LogOut, w.Core.Registry, w.log)
 	defer stopEMF()
