@@ -334,7 +334,7 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 		err      error
 	}
 	results := make(chan result, len(a.deps.Checks)+len(a.deps.Reported))
-	run := func(name string, check Check, required bool, timeout time.Duration) {
+	run := func(name string, check Check, required bool, timeout time.Duration) { //nolint:contextcheck // it derives from r.Context()
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		results <- result{name, required, check(ctx)}

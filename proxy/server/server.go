@@ -94,7 +94,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger, opts Options) (*Se
 	if err != nil {
 		return nil, err
 	}
-	store, err := pgstore.Open(pgstore.Config{URL: dbURL, MaxConns: cfg.DBMaxConns,
+	store, err := pgstore.Open(pgstore.Config{URL: dbURL, MaxConns: cfg.DBMaxConns, //nolint:contextcheck // Open builds a pool: its connections outlive this call and take their contexts per query
 		SecretARN: cfg.DBSecretARN, AWSRegion: cfg.AWSRegion, IAMAuth: cfg.DBIAMAuth})
 	if err != nil {
 		return nil, err
@@ -114,7 +114,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger, opts Options) (*Se
 	queue := sqsqueue.Queue{API: client, URL: cfg.QueueURL}
 	var sender events.Sender = queue
 	if !opts.DirectSend {
-		s.pub, err = sqsqueue.NewPublisher(client, sqsqueue.PublisherConfig{
+		s.pub, err = sqsqueue.NewPublisher(client, sqsqueue.PublisherConfig{ //nolint:contextcheck // the publisher's loop lives until Close, each send under its own timeout
 			QueueURL: cfg.QueueURL, Linger: cfg.SendLinger, MaxInFlight: cfg.SendMaxInFlight, MaxPending: cfg.SendMaxPending,
 		}, log)
 		if err != nil {
@@ -154,7 +154,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger, opts Options) (*Se
 		s.Close()
 		return nil, err
 	}
-	registerStatsGauges(s.Registry, s.API)
+	registerStatsGauges(s.Registry, s.API) //nolint:contextcheck // the gauges read when scraped, each under the scrape's own timeout
 	return s, nil
 }
 

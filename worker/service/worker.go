@@ -108,9 +108,9 @@ func (w *Worker) Close() { w.Core.Close() }
 func (w *Worker) Run(ctx context.Context) error {
 	w.log.Info().Str("queue", w.cfg.QueueURL).Str("dlq", w.cfg.DLQURL).Str("database", w.cfg.PostgresURLForLog()).
 		Int("pollers", w.cfg.Pollers).Int("flush_size", w.cfg.FlushSize).Msg("worker started")
-	stopEMF := metrics.StartEMF(w.cfg.EMFInterval, w.cfg.EMFNamespace, w.cfg.LogFormat, w.opts.LogOut, w.Core.Registry, w.log)
+	stopEMF := metrics.StartEMF(w.cfg.EMFInterval, w.cfg.EMFNamespace, w.cfg.LogFormat, w.opts.LogOut, w.Core.Registry, w.log) //nolint:contextcheck // the EMF flusher runs until stopEMF, not until ctx ends: it writes the last figures after ctx is done
 	defer stopEMF()
-	stopHTTP, err := w.serveMetrics()
+	stopHTTP, err := w.serveMetrics() //nolint:contextcheck // the metrics listener serves until stopHTTP, after the consumer has drained
 	if err != nil {
 		return err
 	}
@@ -174,7 +174,7 @@ func (w *Worker) serveMetrics() (stop func(), err error) {
 	if addr == "" {
 		return func() {}, nil
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", addr) //nolint:noctx // a listener lives until Close, not for a context
 	if err != nil {
 		if w.opts.MetricsAddrExplicit {
 			return nil, fmt.Errorf("listen on METRICS_ADDR %s: %w", addr, err)
