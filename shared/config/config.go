@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/caarlos0/env/v11"
 )
@@ -53,6 +54,22 @@ func Parse(cfg any, environ map[string]string) error {
 		return fmt.Errorf("configuration: %w", err)
 	}
 	return nil
+}
+
+// FormatDefault writes a default as the README and `worker help` show it:
+// durations without zero units (24h, 1m, 10ms), anything else as fmt does.
+func FormatDefault(v any) string {
+	if d, ok := v.(time.Duration); ok {
+		s := d.String()
+		if strings.HasSuffix(s, "m0s") {
+			s = strings.TrimSuffix(s, "0s")
+		}
+		if strings.HasSuffix(s, "h0m") {
+			s = strings.TrimSuffix(s, "0m")
+		}
+		return s
+	}
+	return fmt.Sprint(v)
 }
 
 // Environ turns os.Environ()-style "K=V" entries into a map.

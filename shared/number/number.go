@@ -60,6 +60,11 @@ const (
 	MaxPageLimit     = 500
 )
 
+// DefaultKeyWindow is how long an idempotency key stays bound to its
+// submission (IDEMPOTENCY_WINDOW): the proxy honours keys this long and the
+// worker prunes older ones.
+const DefaultKeyWindow = 24 * time.Hour
+
 // Enqueuer hands a submission to the queue. It returns only once the queue
 // has acknowledged it: a nil error is the promise behind a 202.
 type Enqueuer interface {
