@@ -67,7 +67,7 @@ fuzz-run:
 	done
 
 test-e2e: tools-check ## browser test: the page in headless Chromium against a fresh local stack; screenshots in build/e2e/
-	$(GO) test -tags e2e -count=1 -v -timeout 15m ./e2e/
+	$(GO) test -tags e2e -count=1 -v -timeout 15m ./local/browser/
 
 vet: tools-check
 	$(GO) vet $(PKGS)
