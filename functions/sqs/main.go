@@ -1,6 +1,9 @@
 // Command sqs is the SQS function: the ECS worker's batch-persist core on AWS
 // Lambda, fed by an SQS event source mapping with ReportBatchItemFailures.
-// Configuration is the worker's environment (README); SQS_DLQ_URL is required.
+// The path of a record: lambdaapi.SQS (event to message.Message) →
+// persist.Persister (built by worker/service.NewCore, the composition root
+// the ECS worker uses too) → pgstore. Configuration is the worker's
+// environment (README); SQS_DLQ_URL is required.
 package main
 
 import (
