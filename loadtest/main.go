@@ -78,7 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var progress io.Writer = stderr
+	progress := io.Writer(stderr)
 	if o.Quiet {
 		progress = io.Discard
 	}
@@ -87,7 +87,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	// A Ctrl-C during the attack still reports; a second one ends the wait.
-	drainCtx := context.WithoutCancel(ctx)
+	drainCtx := context.WithoutCancel(ctx) //nolint:contextcheck // the drain must outlive the cancelled run, as WithoutCancel says
 	if ctx.Err() != nil {
 		fmt.Fprintln(progress, "\ninterrupted: reporting what was sent (Ctrl-C again to stop waiting)")
 		var stop context.CancelFunc

@@ -96,10 +96,10 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 	}
 	defer built.Close()
 	api := built.API
-	stopEMF := metrics.StartEMF(cfg.EMFInterval, cfg.EMFNamespace, cfg.LogFormat, logOut, built.Registry, log)
+	stopEMF := metrics.StartEMF(cfg.EMFInterval, cfg.EMFNamespace, cfg.LogFormat, logOut, built.Registry, log) //nolint:contextcheck // the EMF flusher runs until stopEMF, not until ctx ends: it writes the last figures after ctx is done
 	defer stopEMF()
 
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	ln, err := net.Listen("tcp", cfg.HTTPAddr) //nolint:noctx // a listener lives until Close, not for a context
 	if err != nil {
 		return fmt.Errorf("listen on HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 	}
@@ -113,9 +113,8 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	dbURL, _ := cfg.PostgresURL()
 	log.Info().Str("addr", ln.Addr().String()).Str("write_mode", cfg.WriteMode).
-		Str("database", config.MaskURL(dbURL)).Str("queue", cfg.QueueURL).Msg("proxy listening")
+		Str("database", cfg.PostgresURLForLog()).Str("queue", cfg.QueueURL).Msg("proxy listening")
 
 	select {
 	case err := <-serveErr:
@@ -130,7 +129,7 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 	// After Shutdown every handler has returned and every Send has its
 	// answer; the deferred Close then flushes anything a cancelled request
 	// left behind.
-	if err := srv.Shutdown(sctx); err != nil {
+	if err := srv.Shutdown(sctx); err != nil { //nolint:contextcheck // ctx has ended: shutdown gets its own bounded context
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	log.Info().Msg("proxy stopped")

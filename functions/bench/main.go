@@ -107,7 +107,7 @@ func newBench(ctx context.Context, o opts) (*bench, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := pgstore.Open(pgstore.Config{URL: admin})
+	store, err := pgstore.Open(pgstore.Config{URL: admin}) //nolint:contextcheck // Open builds a pool: its connections outlive this call and take their contexts per query
 	if err != nil {
 		return nil, err
 	}

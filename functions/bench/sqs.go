@@ -185,7 +185,7 @@ func waitCount(ctx context.Context, t *target, n int, timeout time.Duration) err
 		}
 		select {
 		case e := <-t.exited:
-			return fmt.Errorf("%s exited: %v\n%s", t.name, e, t.output())
+			return fmt.Errorf("%s exited: %w\n%s", t.name, e, t.output())
 		case <-time.After(2 * time.Millisecond):
 		}
 	}

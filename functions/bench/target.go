@@ -46,10 +46,10 @@ func (t *target) stop() {
 	if t.cmd != nil && t.cmd.Process != nil {
 		_ = t.cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-t.exited:
+		case <-t.exited: //nolint:errcheck // stopping: how it exited no longer matters
 		case <-time.After(10 * time.Second):
 			_ = t.cmd.Process.Kill()
-			<-t.exited
+			<-t.exited //nolint:errcheck // killed: how it exited no longer matters
 		}
 	}
 	for i := len(t.cleanup) - 1; i >= 0; i-- {
@@ -201,7 +201,7 @@ func (t *target) untilUp(fn func() error) (time.Duration, error) {
 		}
 		select {
 		case e := <-t.exited:
-			return 0, fmt.Errorf("%s exited: %v\n%s", t.name, e, t.output())
+			return 0, fmt.Errorf("%s exited: %w\n%s", t.name, e, t.output())
 		case <-time.After(time.Millisecond):
 		}
 	}

@@ -40,8 +40,7 @@ func setup(ctx context.Context, environ map[string]string, logOut io.Writer) (ha
 		built.Close()
 		return nil, nil, err
 	}
-	dbURL, _ := cfg.PostgresURL()
-	log.Info().Str("database", config.MaskURL(dbURL)).Str("queue", cfg.QueueURL).Int("db_max_conns", cfg.DBMaxConns).
+	log.Info().Str("database", cfg.PostgresURLForLog()).Str("queue", cfg.QueueURL).Int("db_max_conns", cfg.DBMaxConns).
 		Msg("http function initialised")
 	return lambdaapi.HTTPWith(built.API, lambdaapi.HTTPConfig{ForwardedForHops: cfg.ForwardedForHops}), built.Close, nil
 }

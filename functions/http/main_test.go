@@ -1,12 +1,7 @@
 package main
 
 import (
-	"context"
-	"io"
 	"testing"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/numbers-app/numbers/functions/internal/functest"
 )
@@ -18,7 +13,5 @@ func TestHTTPFunctionWithTheGoldenEvents(t *testing.T) {
 
 func TestHTTPFunctionRefusesAnIncompleteConfiguration(t *testing.T) {
 	t.Parallel()
-	_, _, err := setup(context.Background(), map[string]string{"DATABASE_URL": "postgres://u@127.0.0.1:1/db"}, io.Discard)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "SQS_QUEUE_URL")
+	functest.RefusesConfig(t, setup, map[string]string{"DATABASE_URL": "postgres://u@127.0.0.1:1/db"}, "SQS_QUEUE_URL")
 }

@@ -13,18 +13,23 @@ import (
 // DB_MAX_CONNS × the function's reserved concurrency connections.
 const DefaultDBMaxConns = 2
 
+// DefaultMigrate is MIGRATE in the functions when it is not set (the proxy
+// and worker default to true): on AWS the ECS worker or the deploy
+// migrates, and INIT is limited to 10s.
+const DefaultMigrate = false
+
 // Config is what both functions read from the environment: the same
 // variables as the proxy and the worker (README), plus MIGRATE.
 type Config struct {
 	config.Common
-	// Migrate applies schema migrations during INIT. Defaults to false: on
-	// AWS the ECS worker or the deploy migrates, and INIT is limited to 10s.
-	Migrate bool `env:"MIGRATE" envDefault:"false"`
+	// Migrate applies schema migrations during INIT. Defaults to
+	// DefaultMigrate (set by WithDefaults).
+	Migrate bool `env:"MIGRATE"`
 }
 
 // WithDefaults returns environ with the functions' own defaults for the
 // variables it does not set: DB_MAX_CONNS (DefaultDBMaxConns) and MIGRATE
-// (false), where the ECS binaries default to 10 and true.
+// (DefaultMigrate), where the ECS binaries default to 10 and true.
 func WithDefaults(environ map[string]string) map[string]string {
 	out := make(map[string]string, len(environ)+2)
 	for k, v := range environ {
@@ -34,7 +39,7 @@ func WithDefaults(environ map[string]string) map[string]string {
 		out["DB_MAX_CONNS"] = strconv.Itoa(DefaultDBMaxConns)
 	}
 	if _, set := out["MIGRATE"]; !set {
-		out["MIGRATE"] = "false"
+		out["MIGRATE"] = strconv.FormatBool(DefaultMigrate)
 	}
 	return out
 }

@@ -164,18 +164,7 @@ func ServeV1(ctx context.Context, h http.Handler, e events.APIGatewayProxyReques
 			query.Set(k, v)
 		}
 	}
-	header := make(http.Header, len(e.Headers))
-	if e.MultiValueHeaders != nil {
-		for k, vs := range e.MultiValueHeaders {
-			for _, v := range vs {
-				header.Add(k, v)
-			}
-		}
-	} else {
-		for k, v := range e.Headers {
-			header.Set(k, v)
-		}
-	}
+	header := eventHeader(e.MultiValueHeaders != nil, e.MultiValueHeaders, e.Headers)
 	rec := serve(ctx, h, inbound{
 		method: e.HTTPMethod, path: path, query: query.Encode(), body: e.Body, b64: e.IsBase64Encoded,
 		header: header, domain: rc.DomainName, sourceIP: rc.Identity.SourceIP,
@@ -217,18 +206,7 @@ func serveALB(ctx context.Context, h http.Handler, e events.ALBTargetGroupReques
 			query = append(query, k+"="+e.QueryStringParameters[k])
 		}
 	}
-	header := make(http.Header, len(e.Headers)+len(e.MultiValueHeaders))
-	if multi {
-		for k, vs := range e.MultiValueHeaders {
-			for _, v := range vs {
-				header.Add(k, v)
-			}
-		}
-	} else {
-		for k, v := range e.Headers {
-			header.Set(k, v)
-		}
-	}
+	header := eventHeader(multi, e.MultiValueHeaders, e.Headers)
 	rec := serve(ctx, h, inbound{
 		method: e.HTTPMethod, path: e.Path, query: escapeQuery(strings.Join(query, "&")), body: e.Body, b64: e.IsBase64Encoded,
 		header: header, sourceIP: forwardedClient(header.Values("X-Forwarded-For"), hops),
@@ -378,6 +356,24 @@ func encodeBody(b []byte) (string, bool) {
 		return string(b), false
 	}
 	return base64.StdEncoding.EncodeToString(b), true
+}
+
+// eventHeader is an event's headers as http.Header: its multi-value
+// headers when multi (every value, in order), else its single-value ones.
+func eventHeader(multi bool, values map[string][]string, single map[string]string) http.Header {
+	header := make(http.Header, len(single)+len(values))
+	if multi {
+		for k, vs := range values {
+			for _, v := range vs {
+				header.Add(k, v)
+			}
+		}
+		return header
+	}
+	for k, v := range single {
+		header.Set(k, v)
+	}
+	return header
 }
 
 // forwardedClient is the client an X-Forwarded-For header names when hops

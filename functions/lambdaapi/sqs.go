@@ -120,7 +120,7 @@ func SQS(p Processor, log zerolog.Logger, cfg SQSConfig) func(ctx context.Contex
 // wait: the records come back after the queue's visibility timeout.
 func holdBack(ctx context.Context, q Visibility, base time.Duration, msgs []message.Message, failed []int, log zerolog.Logger) {
 	byWait := map[time.Duration][]string{}
-	jitter := rand.Float64() / 2
+	jitter := rand.Float64() / 2 //nolint:gosec // jitter spreads retries; it guards no secret
 	for _, i := range failed {
 		m := msgs[i]
 		if m.ReceiptHandle == "" {

@@ -13,12 +13,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	evs "github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/functions/internal/functest"
 	"github.com/numbers-app/numbers/functions/lambdaapi"
 	"github.com/numbers-app/numbers/proxy/server"
 	"github.com/numbers-app/numbers/shared/config"
 	"github.com/numbers-app/numbers/shared/number"
-	"github.com/numbers-app/numbers/shared/sqsqueue"
 	"github.com/numbers-app/numbers/shared/testenv"
 )
 
@@ -45,26 +44,6 @@ func realHTTP(t testing.TB, env map[string]string) (func(context.Context, json.R
 	return lambdaapi.HTTPWith(s.API, lambdaapi.HTTPConfig{ForwardedForHops: cfg.ForwardedForHops}), s, q
 }
 
-// queuedValue receives from q until the message of event id comes.
-func queuedValue(t *testing.T, q sqsqueue.Queue, id string) int64 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for ctx.Err() == nil {
-		msgs, err := q.Receive(ctx, 10, time.Second)
-		require.NoError(t, err)
-		for _, m := range msgs {
-			sub, err := evs.Decode(m.Body)
-			require.NoError(t, err, m.Body)
-			if sub.ID == id {
-				return sub.Value
-			}
-		}
-	}
-	t.Fatalf("message %s never reached the queue", id)
-	return 0
-}
-
 // The golden events of every API Gateway flavour the adapter serves, on a
 // named stage ("prod") and on $default, reach the real handler's routes.
 func TestHTTPServesGoldenEventsOfEveryStageAndPayloadFormat(t *testing.T) {
@@ -82,7 +61,7 @@ func TestHTTPServesGoldenEventsOfEveryStageAndPayloadFormat(t *testing.T) {
 		var body struct{ ID string }
 		require.NoError(t, json.Unmarshal([]byte(resp.Body), &body))
 		assert.Equal(t, "/api/values/"+body.ID, resp.Headers["Location"])
-		assert.Equal(t, int64(math.MaxInt64), queuedValue(t, q.Main, body.ID))
+		assert.Equal(t, int64(math.MaxInt64), functest.Queued(t, q.Main, body.ID).Value)
 	})
 	t.Run("a REST API POST (always on a stage) queues the number", func(t *testing.T) {
 		var resp events.APIGatewayProxyResponse
@@ -91,7 +70,7 @@ func TestHTTPServesGoldenEventsOfEveryStageAndPayloadFormat(t *testing.T) {
 		var body struct{ ID string }
 		require.NoError(t, json.Unmarshal([]byte(resp.Body), &body))
 		assert.Equal(t, []string{"/api/values/" + body.ID}, resp.MultiValueHeaders["Location"])
-		assert.Equal(t, int64(math.MinInt64), queuedValue(t, q.Main, body.ID))
+		assert.Equal(t, int64(math.MinInt64), functest.Queued(t, q.Main, body.ID).Value)
 	})
 	t.Run("a REST API GET reads a stored number", func(t *testing.T) {
 		var resp events.APIGatewayProxyResponse

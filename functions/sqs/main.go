@@ -1,6 +1,9 @@
 // Command sqs is the SQS function: the ECS worker's batch-persist core on AWS
 // Lambda, fed by an SQS event source mapping with ReportBatchItemFailures.
-// Configuration is the worker's environment (README); SQS_DLQ_URL is required.
+// The path of a record: lambdaapi.SQS (event to message.Message) →
+// persist.Persister (built by worker/service.NewCore, the composition root
+// the ECS worker uses too) → pgstore. Configuration is the worker's
+// environment (README); SQS_DLQ_URL is required.
 package main
 
 import (
@@ -10,7 +13,6 @@ import (
 	"time"
 
 	"github.com/numbers-app/numbers/functions/lambdaapi"
-	"github.com/numbers-app/numbers/shared/config"
 	"github.com/numbers-app/numbers/shared/logging"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 	"github.com/numbers-app/numbers/worker/service"
@@ -43,8 +45,7 @@ func setup(ctx context.Context, environ map[string]string, logOut io.Writer) (ha
 		core.Close()
 		return nil, nil, err
 	}
-	dbURL, _ := cfg.PostgresURL() // validated by ParseConfig
-	log.Info().Str("database", config.MaskURL(dbURL)).Str("dlq", cfg.DLQURL).Int("db_max_conns", cfg.DBMaxConns).
+	log.Info().Str("database", cfg.PostgresURLForLog()).Str("dlq", cfg.DLQURL).Int("db_max_conns", cfg.DBMaxConns).
 		Msg("sqs function initialised")
 	// Records that fail because a dependency is down are held back on the
 	// queue the event source mapping reads, longer with each receive.

@@ -18,8 +18,9 @@ import (
 	"github.com/numbers-app/numbers/shared/testenv"
 )
 
-// rawLimits runs the raw SQS and Postgres benchmarks (shared/sqsqueue and
-// shared/pgstore bench_test.go, compiled by bench.sh) on this run's servers,
+// rawLimits runs the raw SQS and Postgres benchmarks (shared/sqsqueue
+// batch_bench_test.go and shared/pgstore pgstore_bench_test.go, compiled by
+// bench.sh) on this run's servers,
 // last, so that their leftovers cannot slow the product's figures.
 func rawLimits(ctx context.Context, c config, e *env, dir string, log io.Writer) (map[string]float64, error) {
 	out := map[string]float64{}

@@ -79,7 +79,7 @@ func (p *process) waitHTTP(ctx context.Context, url string, timeout time.Duratio
 		}
 		select {
 		case <-p.exited:
-			return fmt.Errorf("%s exited at start (%v): see its log", p.name, p.err)
+			return fmt.Errorf("%s exited at start (%w): see its log", p.name, p.err)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"time"
 )
 
 func main() {
@@ -28,7 +29,8 @@ func main() {
 		w.WriteHeader(http.StatusAccepted)
 		_, _ = w.Write(body)
 	})
-	if err := http.ListenAndServe(*addr, h); err != nil {
+	srv := &http.Server{Addr: *addr, Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	if err := srv.ListenAndServe(); err != nil {
 		fmt.Fprintln(os.Stderr, "floor:", err)
 		os.Exit(1)
 	}

@@ -320,7 +320,7 @@ func postgresUser() (*syscall.Credential, error) {
 	}
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil //nolint:gosec // ids come from the passwd database, within uint32
 }
 
 // reachableBy reports whether every existing parent of dir lets uid in.

@@ -47,7 +47,7 @@ func (p *Process) Run(ctx context.Context) error {
 			return nil
 		}
 		if p.NoRestart {
-			return fmt.Errorf("%s: %w: %v", p.Name, ErrExited, err)
+			return fmt.Errorf("%s: %w: %w", p.Name, ErrExited, err)
 		}
 		if time.Since(started) > 30*time.Second {
 			delay = 500 * time.Millisecond

@@ -213,14 +213,29 @@ var ErrExited = errors.New("process exited")
 // these dependencies, listening on httpAddr, as KEY=VALUE entries (for a
 // process's environment and for .local/stack.env).
 func (d *Deps) Env(httpAddr string) []string {
+	return Endpoints{DatabaseURL: d.PG.URL(), SQSEndpoint: d.SQS.Endpoint(), QueueURL: d.QueueURL, DLQURL: d.DLQURL,
+		HTTPAddr: httpAddr, VisibilityTimeout: d.VisibilityTimeout}.Env()
+}
+
+// Endpoints are where the proxy and the worker find their dependencies and
+// where the proxy listens: what Deps.Env writes, for dependencies started
+// elsewhere (the system tests use the harness's Postgres and SQS).
+type Endpoints struct {
+	DatabaseURL, SQSEndpoint, QueueURL, DLQURL, HTTPAddr string
+	// VisibilityTimeout is the main queue's (0: the stack's default).
+	VisibilityTimeout time.Duration
+}
+
+// Env returns e as KEY=VALUE entries for a process's environment.
+func (e Endpoints) Env() []string {
 	return []string{
-		"DATABASE_URL=" + d.PG.URL(),
-		"SQS_ENDPOINT=" + d.SQS.Endpoint(),
-		"SQS_QUEUE_URL=" + d.QueueURL,
-		"SQS_DLQ_URL=" + d.DLQURL,
+		"DATABASE_URL=" + e.DatabaseURL,
+		"SQS_ENDPOINT=" + e.SQSEndpoint,
+		"SQS_QUEUE_URL=" + e.QueueURL,
+		"SQS_DLQ_URL=" + e.DLQURL,
 		"AWS_REGION=" + Region,
-		"HTTP_ADDR=" + httpAddr,
+		"HTTP_ADDR=" + e.HTTPAddr,
 		// The worker extends visibility by the queue's own timeout.
-		"SQS_VISIBILITY_TIMEOUT=" + cmp.Or(d.VisibilityTimeout, VisibilityTimeout).String(),
+		"SQS_VISIBILITY_TIMEOUT=" + cmp.Or(e.VisibilityTimeout, VisibilityTimeout).String(),
 	}
 }

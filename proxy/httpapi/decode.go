@@ -98,20 +98,10 @@ func parseValueBody(body []byte) (int64, error) {
 		v, err = number.ParseDecimal(string(raw))
 	}
 	if err != nil {
-		return 0, fmt.Errorf(`"value" %s`, unwrapInvalid(err))
+		msg, _ := number.ErrorMessage(err)
+		return 0, fmt.Errorf(`"value" %s`, msg)
 	}
 	return v, nil
-}
-
-// unwrapInvalid drops the "invalid: " prefix of number.ErrInvalid for
-// messages meant for people.
-func unwrapInvalid(err error) string {
-	msg := err.Error()
-	prefix := number.ErrInvalid.Error() + ": "
-	if len(msg) > len(prefix) && msg[:len(prefix)] == prefix {
-		return msg[len(prefix):]
-	}
-	return msg
 }
 
 // jsonKind names the JSON type of a token for error messages.

@@ -26,9 +26,6 @@ const MaxBodyBytes = 4 << 10
 // DefaultMaxInflightWrites is the default for Deps.MaxInflightWrites.
 const DefaultMaxInflightWrites = 1024
 
-// DefaultKeyWindow is how long an Idempotency-Key stays bound to its number.
-const DefaultKeyWindow = 24 * time.Hour
-
 // validKey accepts 1..255 visible ASCII characters.
 func validKey(k string) bool {
 	if len(k) > 255 {
@@ -63,7 +60,7 @@ type Deps struct {
 	// Edge configures CORS and per-client rate limiting.
 	Edge EdgeConfig
 	// Keys, when set, honours the Idempotency-Key header for KeyWindow
-	// (defaults to DefaultKeyWindow).
+	// (defaults to number.DefaultKeyWindow).
 	Keys      number.KeyStore
 	KeyWindow time.Duration
 	// Checks are what readiness (GET /readyz) requires, by name: the
@@ -108,7 +105,7 @@ func New(d Deps) (*API, error) {
 		}
 	}
 	if d.KeyWindow == 0 {
-		d.KeyWindow = DefaultKeyWindow
+		d.KeyWindow = number.DefaultKeyWindow
 	}
 	if d.MaxInflightWrites == 0 {
 		d.MaxInflightWrites = DefaultMaxInflightWrites
@@ -334,7 +331,7 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 		err      error
 	}
 	results := make(chan result, len(a.deps.Checks)+len(a.deps.Reported))
-	run := func(name string, check Check, required bool, timeout time.Duration) {
+	run := func(name string, check Check, required bool, timeout time.Duration) { //nolint:contextcheck // it derives from r.Context()
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		results <- result{name, required, check(ctx)}

@@ -20,7 +20,14 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	log := Logger(r.Context(), a.deps.Log)
 	switch {
 	case errors.Is(err, number.ErrInvalid):
-		writeError(w, r, http.StatusBadRequest, unwrapInvalid(rootInvalid(err)))
+		msg, ok := number.ErrorMessage(err)
+		if !ok {
+			// Every ErrInvalid should be a *number.Error; say something
+			// useful all the same, and leave the details to the log.
+			log.Warn().Err(err).Msg("invalid input without a client message")
+			msg = "the request is invalid"
+		}
+		writeError(w, r, http.StatusBadRequest, msg)
 	case errors.Is(err, number.ErrKeyReused):
 		writeError(w, r, http.StatusUnprocessableEntity, "this Idempotency-Key was already used with a different value")
 	case errors.Is(err, number.ErrNotFound):
@@ -40,18 +47,6 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		log.Error().Err(err).Msg("internal error")
 		writeError(w, r, http.StatusInternalServerError, "internal error")
-	}
-}
-
-// rootInvalid finds the innermost error that wraps ErrInvalid, whose text is
-// the user-facing message.
-func rootInvalid(err error) error {
-	for {
-		next := errors.Unwrap(err)
-		if next == nil || !errors.Is(next, number.ErrInvalid) || next == number.ErrInvalid {
-			return err
-		}
-		err = next
 	}
 }
 

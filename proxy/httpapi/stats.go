@@ -18,15 +18,12 @@ type StatsStore interface {
 	StatsFigures(ctx context.Context, now time.Time) (number.Figures, error)
 }
 
-// QueueDepth reads a queue's approximate counters.
-type QueueDepth func(ctx context.Context) (visible, inFlight int, err error)
-
 // StatsSources feed GET /api/stats. Any may be nil: its figures are then
 // null and named in "unavailable".
 type StatsSources struct {
 	Store StatsStore
-	Queue QueueDepth
-	DLQ   QueueDepth
+	Queue number.DepthFunc
+	DLQ   number.DepthFunc
 	// CacheFor is how long one reading is served before the next one, so a
 	// page polling /api/stats cannot load the database or the queue.
 	// Defaults to DefaultStatsCacheFor.
@@ -100,7 +97,7 @@ func (c *statsCache) read(ctx context.Context, a *API) Stats {
 	var mainQ, dlq depth
 	var fig number.Figures
 	var figErr error
-	read := func(f QueueDepth, out *depth) {
+	read := func(f number.DepthFunc, out *depth) {
 		if f != nil {
 			wg.Go(func() { out.visible, out.inFlight, out.err = f(ctx) })
 		}

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -16,11 +17,14 @@ import (
 	"github.com/numbers-app/numbers/proxy/httpapi"
 	"github.com/numbers-app/numbers/shared/config"
 	"github.com/numbers-app/numbers/shared/metrics"
+	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/shared/pgstore"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 )
 
 // Config is the HTTP side's configuration (environment variables; README).
+// A field without envDefault takes its default from the constant of the
+// package that owns it (WithDefaults), so each default is written once.
 type Config struct {
 	config.Common
 	// WriteMode is "async" (enqueue, 202) or "sync" (insert per request, 201:
@@ -28,29 +32,47 @@ type Config struct {
 	WriteMode string `env:"WRITE_MODE" envDefault:"async"`
 	// Migrate applies schema migrations at start (safe with several processes).
 	Migrate bool `env:"MIGRATE" envDefault:"true"`
-	// Send batching: see sqsqueue.PublisherConfig.
-	SendLinger      time.Duration `env:"SQS_SEND_LINGER" envDefault:"2ms"`
-	SendMaxInFlight int           `env:"SQS_SEND_MAX_IN_FLIGHT" envDefault:"16"`
-	SendMaxPending  int           `env:"SQS_SEND_MAX_PENDING" envDefault:"1024"`
+	// Send batching: see sqsqueue.PublisherConfig. Each defaults to its
+	// sqsqueue.Default… constant.
+	SendLinger      time.Duration `env:"SQS_SEND_LINGER"`
+	SendMaxInFlight int           `env:"SQS_SEND_MAX_IN_FLIGHT"`
+	SendMaxPending  int           `env:"SQS_SEND_MAX_PENDING"`
 	// RateLimit is requests per second per client to /api (0: off); Burst
 	// defaults to twice that. TrustForwardedFor: behind an ALB, identify
 	// clients by X-Forwarded-For, the entry ForwardedForHops from the right
-	// (how many proxies append to it: the ALB alone is 1; 0 in a Config
-	// built in code means that default).
+	// (how many proxies append to it: the ALB alone is 1; defaults to
+	// httpapi.DefaultForwardedForHops).
 	RateLimit         float64 `env:"RATE_LIMIT_PER_CLIENT" envDefault:"0"`
 	RateBurst         int     `env:"RATE_LIMIT_BURST" envDefault:"0"`
 	TrustForwardedFor bool    `env:"TRUST_FORWARDED_FOR" envDefault:"false"`
-	ForwardedForHops  int     `env:"FORWARDED_FOR_HOPS" envDefault:"1"`
+	ForwardedForHops  int     `env:"FORWARDED_FOR_HOPS"`
 	// CORSOrigins may call the API from browsers on other origins.
 	CORSOrigins []string `env:"CORS_ALLOWED_ORIGINS" envSeparator:","`
-	// KeyWindow is how long an Idempotency-Key is remembered.
-	KeyWindow time.Duration `env:"IDEMPOTENCY_WINDOW" envDefault:"24h"`
-	// MaxInflightWrites bounds concurrent POSTs (503 beyond it).
-	MaxInflightWrites int `env:"MAX_INFLIGHT_WRITES" envDefault:"1024"`
+	// KeyWindow is how long an Idempotency-Key is remembered. Defaults to
+	// number.DefaultKeyWindow.
+	KeyWindow time.Duration `env:"IDEMPOTENCY_WINDOW"`
+	// MaxInflightWrites bounds concurrent POSTs (503 beyond it). Defaults
+	// to httpapi.DefaultMaxInflightWrites.
+	MaxInflightWrites int `env:"MAX_INFLIGHT_WRITES"`
+}
+
+// WithDefaults returns c with every zero field that has a default set to
+// it, from the constants of the packages that own them. New calls it.
+func (c Config) WithDefaults() Config {
+	c.SendLinger = cmp.Or(c.SendLinger, sqsqueue.DefaultLinger)
+	c.SendMaxInFlight = cmp.Or(c.SendMaxInFlight, sqsqueue.DefaultMaxInFlight)
+	c.SendMaxPending = cmp.Or(c.SendMaxPending, sqsqueue.DefaultMaxPending)
+	c.ForwardedForHops = cmp.Or(c.ForwardedForHops, httpapi.DefaultForwardedForHops)
+	c.KeyWindow = cmp.Or(c.KeyWindow, number.DefaultKeyWindow)
+	c.MaxInflightWrites = cmp.Or(c.MaxInflightWrites, httpapi.DefaultMaxInflightWrites)
+	return c
 }
 
 // Validate names the first bad field.
+// A zero field that has a default is judged by its default (WithDefaults),
+// so a configuration can be validated as parsed.
 func (c Config) Validate() error {
+	c = c.WithDefaults()
 	if err := c.Common.Validate(); err != nil {
 		return err
 	}
@@ -85,6 +107,7 @@ type Server struct {
 // New connects to Postgres (migrating when configured) and SQS and builds
 // the handler. Close releases what it opened.
 func New(ctx context.Context, cfg Config, log zerolog.Logger, opts Options) (*Server, error) {
+	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -110,7 +133,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger, opts Options) (*Se
 	queue := sqsqueue.Queue{API: client, URL: cfg.QueueURL}
 	var sender events.Sender = queue
 	if !opts.DirectSend {
-		s.pub, err = sqsqueue.NewPublisher(client, sqsqueue.PublisherConfig{
+		s.pub, err = sqsqueue.NewPublisher(client, sqsqueue.PublisherConfig{ //nolint:contextcheck // the publisher's loop lives until Close, each send under its own timeout
 			QueueURL: cfg.QueueURL, Linger: cfg.SendLinger, MaxInFlight: cfg.SendMaxInFlight, MaxPending: cfg.SendMaxPending,
 		}, log)
 		if err != nil {
@@ -150,7 +173,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger, opts Options) (*Se
 		s.Close()
 		return nil, err
 	}
-	registerStatsGauges(s.Registry, s.API)
+	registerStatsGauges(s.Registry, s.API) //nolint:contextcheck // the gauges read when scraped, each under the scrape's own timeout
 	return s, nil
 }
 
@@ -220,7 +243,7 @@ func openStore(cfg Config) (*pgstore.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return pgstore.Open(pgstore.Config{URL: dbURL, MaxConns: cfg.DBMaxConns,
+	return pgstore.Open(pgstore.Config{URL: dbURL, MaxConns: cfg.DBMaxConns, //nolint:contextcheck // Open builds a pool: its connections outlive this call and take their contexts per query
 		SecretARN: cfg.DBSecretARN, AWSRegion: cfg.AWSRegion, IAMAuth: cfg.DBIAMAuth})
 }
 

@@ -4,12 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +20,7 @@ import (
 	"github.com/numbers-app/numbers/proxy/server"
 	"github.com/numbers-app/numbers/shared/config"
 	"github.com/numbers-app/numbers/shared/testenv"
+	"github.com/numbers-app/numbers/shared/testenv/hung"
 )
 
 // proxyOn builds the proxy's handler (the ECS and HTTP Lambda wiring) on
@@ -88,38 +87,9 @@ func TestAKeyedPostWhilePostgresIsReadOnlyIs503WithRetryAfter(t *testing.T) {
 	assert.Equal(t, http.StatusAccepted, resp.StatusCode, "a write without a key needs only the queue")
 }
 
-// hungDatabase accepts connections and never answers.
-func hungDatabase(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return "postgres://postgres@" + ln.Addr().String() + "/numbers?sslmode=disable"
-}
-
 func TestTheHealthCheckAndWritesDoNotWaitForAHangingPostgres(t *testing.T) {
 	t.Parallel()
-	srv, qs := proxyOn(t, hungDatabase(t))
+	srv, qs := proxyOn(t, hung.PostgresURL(t))
 	// The load balancer gives a health check a few seconds (ALB: 5s by
 	// default); this client allows more, so a busy machine does not fail
 	// the test, and the assertion is on the answer.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/caarlos0/env/v11"
 )
@@ -59,6 +60,22 @@ func Parse(cfg any, environ map[string]string) error {
 	return nil
 }
 
+// FormatDefault writes a default as the README and `worker help` show it:
+// durations without zero units (24h, 1m, 10ms), anything else as fmt does.
+func FormatDefault(v any) string {
+	if d, ok := v.(time.Duration); ok {
+		s := d.String()
+		if strings.HasSuffix(s, "m0s") {
+			s = strings.TrimSuffix(s, "0s")
+		}
+		if strings.HasSuffix(s, "h0m") {
+			s = strings.TrimSuffix(s, "0m")
+		}
+		return s
+	}
+	return fmt.Sprint(v)
+}
+
 // Environ turns os.Environ()-style "K=V" entries into a map.
 func Environ(kv []string) map[string]string {
 	m := make(map[string]string, len(kv))
@@ -96,6 +113,17 @@ func (c Common) PostgresURL() (string, error) {
 		u.User = url.User(c.PGUser)
 	}
 	return u.String(), nil
+}
+
+// PostgresURLForLog is PostgresURL with its password masked, for the line a
+// process logs when it starts; "" when none is configured (Validate reports
+// that).
+func (c Common) PostgresURLForLog() string {
+	u, err := c.PostgresURL()
+	if err != nil {
+		return ""
+	}
+	return MaskURL(u)
 }
 
 // Validate names the first missing or bad field.

@@ -138,14 +138,11 @@ func (w *Worker) ObserveBatch(size, stored, duplicates, poisoned, failed int, to
 // ObserveLag records the end-to-end lag of one stored message.
 func (w *Worker) ObserveLag(lag time.Duration) { w.Lag.Observe(lag.Seconds()) }
 
-// DepthFunc reads a queue's approximate counters.
-type DepthFunc func(ctx context.Context) (visible, inFlight int, err error)
-
 // QueueDepth is a collector that reads queue depths when scraped:
 // numbers_queue_messages{queue, state}.
 type QueueDepth struct {
 	// Queues maps a queue's label ("main", "dlq") to how to read it.
-	Queues  map[string]DepthFunc
+	Queues  map[string]number.DepthFunc
 	Timeout time.Duration // per scrape; defaults to 2s
 }
 

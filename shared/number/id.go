@@ -1,7 +1,6 @@
 package number
 
 import (
-	"fmt"
 	"time"
 )
 
@@ -33,10 +32,10 @@ func ValidID(s string) bool {
 	return true
 }
 
-// CheckID returns an ErrInvalid error naming s when it is not ValidID.
+// CheckID returns an *Error (CodeID) naming s when it is not ValidID.
 func CheckID(s string) error {
 	if !ValidID(s) {
-		return fmt.Errorf("%w: id %.48q is not a UUID in canonical lower-case form (like 0190f5c4-7d3a-7b2e-9c1d-2a3b4c5d6e7f)", ErrInvalid, s)
+		return Invalidf(CodeID, "id %.48q is not a UUID in canonical lower-case form (like 0190f5c4-7d3a-7b2e-9c1d-2a3b4c5d6e7f)", s)
 	}
 	return nil
 }
@@ -49,10 +48,10 @@ var (
 	MaxTime = time.Date(9999, time.December, 31, 23, 59, 59, 999999000, time.UTC)
 )
 
-// CheckTime returns an ErrInvalid error when t is outside [MinTime, MaxTime].
+// CheckTime returns an *Error (CodeTime) when t is outside [MinTime, MaxTime].
 func CheckTime(t time.Time) error {
 	if t.Before(MinTime) || t.After(MaxTime) {
-		return fmt.Errorf("%w: time %s is outside %s to %s", ErrInvalid, t.UTC().Format(time.RFC3339Nano),
+		return Invalidf(CodeTime, "time %s is outside %s to %s", t.UTC().Format(time.RFC3339Nano),
 			MinTime.Format(time.RFC3339Nano), MaxTime.Format(time.RFC3339Nano))
 	}
 	return nil

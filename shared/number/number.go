@@ -60,23 +60,43 @@ const (
 	MaxPageLimit     = 500
 )
 
+// DefaultKeyWindow is how long an idempotency key stays bound to its
+// submission (IDEMPOTENCY_WINDOW): the proxy honours keys this long and the
+// worker prunes older ones.
+const DefaultKeyWindow = 24 * time.Hour
+
 // Enqueuer hands a submission to the queue. It returns only once the queue
 // has acknowledged it: a nil error is the promise behind a 202.
 type Enqueuer interface {
+	// Enqueue returns nil once the queue holds s. Errors: ErrUnavailable
+	// (the queue is down or refused to answer; nothing was queued, retry
+	// later), ErrOverloaded (too many enqueues in flight; retry shortly),
+	// the ctx error when ctx ends first; anything else is a bug.
 	Enqueue(ctx context.Context, s Submission) error
 }
 
 // Reader reads stored numbers.
 type Reader interface {
+	// Get returns the number stored with id. Errors: ErrInvalid (an *Error
+	// with CodeID: id is not a canonical UUID), ErrNotFound (no number with
+	// this id is stored, or not yet), ErrUnavailable (the store is down;
+	// retry later), the ctx error when ctx ends first.
 	Get(ctx context.Context, id string) (Number, error)
 	// List returns one page, newest first, and the cursor of the next page
-	// ("" when there is none).
+	// ("" when there is none). Errors: ErrInvalid (an *Error with
+	// CodeCursor: p.Cursor is not one List returned), ErrUnavailable, the
+	// ctx error when ctx ends first.
 	List(ctx context.Context, p Page) ([]Number, string, error)
 }
 
 // Writer stores submissions idempotently: storing the same ID twice stores
 // one row. It returns how many rows were new.
 type Writer interface {
+	// Insert stores subs in one statement: all or none. Errors:
+	// ErrInvalid (an *Error with CodeRefused: the database refused a value,
+	// so retrying the same batch cannot succeed), ErrUnavailable (the store
+	// is down, read-only or failing over; retry later), the ctx error when
+	// ctx ends first.
 	Insert(ctx context.Context, subs []Submission) (int, error)
 }
 
@@ -85,9 +105,17 @@ type Writer interface {
 type KeyStore interface {
 	// Claim returns the submission bound to key: sub itself when the key is
 	// new or older than window (replayed false), else the first one
-	// (replayed true). It fails with ErrKeyReused when the values differ.
+	// (replayed true). Errors: ErrKeyReused (the key is bound to another
+	// value), ErrInvalid (an *Error: the database refused a value),
+	// ErrUnavailable (the store is down; retry later), the ctx error when
+	// ctx ends first.
 	Claim(ctx context.Context, key string, sub Submission, window time.Duration) (bound Submission, replayed bool, err error)
 }
+
+// DepthFunc reads a queue's approximate counters: messages visible (waiting)
+// and in flight (received, not yet deleted). A reader that gets an error
+// leaves the queue's figures out.
+type DepthFunc func(ctx context.Context) (visible, inFlight int, err error)
 
 // Figures are what the store says about itself for operators (GET
 // /api/stats), read cheaply.
@@ -139,27 +167,27 @@ func errOutOfRange(s string) error {
 	if len(s) > echo {
 		s = fmt.Sprintf("%s… (%d characters)", s[:echo], len(s))
 	}
-	return fmt.Errorf("%w: %s is out of the int64 range %s", ErrInvalid, s, Range)
+	return Invalidf(CodeValue, "%s is out of the int64 range %s", s, Range)
 }
 
 func checkCanonical(s string) error {
 	if strings.HasPrefix(s, "\u2212") {
-		return fmt.Errorf("%w: write the minus sign as the ASCII hyphen-minus '-', not the typographic minus U+2212, got %q", ErrInvalid, s)
+		return Invalidf(CodeValue, "write the minus sign as the ASCII hyphen-minus '-', not the typographic minus U+2212, got %q", s)
 	}
 	digits := s
 	if len(digits) > 0 && digits[0] == '-' {
 		digits = digits[1:]
 	}
 	if digits == "" {
-		return fmt.Errorf("%w: must be an integer, got %q", ErrInvalid, s)
+		return Invalidf(CodeValue, "must be an integer, got %q", s)
 	}
 	for i := 0; i < len(digits); i++ {
 		if digits[i] < '0' || digits[i] > '9' {
-			return fmt.Errorf("%w: must be an integer: digits only, with an optional leading '-' (no fraction, exponent, '+' or spaces), got %q", ErrInvalid, s)
+			return Invalidf(CodeValue, "must be an integer: digits only, with an optional leading '-' (no fraction, exponent, '+' or spaces), got %q", s)
 		}
 	}
 	if digits[0] == '0' && (len(digits) > 1 || len(s) > 1) {
-		return fmt.Errorf("%w: must be written without leading zeros or a negative zero, got %q", ErrInvalid, s)
+		return Invalidf(CodeValue, "must be written without leading zeros or a negative zero, got %q", s)
 	}
 	// Longer than any int64 can be: reject before parsing a huge string.
 	if len(digits) > 19 {

@@ -1,9 +1,11 @@
 package number_test
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -55,4 +57,32 @@ func TestParseDecimalMessagesAgreeWithTheRules(t *testing.T) {
 		assert.Contains(t, m, "… (101 characters) is out of the int64 range "+number.Range)
 		assert.NotContains(t, m, long, "a long value is cut in the message")
 	})
+}
+
+func TestInvalidInputCarriesACodeAndTheClientsMessage(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		code string
+		msg  string
+	}{
+		{"a fraction", func() error { _, err := number.ParseDecimal("1.5"); return err }(), number.CodeValue, `must be an integer: digits only`},
+		{"an id in capitals", number.CheckID("0190F5C4-7D3A-7B2E-9C1D-2A3B4C5D6E7F"), number.CodeID, `id "0190F5C4`},
+		{"year 0", number.CheckTime(time.Date(0, 6, 1, 0, 0, 0, 0, time.UTC)), number.CodeTime, "time 0000-06-01"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wrapped := fmt.Errorf("handle: %w", tc.err)
+			assert.ErrorIs(t, wrapped, number.ErrInvalid)
+			var e *number.Error
+			require.ErrorAs(t, wrapped, &e)
+			assert.Equal(t, tc.code, e.Code)
+			assert.True(t, strings.HasPrefix(e.Message, tc.msg), "message %q", e.Message)
+			msg, ok := number.ErrorMessage(wrapped)
+			assert.True(t, ok)
+			assert.Equal(t, e.Message, msg)
+			assert.Equal(t, "invalid: "+e.Message, e.Error(), "the log reads what a wrapped ErrInvalid read")
+		})
+	}
+	_, ok := number.ErrorMessage(fmt.Errorf("not the client's: %w", number.ErrUnavailable))
+	assert.False(t, ok)
 }

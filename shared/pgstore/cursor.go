@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"encoding/base64"
-	"fmt"
 	"strings"
 	"time"
 
@@ -25,10 +24,10 @@ func encodeCursor(at time.Time, id string) string {
 // capitals, some of which Postgres refuses), a time in UTC to the
 // microsecond within number.MinTime..MaxTime (Go's RFC 3339 parser also
 // reads year 0000 and offsets that move a time out of that range). Anything
-// else is number.ErrInvalid.
+// else is a *number.Error (number.CodeCursor).
 func decodeCursor(c string) (time.Time, string, error) {
 	bad := func(why string) error {
-		return fmt.Errorf("%w: cursor %.64q is not one this API returned (%s): start again without a cursor", number.ErrInvalid, c, why)
+		return number.Invalidf(number.CodeCursor, "cursor %.64q is not one this API returned (%s): start again without a cursor", c, why)
 	}
 	if len(c) > maxCursorLen {
 		return time.Time{}, "", bad("too long")

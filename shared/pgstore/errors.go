@@ -29,7 +29,7 @@ import (
 //     database put in read-only mode), 40001/40P01 (serialization failure,
 //     deadlock: retrying the transaction succeeds), 28000/28P01 (the
 //     credentials were refused: a rotated password; see Credentials);
-//   - invalid (wrapped in number.ErrInvalid, 400 at the edge): class 22,
+//   - invalid (a *number.Error, CodeRefused, 400 at the edge): class 22,
 //     a data exception caused by a value the client sent (a cursor's time
 //     out of range, a malformed uuid), with a message the client can read;
 //   - anything else is a bug and keeps its cause (500 at the edge).
@@ -104,19 +104,8 @@ func sqlState(err error) string {
 	return ""
 }
 
-// invalidInput is a class-22 error told to the client: its text is the
-// client's message; it unwraps to number.ErrInvalid and to the driver's
-// error.
-type invalidInput struct {
-	msg   string
-	cause error
-}
-
-func (e invalidInput) Error() string   { return number.ErrInvalid.Error() + ": " + e.msg }
-func (e invalidInput) Unwrap() []error { return []error{number.ErrInvalid, e.cause} }
-
 // translate wraps err by its Kind: unavailable in number.ErrUnavailable,
-// invalid in number.ErrInvalid (the client reads the database's message,
+// invalid in a *number.Error (the client reads the database's message,
 // the log the whole error), a bug as it is.
 func translate(op string, err error) error {
 	switch Classify(err) {
@@ -125,9 +114,10 @@ func translate(op string, err error) error {
 	case KindInvalid:
 		var pgErr pgdriver.Error
 		errors.As(err, &pgErr)
-		return fmt.Errorf("%s: %w", op, invalidInput{
-			msg:   "the database refused a value in this request: " + pgErr.Field('M'),
-			cause: err,
+		return fmt.Errorf("%s: %w", op, &number.Error{
+			Code:    number.CodeRefused,
+			Message: "the database refused a value in this request: " + pgErr.Field('M'),
+			Err:     err,
 		})
 	}
 	return fmt.Errorf("%s: %w", op, err)

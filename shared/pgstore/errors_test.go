@@ -6,11 +6,9 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
-	"net"
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/numbers-app/numbers/shared/number"
+	"github.com/numbers-app/numbers/shared/testenv/hung"
 )
 
 // adminDB connects to the test cluster's admin database (this internal
@@ -56,7 +55,7 @@ func TestEveryPostgresErrorIsClassifiedOnce(t *testing.T) {
 		return u.String()
 	}
 	// A listener that accepts and never answers: a hung database.
-	hung := hungListener(t)
+	hungDB := hung.Listener(t)
 
 	// exec runs sql on a fresh connection to url (the admin database when "").
 	exec := func(rawURL, query string, timeout time.Duration) error {
@@ -110,7 +109,7 @@ func TestEveryPostgresErrorIsClassifiedOnce(t *testing.T) {
 			return exec("postgres://postgres@127.0.0.1:1/postgres?sslmode=disable", "SELECT 1", 2*time.Second)
 		}, KindUnavailable, ""},
 		{"a database that accepts and never answers times out: unavailable", func() error {
-			return exec("postgres://postgres@"+hung.Addr().String()+"/postgres?sslmode=disable", "SELECT 1", 300*time.Millisecond)
+			return exec("postgres://postgres@"+hungDB.Addr().String()+"/postgres?sslmode=disable", "SELECT 1", 300*time.Millisecond)
 		}, KindUnavailable, ""},
 		{"a statement timeout (57014) is unavailable", func() error {
 			return onOwnConn(func(c *sql.Conn, _ int) {
@@ -143,9 +142,9 @@ func TestEveryPostgresErrorIsClassifiedOnce(t *testing.T) {
 			assert.Equal(t, tc.want == KindUnavailable, errors.Is(got, number.ErrUnavailable), "%v", got)
 			assert.Equal(t, tc.want == KindInvalid, errors.Is(got, number.ErrInvalid), "%v", got)
 			if tc.want == KindInvalid {
-				var inv invalidInput
+				var inv *number.Error
 				require.ErrorAs(t, got, &inv)
-				assert.True(t, strings.HasPrefix(inv.msg, tc.msg), "client message %q", inv.msg)
+				assert.True(t, strings.HasPrefix(inv.Message, tc.msg), "client message %q", inv.Message)
 			}
 		})
 	}
@@ -170,34 +169,4 @@ func TestBrokenConnectionsAreToldFromRefusedStatements(t *testing.T) {
 	require.Error(t, err)
 	assert.False(t, brokenConn(err), "a refused statement is not: %v", err)
 	assert.True(t, IsReadOnly(err))
-}
-
-// hungListener accepts connections and never answers, like a database that
-// hangs; it closes them when the test ends.
-func hungListener(t *testing.T) net.Listener {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return ln
 }

@@ -19,7 +19,7 @@ func Serve(addr string) (stop func(), err error) {
 	if addr == "" {
 		return func() {}, nil
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", addr) //nolint:noctx // a listener lives until Close, not for a context
 	if err != nil {
 		return nil, fmt.Errorf("PPROF_ADDR %s: %w", addr, err)
 	}

@@ -38,8 +38,8 @@ type Queue struct {
 func (q Queue) Receive(ctx context.Context, max int, wait time.Duration) ([]message.Message, error) {
 	out, err := q.API.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 		QueueUrl:                    aws.String(q.URL),
-		MaxNumberOfMessages:         int32(max),
-		WaitTimeSeconds:             int32(wait / time.Second),
+		MaxNumberOfMessages:         int32(max),                //nolint:gosec // 1..10, SQS refuses more
+		WaitTimeSeconds:             int32(wait / time.Second), //nolint:gosec // 0..20 s, SQS refuses more
 		MessageAttributeNames:       []string{"All"},
 		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
 	})
@@ -106,7 +106,7 @@ func (q Queue) ChangeVisibility(ctx context.Context, handles []string, d time.Du
 		entries := make([]types.ChangeMessageVisibilityBatchRequestEntry, len(chunk))
 		for i, h := range chunk {
 			entries[i] = types.ChangeMessageVisibilityBatchRequestEntry{
-				Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(h), VisibilityTimeout: int32(d / time.Second),
+				Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(h), VisibilityTimeout: int32(d / time.Second), //nolint:gosec // at most 12 h, SQS refuses more
 			}
 		}
 		out, err := q.API.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(q.URL), Entries: entries})

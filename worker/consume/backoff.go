@@ -20,7 +20,7 @@ func (b *backoff) next() time.Duration {
 		b.cur = min(b.cur*2, b.max)
 	}
 	half := b.cur / 2
-	return half + rand.N(b.cur-half+1)
+	return half + rand.N(b.cur-half+1) //nolint:gosec // jitter spreads retries; it guards no secret
 }
 
 func (b *backoff) reset() { b.cur = 0 }

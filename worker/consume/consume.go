@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/numbers-app/numbers/shared/clock"
 	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/worker/persist"
@@ -214,7 +215,7 @@ func (c *Consumer) poll(ctx context.Context, in chan<- []message.Message) {
 		if err != nil {
 			d := b.next()
 			c.log.Warn().Err(err).Dur("retry_in", d).Msg("receive failed")
-			if sleep(ctx, d) != nil {
+			if clock.Sleep(ctx, d) != nil {
 				return
 			}
 			continue
@@ -351,17 +352,5 @@ func (c *Consumer) extend(ctx context.Context, handles []string) {
 	cancel()
 	if err != nil {
 		c.log.Warn().Err(err).Int("messages", len(handles)).Msg("extend visibility failed")
-	}
-}
-
-// sleep waits for d or until ctx ends, whichever is first.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }

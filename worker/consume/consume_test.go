@@ -102,26 +102,32 @@ func (f *flakyStore) Writable(ctx context.Context) error {
 	return f.Store.Writable(ctx)
 }
 
-func TestADatabaseOutageDoesNotBurnMessagesIntoTheDLQ(t *testing.T) {
-	t.Parallel()
+// startOutage queues n messages on fresh queues (maxReceive, and cfg's
+// visibility) and starts a consumer with cfg over a store that is down.
+func startOutage(t *testing.T, n, maxReceive int, cfg consume.Config) (*flakyStore, testenv.Queues, *consume.Consumer, func() time.Duration) {
+	t.Helper()
 	store := &flakyStore{Store: testenv.Store(t)}
 	store.down.Store(true)
-	// maxReceiveCount 2 and a 3s visibility: without pausing, an 8s outage
-	// would receive each message 3 times and SQS would dead-letter it.
-	qs := testenv.NewQueues(t, 2, 3*time.Second)
-	ctx := context.Background()
+	qs := testenv.NewQueues(t, maxReceive, cfg.VisibilityTimeout)
 	var msgs []message.Message
-	for i := 0; i < 25; i++ {
+	for i := 0; i < n; i++ {
 		msgs = append(msgs, encode(t, int64(i)))
 	}
-	_, err := qs.Main.SendBatch(ctx, msgs)
+	_, err := qs.Main.SendBatch(context.Background(), msgs)
 	require.NoError(t, err)
-
 	p := &persist.Persister{Store: store, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
-	c, err := consume.New(consume.Config{Pollers: 2, WaitTime: time.Second, VisibilityTimeout: 3 * time.Second}, qs.Main, p, store, testenv.Logger(t))
+	c, err := consume.New(cfg, qs.Main, p, store, testenv.Logger(t))
 	require.NoError(t, err)
-	stop := start(t, c)
+	return store, qs, c, start(t, c)
+}
+
+func TestADatabaseOutageDoesNotBurnMessagesIntoTheDLQ(t *testing.T) {
+	t.Parallel()
+	// maxReceiveCount 2 and a 3s visibility: without pausing, an 8s outage
+	// would receive each message 3 times and SQS would dead-letter it.
+	store, qs, c, stop := startOutage(t, 25, 2, consume.Config{Pollers: 2, WaitTime: time.Second, VisibilityTimeout: 3 * time.Second})
 	defer stop()
+	ctx := context.Background()
 
 	testenv.Eventually(t, 30*time.Second, "the consumer to pause", func() bool { return !c.Healthy() })
 	time.Sleep(8 * time.Second)
@@ -142,23 +148,10 @@ func TestADatabaseOutageDoesNotBurnMessagesIntoTheDLQ(t *testing.T) {
 
 func TestShutdownHandsHeldMessagesBackAtOnce(t *testing.T) {
 	t.Parallel()
-	store := &flakyStore{Store: testenv.Store(t)}
-	store.down.Store(true)
 	// A visibility far longer than the deadline below: only a hand-back
 	// (visibility 0) makes the messages visible again in time.
-	qs := testenv.NewQueues(t, 5, 5*time.Minute)
+	_, qs, c, stop := startOutage(t, 10, 5, consume.Config{Pollers: 1, WaitTime: time.Second, VisibilityTimeout: 5 * time.Minute})
 	ctx := context.Background()
-	var msgs []message.Message
-	for i := 0; i < 10; i++ {
-		msgs = append(msgs, encode(t, int64(i)))
-	}
-	_, err := qs.Main.SendBatch(ctx, msgs)
-	require.NoError(t, err)
-
-	p := &persist.Persister{Store: store, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
-	c, err := consume.New(consume.Config{Pollers: 1, WaitTime: time.Second, VisibilityTimeout: 5 * time.Minute}, qs.Main, p, store, testenv.Logger(t))
-	require.NoError(t, err)
-	stop := start(t, c)
 	testenv.Eventually(t, 30*time.Second, "the consumer to hold what it received and stop receiving", func() bool {
 		st := c.Status()
 		return st.Held > 0 && !st.Receiving

@@ -7,9 +7,8 @@ import (
 
 // gate lets pollers through while open and parks them while closed.
 type gate struct {
-	mu         sync.Mutex
-	ch         chan struct{} // closed while the gate is open
-	recovering bool
+	mu sync.Mutex
+	ch chan struct{} // closed while the gate is open
 }
 
 func newGate() *gate {

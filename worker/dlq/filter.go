@@ -71,12 +71,12 @@ func (f Filter) String() string { return f.src }
 func (f Filter) Match(m message.Message) bool {
 	for _, t := range f.terms {
 		var v string
-		switch {
-		case t.key == "reason":
+		switch t.key {
+		case "reason":
 			v = m.Text(message.AttrDLQReason)
-		case t.key == "body":
+		case "body":
 			v = m.Body
-		case t.key == "id":
+		case "id":
 			v = m.ID
 		default:
 			v = m.Text(strings.TrimPrefix(t.key, "attr."))

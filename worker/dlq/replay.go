@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/shared/clock"
 	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 )
@@ -104,7 +105,7 @@ type Replayer struct {
 	Progress func(moved int)
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
-	// Sleep waits for the rate limit. Defaults to a timer.
+	// Sleep waits for the rate limit. Defaults to clock.Sleep.
 	Sleep func(ctx context.Context, d time.Duration) error
 
 	// afterSend runs between the send and the delete of each batch (tests
@@ -125,7 +126,7 @@ func (r *Replayer) Run(ctx context.Context) (res ReplayResult, err error) {
 	}
 	sleep := r.Sleep
 	if sleep == nil {
-		sleep = sleepCtx
+		sleep = clock.Sleep
 	}
 	start := now()
 	defer func() { res.Elapsed = now().Sub(start) }()
@@ -351,18 +352,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -88,11 +88,7 @@ func TestHelperProcessCrashesBetweenSendAndDelete(t *testing.T) {
 func TestReplayProcessKilledBetweenSendAndDeleteLosesNothing(t *testing.T) {
 	t.Parallel()
 	q := dlqtest.Setup(t)
-	var msgs []message.Message
-	for i := range 15 {
-		msgs = append(msgs, dlqtest.Valid(t, int64(i)))
-	}
-	dlqtest.Put(t, q.DLQ, msgs...)
+	msgs := dlqtest.PutValid(t, q.DLQ, 15)
 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcessCrashesBetweenSendAndDelete$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "DLQ_CRASH_HELPER=1", "DLQ_CRASH_DLQ="+q.DLQ.URL, "DLQ_CRASH_MAIN="+q.Main.URL)
@@ -119,11 +115,7 @@ func TestReplayProcessKilledBetweenSendAndDeleteLosesNothing(t *testing.T) {
 func TestCtrlCAfterASendStillDeletesThatBatchAndStops(t *testing.T) {
 	t.Parallel()
 	q := dlqtest.Setup(t)
-	var msgs []message.Message
-	for i := range 25 {
-		msgs = append(msgs, dlqtest.Valid(t, int64(i)))
-	}
-	dlqtest.Put(t, q.DLQ, msgs...)
+	msgs := dlqtest.PutValid(t, q.DLQ, 25)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -265,11 +257,7 @@ func TestReplayMovesOnlyWhatTheFilterSelectsAndAtMostMax(t *testing.T) {
 func TestRateLimitPacesTheSends(t *testing.T) {
 	t.Parallel()
 	q := dlqtest.Setup(t)
-	var msgs []message.Message
-	for i := range 6 {
-		msgs = append(msgs, dlqtest.Valid(t, int64(i)))
-	}
-	dlqtest.Put(t, q.DLQ, msgs...)
+	dlqtest.PutValid(t, q.DLQ, 6)
 	r := replayer(q, ReplayConfig{Rate: 2})
 	clock := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	r.Now = func() time.Time { return clock }

@@ -65,7 +65,7 @@ func NewCore(ctx context.Context, cfg config.Common, log zerolog.Logger, opts Op
 	if err != nil {
 		return nil, err
 	}
-	store, err := pgstore.Open(pgstore.Config{URL: dbURL, MaxConns: cfg.DBMaxConns, SecretARN: cfg.DBSecretARN, AWSRegion: cfg.AWSRegion, IAMAuth: cfg.DBIAMAuth})
+	store, err := pgstore.Open(pgstore.Config{URL: dbURL, MaxConns: cfg.DBMaxConns, SecretARN: cfg.DBSecretARN, AWSRegion: cfg.AWSRegion, IAMAuth: cfg.DBIAMAuth}) //nolint:contextcheck // Open builds a pool: its connections outlive this call and take their contexts per query
 	if err != nil {
 		return nil, err
 	}

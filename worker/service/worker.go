@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,25 +16,31 @@ import (
 
 	"github.com/numbers-app/numbers/shared/config"
 	"github.com/numbers-app/numbers/shared/metrics"
+	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 	"github.com/numbers-app/numbers/worker/consume"
 )
 
 // Config is the ECS worker's configuration (environment variables; README).
+// A field without envDefault takes its default from the constant of the
+// package that owns it (WithDefaults), so each default is written once.
 type Config struct {
 	config.Common
 	// Migrate applies schema migrations at start (safe with several
 	// processes).
 	Migrate bool `env:"MIGRATE" envDefault:"true"`
 	// KeyWindow is the proxy's IDEMPOTENCY_WINDOW: older keys are pruned.
-	KeyWindow         time.Duration `env:"IDEMPOTENCY_WINDOW" envDefault:"24h"`
-	Pollers           int           `env:"WORKER_POLLERS" envDefault:"4"`
-	Flushers          int           `env:"WORKER_FLUSHERS" envDefault:"2"`
-	FlushSize         int           `env:"WORKER_FLUSH_SIZE" envDefault:"500"`
-	FlushInterval     time.Duration `env:"WORKER_FLUSH_INTERVAL" envDefault:"10ms"`
-	WaitTime          time.Duration `env:"SQS_WAIT_TIME" envDefault:"20s"`
-	VisibilityTimeout time.Duration `env:"SQS_VISIBILITY_TIMEOUT" envDefault:"30s"`
-	ShutdownTimeout   time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
+	// Defaults to number.DefaultKeyWindow.
+	KeyWindow time.Duration `env:"IDEMPOTENCY_WINDOW"`
+	// The consumer's knobs (consume.Config); each defaults to its
+	// consume.Default… constant.
+	Pollers           int           `env:"WORKER_POLLERS"`
+	Flushers          int           `env:"WORKER_FLUSHERS"`
+	FlushSize         int           `env:"WORKER_FLUSH_SIZE"`
+	FlushInterval     time.Duration `env:"WORKER_FLUSH_INTERVAL"`
+	WaitTime          time.Duration `env:"SQS_WAIT_TIME"`
+	VisibilityTimeout time.Duration `env:"SQS_VISIBILITY_TIMEOUT"`
+	ShutdownTimeout   time.Duration `env:"SHUTDOWN_TIMEOUT"`
 	// MetricsAddr serves GET /metrics and /healthz ("": no listener;
 	// 0.0.0.0:9090 in containers). If the default address is taken (another
 	// worker on this machine) the worker runs without it and says so.
@@ -44,8 +51,25 @@ type Config struct {
 	EMFNamespace string        `env:"METRICS_NAMESPACE" envDefault:"numbers"`
 }
 
+// WithDefaults returns c with every zero field that has a default set to
+// it, from the constants of the packages that own them. NewWorker calls it.
+func (c Config) WithDefaults() Config {
+	c.KeyWindow = cmp.Or(c.KeyWindow, number.DefaultKeyWindow)
+	c.Pollers = cmp.Or(c.Pollers, consume.DefaultPollers)
+	c.Flushers = cmp.Or(c.Flushers, consume.DefaultFlushers)
+	c.FlushSize = cmp.Or(c.FlushSize, consume.DefaultFlushSize)
+	c.FlushInterval = cmp.Or(c.FlushInterval, consume.DefaultFlushInterval)
+	c.WaitTime = cmp.Or(c.WaitTime, consume.DefaultWaitTime)
+	c.VisibilityTimeout = cmp.Or(c.VisibilityTimeout, consume.DefaultVisibilityTimeout)
+	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, consume.DefaultShutdownTimeout)
+	return c
+}
+
 // Validate names the first bad field.
+// A zero field that has a default is judged by its default (WithDefaults),
+// so a configuration can be validated as parsed.
 func (c Config) Validate() error {
+	c = c.WithDefaults()
 	if err := c.Common.Validate(); err != nil {
 		return err
 	}
@@ -76,6 +100,7 @@ type Worker struct {
 
 // NewWorker builds the core and the consumer. Close releases them.
 func NewWorker(ctx context.Context, cfg Config, log zerolog.Logger, opts WorkerOptions) (*Worker, error) {
+	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -84,7 +109,7 @@ func NewWorker(ctx context.Context, cfg Config, log zerolog.Logger, opts WorkerO
 		return nil, err
 	}
 	queue := sqsqueue.Queue{API: core.Client, URL: cfg.QueueURL}
-	core.Registry.MustRegister(metrics.QueueDepth{Queues: map[string]metrics.DepthFunc{"main": queue.Depth, "dlq": core.DLQ.Depth}})
+	core.Registry.MustRegister(metrics.QueueDepth{Queues: map[string]number.DepthFunc{"main": queue.Depth, "dlq": core.DLQ.Depth}})
 	consumer, err := consume.New(consume.Config{
 		Pollers: cfg.Pollers, Flushers: cfg.Flushers, FlushSize: cfg.FlushSize, FlushInterval: cfg.FlushInterval,
 		WaitTime: cfg.WaitTime, VisibilityTimeout: cfg.VisibilityTimeout, ShutdownTimeout: cfg.ShutdownTimeout,
@@ -105,12 +130,11 @@ func (w *Worker) Close() { w.Core.Close() }
 // Run serves metrics, prunes expired idempotency keys and consumes until
 // ctx ends, then shuts down within the consumer's bounds.
 func (w *Worker) Run(ctx context.Context) error {
-	dbURL, _ := w.cfg.PostgresURL() // validated by NewWorker
-	w.log.Info().Str("queue", w.cfg.QueueURL).Str("dlq", w.cfg.DLQURL).Str("database", config.MaskURL(dbURL)).
+	w.log.Info().Str("queue", w.cfg.QueueURL).Str("dlq", w.cfg.DLQURL).Str("database", w.cfg.PostgresURLForLog()).
 		Int("pollers", w.cfg.Pollers).Int("flush_size", w.cfg.FlushSize).Msg("worker started")
-	stopEMF := metrics.StartEMF(w.cfg.EMFInterval, w.cfg.EMFNamespace, w.cfg.LogFormat, w.opts.LogOut, w.Core.Registry, w.log)
+	stopEMF := metrics.StartEMF(w.cfg.EMFInterval, w.cfg.EMFNamespace, w.cfg.LogFormat, w.opts.LogOut, w.Core.Registry, w.log) //nolint:contextcheck // the EMF flusher runs until stopEMF, not until ctx ends: it writes the last figures after ctx is done
 	defer stopEMF()
-	stopHTTP, err := w.serveMetrics()
+	stopHTTP, err := w.serveMetrics() //nolint:contextcheck // the metrics listener serves until stopHTTP, after the consumer has drained
 	if err != nil {
 		return err
 	}
@@ -174,7 +198,7 @@ func (w *Worker) serveMetrics() (stop func(), err error) {
 	if addr == "" {
 		return func() {}, nil
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", addr) //nolint:noctx // a listener lives until Close, not for a context
 	if err != nil {
 		if w.opts.MetricsAddrExplicit {
 			return nil, fmt.Errorf("listen on METRICS_ADDR %s: %w", addr, err)

@@ -64,6 +64,16 @@ func InProcess(setup Setup) Start {
 	}
 }
 
+// RefusesConfig checks that setup fails on environ, naming the variable
+// want: a function with an incomplete configuration says what is missing
+// during INIT instead of failing on its first event.
+func RefusesConfig(t *testing.T, setup Setup, environ map[string]string, want string) {
+	t.Helper()
+	_, _, err := setup(context.Background(), environ, io.Discard)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), want)
+}
+
 type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(p []byte) (int, error) {
@@ -143,7 +153,7 @@ func HTTP(t *testing.T, start Start) {
 		assert.Equal(t, "/api/values/"+body.ID, resp.Headers["Location"])
 		assert.Equal(t, "application/json", resp.Headers["Content-Type"])
 		assert.NotEmpty(t, resp.Headers["X-Request-Id"])
-		sub := queued(t, env.Queues.Main, body.ID)
+		sub := Queued(t, env.Queues.Main, body.ID)
 		assert.Equal(t, int64(42), sub.Value)
 		assert.Equal(t, resp.Headers["X-Request-Id"], sub.RequestID)
 	})
@@ -157,7 +167,7 @@ func HTTP(t *testing.T, start Start) {
 		var body struct{ ID, Status string }
 		require.NoError(t, json.Unmarshal([]byte(resp.Body), &body), resp.Body)
 		assert.Equal(t, []string{"/api/values/" + body.ID}, resp.MultiValueHeaders["Location"])
-		sub := queued(t, env.Queues.Main, body.ID)
+		sub := Queued(t, env.Queues.Main, body.ID)
 		assert.Equal(t, int64(-9007199254740993), sub.Value, "beyond 2^53, kept exact")
 	})
 
@@ -274,10 +284,11 @@ func decode(t *testing.T, out []byte, v any) {
 	require.NoError(t, json.Unmarshal(out, v), "response: %s", out)
 }
 
-// queued receives from q until the message of event id comes, and decodes it.
-func queued(t *testing.T, q sqsqueue.Queue, id string) number.Submission {
+// Queued receives from q until the message of event id comes (within 30s),
+// checks it is a number.submitted event and decodes it.
+func Queued(t *testing.T, q sqsqueue.Queue, id string) number.Submission {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for ctx.Err() == nil {
 		msgs, err := q.Receive(ctx, 10, time.Second)

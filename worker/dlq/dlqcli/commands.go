@@ -53,7 +53,7 @@ func (c *replayCmd) Run(ctx context.Context, a *app) (err error) {
 	}
 	fmt.Fprintf(a.stderr, "replaying %s -> %s (replay cap %d)\n", a.target.DLQURL, a.target.QueueURL, cmp.Or(cfg.MaxReplays, dlq.DefaultMaxReplays))
 
-	var out io.Writer = a.stdout
+	out := io.Writer(a.stdout)
 	r := &dlq.Replayer{DLQ: a.dlq, Main: main, Config: cfg, Out: out, Now: a.now}
 	if !c.DryRun && !c.NoProgress {
 		total := -1 // unknown: a spinner

@@ -100,7 +100,7 @@ func findStackEnv(explicit string, getenv func(string) string) (string, map[stri
 		candidates = append(candidates, DefaultStackEnv)
 	}
 	for _, p := range candidates {
-		f, err := os.Open(p)
+		f, err := os.Open(p) //nolint:gosec // the operator names the file to read on their own command line
 		if errors.Is(err, fs.ErrNotExist) && explicit == "" {
 			continue
 		}

@@ -74,6 +74,17 @@ func Put(t *testing.T, q Queue, msgs ...message.Message) {
 	require.Empty(t, failed)
 }
 
+// PutValid puts n valid events (values 0 to n-1) in q and returns them.
+func PutValid(t *testing.T, q Queue, n int) []message.Message {
+	t.Helper()
+	msgs := make([]message.Message, 0, n)
+	for i := range n {
+		msgs = append(msgs, Valid(t, int64(i)))
+	}
+	Put(t, q, msgs...)
+	return msgs
+}
+
 // Contents reads every message of a queue once and makes them visible
 // again.
 func Contents(t *testing.T, q Queue) []message.Message {

@@ -93,12 +93,9 @@ func startSystemWith(t *testing.T, o sysOpts) *system {
 	dbURL, qs := o.DatabaseURL, *o.Queues
 	port, err := stack.FreePort()
 	require.NoError(t, err)
-	env := append(os.Environ(),
-		"DATABASE_URL="+dbURL,
-		"SQS_ENDPOINT="+o.SQSEndpoint,
-		"SQS_QUEUE_URL="+qs.Main.URL,
-		"SQS_DLQ_URL="+qs.DLQ.URL,
-		"HTTP_ADDR=127.0.0.1:"+strconv.Itoa(port),
+	env := append(os.Environ(), stack.Endpoints{DatabaseURL: dbURL, SQSEndpoint: o.SQSEndpoint,
+		QueueURL: qs.Main.URL, DLQURL: qs.DLQ.URL, HTTPAddr: "127.0.0.1:" + strconv.Itoa(port)}.Env()...)
+	env = append(env,
 		"SQS_WAIT_TIME=1s",
 		fmt.Sprintf("SQS_VISIBILITY_TIMEOUT=%ds", int(o.Visibility/time.Second)),
 		"LOG_FORMAT=json",
