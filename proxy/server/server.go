@@ -114,7 +114,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger, opts Options) (*Se
 	if opts.MaxWait == 0 {
 		opts.MaxWait = time.Minute
 	}
-	store, err := openStore(cfg)
+	store, err := openStore(cfg) //nolint:contextcheck // builds a pool: its connections take their contexts per query
 	if err != nil {
 		return nil, err
 	}
@@ -243,7 +243,7 @@ func openStore(cfg Config) (*pgstore.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return pgstore.Open(pgstore.Config{URL: dbURL, MaxConns: cfg.DBMaxConns, //nolint:contextcheck // Open builds a pool: its connections outlive this call and take their contexts per query
+	return pgstore.Open(pgstore.Config{URL: dbURL, MaxConns: cfg.DBMaxConns,
 		SecretARN: cfg.DBSecretARN, AWSRegion: cfg.AWSRegion, IAMAuth: cfg.DBIAMAuth})
 }
 
@@ -252,7 +252,7 @@ func openStore(cfg Config) (*pgstore.Store, error) {
 // services roll (they then run with MIGRATE=false as least-privilege
 // logins). It waits up to a minute for Postgres to answer.
 func Migrate(ctx context.Context, cfg Config, log zerolog.Logger) error {
-	store, err := openStore(cfg)
+	store, err := openStore(cfg) //nolint:contextcheck // builds a pool: its connections take their contexts per query
 	if err != nil {
 		return err
 	}
