@@ -145,6 +145,13 @@ func TestLoadTestCatchesLostAndDuplicatedNumbers(t *testing.T) {
 	defer db.Close()
 	n := 0
 	liar := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Only the attack's posts count: a parallel test's verifier that
+		// retries a closed server of its own may reach this one on a
+		// reused port, and must not shift which post is lost.
+		if r.Method != http.MethodPost || r.URL.Path != "/api/values" {
+			http.NotFound(w, r)
+			return
+		}
 		var body struct{ Value int64 }
 		_ = json.NewDecoder(r.Body).Decode(&body)
 		id := uuid.Must(uuid.NewV7()).String()
