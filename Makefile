@@ -31,7 +31,6 @@ run: local-bin ## Postgres, local SQS, proxy and worker in the foreground (Ctrl-
 
 clean: ## remove the local state: binaries, the Postgres cluster and data, logs, the installed local SQS (refused while `make run` runs)
 	$(GO) run ./local clean
-	rm -rf bin local/fauxqs/node_modules
 
 test: local-bin vet ## vet + every test (with a private Postgres and local SQS) + fuzz-short
 	$(LOCAL_BIN) test -- $(GO) test -race -count=1 -timeout 10m $(PKGS)

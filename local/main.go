@@ -55,7 +55,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "test":
 		return runTests(ctx, root, args[1:], stdout, stderr)
 	case "clean":
-		return 0, clean(root, getenv, stdout)
+		if err := clean(root, getenv, stdout); err != nil {
+			return 1, err
+		}
+		removeShared(root, stdout)
+		return 0, nil
 	default:
 		return 2, fmt.Errorf("unknown command %q: want run, test or clean", args[0])
 	}
@@ -179,9 +183,15 @@ func movedClusterDir(dataDir string) string {
 // Postgres cluster and its data, the log). It refuses while this clone's stack runs, and removes only the
 // entries `run` makes, so a mistyped LOCAL_STATE_DIR cannot wipe a folder.
 func clean(root string, getenv func(string) string, out io.Writer) error {
+	// bin/ and the local SQS's node_modules serve every stack of this clone,
+	// whatever its LOCAL_STATE_DIR: none may be running.
+	if pids := runningStacks(root); len(pids) > 0 {
+		return fmt.Errorf("not cleaning: a stack of this clone is running (pid %d, perhaps with another LOCAL_STATE_DIR): "+
+			"stop it first (Ctrl-C in its terminal, or kill -INT %d)", pids[0], pids[0])
+	}
 	state := stateDir(root, getenv)
 	if _, err := os.Stat(state); errors.Is(err, os.ErrNotExist) {
-		fmt.Fprintln(out, "clean: nothing to remove ("+state+" does not exist)")
+		fmt.Fprintln(out, "clean: no local state to remove ("+state+" does not exist)")
 		return nil
 	}
 	lock, err := lockState(state)
@@ -435,4 +445,53 @@ func queuePolicyFromEnv(getenv func(string) string) (int, time.Duration, error) 
 		}
 	}
 	return n, d, nil
+}
+
+// removeShared removes what every stack of the clone at root shares: the
+// binaries in bin/ and the installed local SQS (`make clean`, after clean
+// found no stack of the clone running).
+func removeShared(root string, out io.Writer) {
+	for _, dir := range []string{filepath.Join(root, "bin"), filepath.Join(root, "local", "fauxqs", "node_modules")} {
+		if _, err := os.Lstat(dir); err != nil {
+			continue
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			fmt.Fprintln(out, "clean:", err)
+			continue
+		}
+		fmt.Fprintln(out, "clean: removed "+dir)
+	}
+}
+
+// runningStacks returns the pids of `numbers-local run` processes (make run)
+// whose working directory is root, found in /proc: a lock in one state
+// directory cannot see a stack started with another LOCAL_STATE_DIR.
+func runningStacks(root string) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
+		if err != nil || cwd != root {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
+		for i := 0; i+1 < len(args); i++ {
+			if filepath.Base(args[i]) == "numbers-local" && args[i+1] == "run" {
+				pids = append(pids, pid)
+				break
+			}
+		}
+	}
+	return pids
 }

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -372,4 +373,26 @@ func TestRunStack(t *testing.T) {
 		assert.FileExists(t, filepath.Join(state, "keep.txt"), "what run did not make stays")
 	})
 	fmt.Fprintln(testenv.LogWriter(t), out.String())
+}
+
+// A stack started in this clone with another LOCAL_STATE_DIR holds no lock
+// in the state directory clean looks at, but shares bin/ and the local
+// SQS's node_modules: clean finds it by its process and refuses.
+func TestCleanRefusesWhileAStackOfTheCloneRunsWithAnotherStateDir(t *testing.T) {
+	root := t.TempDir()
+	fake := filepath.Join(root, "numbers-local")
+	// A shell script named like the tool: its process reads
+	// "/bin/sh .../numbers-local run" for as long as its sleep lasts.
+	require.NoError(t, os.WriteFile(fake, []byte("#!/bin/sh\nsleep 60\n"), 0o755))
+	cmd := exec.Command(fake, "run")
+	cmd.Dir = root
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); _ = cmd.Wait() })
+	testenv.Eventually(t, 10*time.Second, "the fake stack to show in /proc", func() bool { return len(runningStacks(root)) > 0 })
+
+	other := map[string]string{"LOCAL_STATE_DIR": filepath.Join(t.TempDir(), "elsewhere")}
+	err := clean(root, func(k string) string { return other[k] }, testenv.LogWriter(t))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "a stack of this clone is running")
 }
