@@ -302,6 +302,12 @@ func runStack(ctx context.Context, root string, args []string, getenv func(strin
 	defer deps.Down()
 
 	stackVars := append(deps.Env(httpAddr), "METRICS_ADDR="+metricsAddr)
+	if getenv("METRICS_ADDR") == "" {
+		// Our choice, not the user's: if another process takes the port
+		// before the worker binds it, the worker runs without metrics and
+		// says so, rather than exiting (and being restarted) over it.
+		stackVars = append(stackVars, "METRICS_ADDR_OPTIONAL=true")
+	}
 	env := append(os.Environ(), stackVars...)
 	if getenv("LOG_FORMAT") == "" {
 		env = append(env, "LOG_FORMAT=console")

@@ -60,7 +60,11 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 		return err
 	}
 	defer stopPprof()
+	// A METRICS_ADDR the operator set must be served (a taken one is an
+	// error); one `make run` chose (METRICS_ADDR_OPTIONAL=true) may be
+	// skipped with a warning if another process took it meanwhile.
 	_, explicit := environ["METRICS_ADDR"]
+	explicit = explicit && environ["METRICS_ADDR_OPTIONAL"] != "true"
 	w, err := service.NewWorker(ctx, cfg, log, service.WorkerOptions{MetricsAddrExplicit: explicit, LogOut: logOut})
 	if err != nil {
 		return err
