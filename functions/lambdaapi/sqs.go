@@ -150,10 +150,11 @@ func Messages(records []events.SQSMessage) []message.Message {
 	for i, r := range records {
 		attrs := make(map[string]message.Attribute, len(r.MessageAttributes))
 		for k, a := range r.MessageAttributes {
-			attr := message.Attribute{DataType: a.DataType}
-			if message.IsBinary(a.DataType) {
-				attr.BinaryValue = a.BinaryValue
-			} else if a.StringValue != nil {
+			// Both values as the event carries them: the type says which
+			// one counts, and a type this code does not know (SQS would
+			// refuse it, so only a hand-made event has one) loses nothing.
+			attr := message.Attribute{DataType: a.DataType, BinaryValue: a.BinaryValue}
+			if a.StringValue != nil {
 				attr.StringValue = *a.StringValue
 			}
 			attrs[k] = attr
