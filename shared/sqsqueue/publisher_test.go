@@ -110,6 +110,9 @@ func TestAMessageThatWouldWaitTooLongIsRefusedAtOnceNotQueued(t *testing.T) {
 
 	api.gate = make(chan struct{})
 	api.started = make(chan int, 1)
+	var once sync.Once
+	openGate := func() { once.Do(func() { close(api.gate) }) }
+	defer openGate() // before Close, which waits for the calls in flight
 	inFlight := make(chan error, 1)
 	go func() { inFlight <- pub.Send(context.Background(), message.Message{Body: "in flight"}) }()
 	<-api.started
@@ -118,7 +121,7 @@ func TestAMessageThatWouldWaitTooLongIsRefusedAtOnceNotQueued(t *testing.T) {
 	defer cancel()
 	err = pub.Send(ctx, message.Message{Body: "refused"})
 	require.ErrorIs(t, err, number.ErrOverloaded, "behind a call that takes longer than MaxWait, a message is refused at once")
-	close(api.gate)
+	openGate()
 	require.NoError(t, <-inFlight)
 
 	got := receiveAll(t, qs.Main, 2, 10*time.Second)
