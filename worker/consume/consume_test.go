@@ -132,7 +132,9 @@ func TestADatabaseOutageDoesNotBurnMessagesIntoTheDLQ(t *testing.T) {
 		n, err := store.Count(ctx)
 		return err == nil && n == 25
 	})
-	assert.True(t, c.Healthy())
+	// The rows are in before the held messages are deleted and receiving
+	// resumes: wait for it rather than race it.
+	testenv.Eventually(t, 30*time.Second, "receiving resumed", c.Healthy)
 	dead, err := qs.DLQ.Stats(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, dead.Visible+dead.InFlight, "nothing reached the dead-letter queue")
