@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"sync/atomic"
@@ -24,9 +25,10 @@ const (
 )
 
 // HTTPServer returns the proxy's http.Server for h, with the limits above
-// and a bound on open connections: past maxConns (DefaultMaxConns when 0)
-// a connection is still accepted, but each request on it is answered at once
-// with 503 + Retry-After and the connection is closed. A client is told to
+// and a bound on open connections: a connection opened while maxConns
+// (DefaultMaxConns when 0) are open is still accepted, but its request is
+// answered at once with 503 + Retry-After and the connection is closed; the
+// connections opened within the bound are served as usual. A client is told to
 // come back instead of waiting for a connect timeout or a reset, which would
 // leave it unsure whether its number was stored. GET /healthz is always
 // served, so a busy proxy is not taken for a dead one.
@@ -37,6 +39,7 @@ func HTTPServer(h http.Handler, maxConns int) *http.Server {
 	cl := &connLimit{max: int64(maxConns), next: h}
 	return &http.Server{
 		Handler:           cl,
+		ConnContext:       cl.open,
 		ConnState:         cl.track,
 		ReadHeaderTimeout: ReadHeaderTimeout,
 		ReadTimeout:       ReadTimeout,
@@ -46,24 +49,34 @@ func HTTPServer(h http.Handler, maxConns int) *http.Server {
 	}
 }
 
-// connLimit counts open connections and sheds requests past its bound.
+// connLimit counts open connections and sheds the requests of those opened
+// past its bound.
 type connLimit struct {
-	max  int64
-	open atomic.Int64
-	next http.Handler
+	max   int64
+	count atomic.Int64
+	next  http.Handler
+}
+
+type overBoundKey struct{}
+
+// open runs as each connection is accepted (before StateNew): it counts it
+// and marks it when it is past the bound.
+func (c *connLimit) open(ctx context.Context, _ net.Conn) context.Context {
+	if c.count.Add(1) > c.max {
+		return context.WithValue(ctx, overBoundKey{}, true)
+	}
+	return ctx
 }
 
 func (c *connLimit) track(_ net.Conn, st http.ConnState) {
 	switch st {
-	case http.StateNew:
-		c.open.Add(1)
 	case http.StateClosed, http.StateHijacked:
-		c.open.Add(-1)
+		c.count.Add(-1)
 	}
 }
 
 func (c *connLimit) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if c.open.Load() > c.max && r.URL.Path != "/healthz" {
+	if over, _ := r.Context().Value(overBoundKey{}).(bool); over && r.URL.Path != "/healthz" {
 		h := w.Header()
 		h.Set("Connection", "close")
 		h.Set("Retry-After", "1")
