@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -27,6 +26,9 @@ type Config struct {
 	server.Config
 	// HTTPAddr is where the proxy listens.
 	HTTPAddr string `env:"HTTP_ADDR" envDefault:"127.0.0.1:8080"`
+	// MaxConns bounds open connections: past it each request is answered
+	// 503 + Retry-After at once and its connection closed (server.HTTPServer).
+	MaxConns int `env:"HTTP_MAX_CONNS" envDefault:"1024"`
 	// DrainDelay is how long /readyz fails before the listener closes on
 	// SIGTERM, so a load balancer stops routing first.
 	DrainDelay time.Duration `env:"DRAIN_DELAY" envDefault:"0s"`
@@ -103,14 +105,7 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 	if err != nil {
 		return fmt.Errorf("listen on HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 	}
-	srv := &http.Server{
-		Handler:           api,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      15 * time.Second,
-		IdleTimeout:       60 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-	}
+	srv := server.HTTPServer(api, cfg.MaxConns)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info().Str("addr", ln.Addr().String()).Str("write_mode", cfg.WriteMode).

@@ -37,6 +37,11 @@ type Config struct {
 	SendLinger      time.Duration `env:"SQS_SEND_LINGER"`
 	SendMaxInFlight int           `env:"SQS_SEND_MAX_IN_FLIGHT"`
 	SendMaxPending  int           `env:"SQS_SEND_MAX_PENDING"`
+	// SendMaxWait is the admission bound: a POST whose send would wait
+	// longer than this (estimated from the sends observed) is answered 503 +
+	// Retry-After at once instead of queueing. Negative: off. Defaults to
+	// sqsqueue.DefaultMaxWait.
+	SendMaxWait time.Duration `env:"SQS_SEND_MAX_WAIT"`
 	// RateLimit is requests per second per client to /api (0: off); Burst
 	// defaults to twice that. TrustForwardedFor: behind an ALB, identify
 	// clients by X-Forwarded-For, the entry ForwardedForHops from the right
@@ -62,6 +67,7 @@ func (c Config) WithDefaults() Config {
 	c.SendLinger = cmp.Or(c.SendLinger, sqsqueue.DefaultLinger)
 	c.SendMaxInFlight = cmp.Or(c.SendMaxInFlight, sqsqueue.DefaultMaxInFlight)
 	c.SendMaxPending = cmp.Or(c.SendMaxPending, sqsqueue.DefaultMaxPending)
+	c.SendMaxWait = cmp.Or(c.SendMaxWait, sqsqueue.DefaultMaxWait)
 	c.ForwardedForHops = cmp.Or(c.ForwardedForHops, httpapi.DefaultForwardedForHops)
 	c.KeyWindow = cmp.Or(c.KeyWindow, number.DefaultKeyWindow)
 	c.MaxInflightWrites = cmp.Or(c.MaxInflightWrites, httpapi.DefaultMaxInflightWrites)
@@ -94,6 +100,9 @@ type Options struct {
 	// MaxWait bounds waiting for Postgres at start (migrations). Defaults to
 	// a minute.
 	MaxWait time.Duration
+	// WrapSQS, when set, wraps the SQS client the handler uses: tests put a
+	// slow or faulty client on top of the real one.
+	WrapSQS func(sqsqueue.API) sqsqueue.API
 }
 
 // Server is the built handler and what it holds.
@@ -125,16 +134,21 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger, opts Options) (*Se
 			return nil, err
 		}
 	}
-	client, err := sqsqueue.NewClient(ctx, sqsqueue.ClientConfig{Region: cfg.AWSRegion, Endpoint: cfg.SQSEndpoint})
+	sqsClient, err := sqsqueue.NewClient(ctx, sqsqueue.ClientConfig{Region: cfg.AWSRegion, Endpoint: cfg.SQSEndpoint})
 	if err != nil {
 		s.Close()
 		return nil, err
+	}
+	var client sqsqueue.API = sqsClient
+	if opts.WrapSQS != nil {
+		client = opts.WrapSQS(client)
 	}
 	queue := sqsqueue.Queue{API: client, URL: cfg.QueueURL}
 	var sender events.Sender = queue
 	if !opts.DirectSend {
 		s.pub, err = sqsqueue.NewPublisher(client, sqsqueue.PublisherConfig{ //nolint:contextcheck // the publisher's loop lives until Close, each send under its own timeout
 			QueueURL: cfg.QueueURL, Linger: cfg.SendLinger, MaxInFlight: cfg.SendMaxInFlight, MaxPending: cfg.SendMaxPending,
+			MaxWait: cfg.SendMaxWait,
 		}, log)
 		if err != nil {
 			s.Close()

@@ -31,7 +31,7 @@ func proxyOn(t *testing.T, dbURL string) (*httptest.Server, testenv.Queues) {
 	cfg := server.Config{
 		Common: config.Common{DatabaseURL: dbURL, QueueURL: qs.Main.URL, SQSEndpoint: testenv.SQSEndpoint(t),
 			DBMaxConns: 4, AWSRegion: "us-east-1"},
-		WriteMode: "async",
+		WriteMode: "async", ForwardedForHops: 1,
 	}
 	built, err := server.New(context.Background(), cfg, testenv.Logger(t), server.Options{})
 	require.NoError(t, err)

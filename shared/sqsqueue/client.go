@@ -29,6 +29,9 @@ type ClientConfig struct {
 	// MaxConns caps idle connections per host, which bounds how many
 	// requests reuse connections under load. Defaults to 64.
 	MaxConns int
+	// HTTPClient, when set, carries the requests instead of the pooled
+	// client NewClient builds (benchmarks replay recorded answers with it).
+	HTTPClient aws.HTTPClient
 }
 
 // NewClient builds an SQS client. Credentials come from the SDK's usual
@@ -45,6 +48,7 @@ func NewClient(ctx context.Context, cfg ClientConfig) (*sqs.Client, error) {
 		t.MaxIdleConnsPerHost = cfg.MaxConns
 		t.DialContext = (&net.Dialer{Timeout: 3 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	})
+
 	opts := []func(*config.LoadOptions) error{
 		config.WithRegion(cfg.Region),
 		config.WithHTTPClient(httpClient),
@@ -60,6 +64,9 @@ func NewClient(ctx context.Context, cfg ClientConfig) (*sqs.Client, error) {
 	return sqs.NewFromConfig(awsCfg, func(o *sqs.Options) {
 		if cfg.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
+		}
+		if cfg.HTTPClient != nil {
+			o.HTTPClient = cfg.HTTPClient
 		}
 	}), nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -27,6 +28,7 @@ const (
 	DefaultMaxInFlight = 16
 	DefaultMaxPending  = 1024
 	DefaultSendTimeout = 5 * time.Second
+	DefaultMaxWait     = 250 * time.Millisecond
 )
 
 // PublisherConfig configures a Publisher.
@@ -35,8 +37,9 @@ type PublisherConfig struct {
 	QueueURL string
 	// MaxBatch is the most messages per SendMessageBatch. Defaults to 10.
 	MaxBatch int
-	// Linger is how long a batch waits for more messages before it is sent.
-	// Defaults to 2ms.
+	// Linger is how long a batch waits for more messages before it is sent,
+	// only while another send is in flight: a message that finds no send in
+	// flight goes at once, so a lone user never waits for it. Defaults to 2ms.
 	Linger time.Duration
 	// MaxInFlight bounds concurrent SendMessageBatch calls. Defaults to 16.
 	MaxInFlight int
@@ -46,6 +49,12 @@ type PublisherConfig struct {
 	// SendTimeout bounds one SendMessageBatch call, retries included.
 	// Defaults to 5s.
 	SendTimeout time.Duration
+	// MaxWait is admission control: Send refuses at once with
+	// number.ErrOverloaded when the wait it would see, estimated from the
+	// observed duration of recent sends and the messages already waiting,
+	// exceeds it. A late answer helps nobody: the client is told to retry at
+	// once instead of queueing. Defaults to 250ms; negative turns it off.
+	MaxWait time.Duration
 }
 
 func (c PublisherConfig) withDefaults() PublisherConfig {
@@ -63,6 +72,9 @@ func (c PublisherConfig) withDefaults() PublisherConfig {
 	}
 	if c.SendTimeout == 0 {
 		c.SendTimeout = DefaultSendTimeout
+	}
+	if c.MaxWait == 0 {
+		c.MaxWait = DefaultMaxWait
 	}
 	return c
 }
@@ -94,12 +106,43 @@ type Publisher struct {
 	mu     sync.RWMutex
 	closed bool
 	done   chan struct{}
+
+	// waiting counts messages taken by Send and not yet answered; callNanos
+	// is a moving average of one SendMessageBatch call's duration (0: none
+	// observed yet). Together they estimate a new message's wait.
+	waiting   atomic.Int64
+	callNanos atomic.Int64
 }
 
 type pending struct {
 	msg  message.Message
 	size int
 	done chan error
+}
+
+// estimatedWait is the wait a message sent now would see: the calls ahead
+// of it (the messages waiting, MaxBatch per call, MaxInFlight calls at a
+// time) and its own, each lasting as long as recent calls did.
+func (p *Publisher) estimatedWait() time.Duration {
+	call := p.callNanos.Load()
+	perWave := int64(p.cfg.MaxBatch * p.cfg.MaxInFlight)
+	waves := p.waiting.Load()/perWave + 1
+	return time.Duration(waves * call)
+}
+
+// observe folds the duration of one call into the moving average (weight
+// 1/8 to the new call).
+func (p *Publisher) observe(d time.Duration) {
+	for {
+		old := p.callNanos.Load()
+		next := int64(d)
+		if old != 0 {
+			next = old + (int64(d)-old)/8
+		}
+		if p.callNanos.CompareAndSwap(old, next) {
+			return
+		}
+	}
 }
 
 // NewPublisher starts a publisher; Close stops it.
@@ -130,6 +173,14 @@ func (p *Publisher) Send(ctx context.Context, m message.Message) error {
 	if err := m.Validate(); err != nil {
 		return fmt.Errorf("send message: %w", err)
 	}
+	// Admission: with no call in flight there is nothing to wait behind, so
+	// a lone message always goes (and a slow queue keeps being observed).
+	if p.cfg.MaxWait > 0 && len(p.sem) > 0 {
+		if est := p.estimatedWait(); est > p.cfg.MaxWait {
+			return fmt.Errorf("%w: the queue would answer in about %v (bound %v)", number.ErrOverloaded,
+				est.Round(time.Millisecond), p.cfg.MaxWait)
+		}
+	}
 	pd := &pending{msg: m, size: m.Size(), done: make(chan error, 1)}
 	p.mu.RLock()
 	if p.closed {
@@ -138,6 +189,7 @@ func (p *Publisher) Send(ctx context.Context, m message.Message) error {
 	}
 	select {
 	case p.reqs <- pd:
+		p.waiting.Add(1)
 		p.mu.RUnlock()
 	default:
 		p.mu.RUnlock()
@@ -206,7 +258,10 @@ func (p *Publisher) loop() {
 			}
 			batch = append(batch, pd)
 			size += pd.size
-			if len(batch) >= p.cfg.MaxBatch {
+			// A full batch goes; so does one that finds no send in flight
+			// (nobody to batch with: a lone user does not wait for the
+			// linger). Under concurrency the batch lingers to fill up.
+			if len(batch) >= p.cfg.MaxBatch || len(p.sem) == 0 {
 				flush()
 			} else if len(batch) == 1 {
 				timer.Reset(p.cfg.Linger)
@@ -225,9 +280,13 @@ func (p *Publisher) send(batch []*pending) {
 	for i, pd := range batch {
 		msgs[i] = pd.msg
 	}
+	start := time.Now()
+	errs := sendChunk(ctx, p.api, p.cfg.QueueURL, msgs)
+	p.observe(time.Since(start))
+	p.waiting.Add(-int64(len(batch)))
 	var firstErr error
 	failed := 0
-	for i, err := range sendChunk(ctx, p.api, p.cfg.QueueURL, msgs) {
+	for i, err := range errs {
 		if err != nil {
 			failed++
 			firstErr = cmp.Or(firstErr, err)

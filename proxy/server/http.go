@@ -1,0 +1,90 @@
+package server
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultMaxConns is the default bound on open connections (HTTPServer).
+const DefaultMaxConns = 1024
+
+// HTTP server limits. A write is a few hundred bytes, so every phase of a
+// request is short: a client that takes longer is slow or hostile, and
+// holding its connection costs a goroutine and buffers. IdleTimeout stays
+// above the load balancer's (30s in infra/modules/alb) so it is the ALB that
+// closes idle connections, never the proxy under its feet (a 502).
+const (
+	ReadHeaderTimeout = 2 * time.Second
+	ReadTimeout       = 5 * time.Second
+	WriteTimeout      = 10 * time.Second
+	IdleTimeout       = 60 * time.Second
+	MaxHeaderBytes    = 8 << 10
+)
+
+// HTTPServer returns the proxy's http.Server for h, with the limits above
+// and a bound on open connections: a connection opened while maxConns
+// (DefaultMaxConns when 0) are open is still accepted, but its request is
+// answered at once with 503 + Retry-After and the connection is closed; the
+// connections opened within the bound are served as usual. A client is told to
+// come back instead of waiting for a connect timeout or a reset, which would
+// leave it unsure whether its number was stored. GET /healthz is always
+// served, so a busy proxy is not taken for a dead one.
+func HTTPServer(h http.Handler, maxConns int) *http.Server {
+	if maxConns <= 0 {
+		maxConns = DefaultMaxConns
+	}
+	cl := &connLimit{max: int64(maxConns), next: h}
+	return &http.Server{
+		Handler:           cl,
+		ConnContext:       cl.open,
+		ConnState:         cl.track,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
+	}
+}
+
+// connLimit counts open connections and sheds the requests of those opened
+// past its bound.
+type connLimit struct {
+	max   int64
+	count atomic.Int64
+	next  http.Handler
+}
+
+type overBoundKey struct{}
+
+// open runs as each connection is accepted (before StateNew): it counts it
+// and marks it when it is past the bound.
+func (c *connLimit) open(ctx context.Context, _ net.Conn) context.Context {
+	if c.count.Add(1) > c.max {
+		return context.WithValue(ctx, overBoundKey{}, true)
+	}
+	return ctx
+}
+
+func (c *connLimit) track(_ net.Conn, st http.ConnState) {
+	switch st {
+	case http.StateClosed, http.StateHijacked:
+		c.count.Add(-1)
+	}
+}
+
+func (c *connLimit) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if over, _ := r.Context().Value(overBoundKey{}).(bool); over && r.URL.Path != "/healthz" {
+		h := w.Header()
+		h.Set("Connection", "close")
+		h.Set("Retry-After", "1")
+		h.Set("Content-Type", "application/json")
+		h.Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"error":"the service is busy: retry shortly"}` + "\n"))
+		return
+	}
+	c.next.ServeHTTP(w, r)
+}

@@ -1,0 +1,133 @@
+package sqsqueue_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/numbers-app/numbers/shared/message"
+	"github.com/numbers-app/numbers/shared/number"
+	"github.com/numbers-app/numbers/shared/sqsqueue"
+	"github.com/numbers-app/numbers/shared/testenv"
+)
+
+// heldSQS is the real client whose sends first wait, each for at least
+// delay and then until the gate lets them through (an open gate when nil).
+type heldSQS struct {
+	sqsqueue.SendBatchAPI
+	delay   time.Duration
+	gate    chan struct{}
+	started chan int // the number of entries of each call, as it starts
+}
+
+func (h *heldSQS) SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, opts ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	if h.started != nil {
+		h.started <- len(in.Entries)
+	}
+	time.Sleep(h.delay)
+	if h.gate != nil {
+		<-h.gate
+	}
+	return h.SendBatchAPI.SendMessageBatch(ctx, in, opts...)
+}
+
+func TestALoneMessageIsSentAtOnceNotAfterTheLinger(t *testing.T) {
+	t.Parallel()
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	// A linger no test would wait for: a lone message must not wait for it.
+	pub, err := sqsqueue.NewPublisher(qs.Client, sqsqueue.PublisherConfig{QueueURL: qs.Main.URL, Linger: time.Hour}, testenv.Logger(t))
+	require.NoError(t, err)
+	defer pub.Close()
+	for i := range 3 {
+		done := make(chan error, 1)
+		go func() { done <- pub.Send(context.Background(), message.Message{Body: fmt.Sprint("lone ", i)}) }()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(60 * time.Second):
+			t.Fatal("a lone message waited for the batch linger")
+		}
+	}
+	assert.Len(t, receiveAll(t, qs.Main, 3, 10*time.Second), 3)
+}
+
+func TestMessagesThatArriveWhileASendIsInFlightAreBatched(t *testing.T) {
+	t.Parallel()
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	api := &heldSQS{SendBatchAPI: qs.Client, gate: make(chan struct{}), started: make(chan int, 10)}
+	pub, err := sqsqueue.NewPublisher(api, sqsqueue.PublisherConfig{QueueURL: qs.Main.URL, Linger: time.Hour}, testenv.Logger(t))
+	require.NoError(t, err)
+	defer pub.Close()
+
+	errs := make(chan error, 11)
+	go func() { errs <- pub.Send(context.Background(), message.Message{Body: "first"}) }()
+	select {
+	case n := <-api.started:
+		require.Equal(t, 1, n, "the first message goes alone, at once")
+	case <-time.After(60 * time.Second):
+		t.Fatal("the first message was not sent")
+	}
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- pub.Send(context.Background(), message.Message{Body: fmt.Sprint("then ", i)})
+		}()
+	}
+	select {
+	case n := <-api.started:
+		assert.Equal(t, 10, n, "the ten that came while a send was in flight go together")
+	case <-time.After(60 * time.Second):
+		t.Fatal("the ten were not sent as one full batch")
+	}
+	close(api.gate)
+	wg.Wait()
+	for range 11 {
+		require.NoError(t, <-errs)
+	}
+	assert.Len(t, receiveAll(t, qs.Main, 11, 10*time.Second), 11)
+}
+
+func TestAMessageThatWouldWaitTooLongIsRefusedAtOnceNotQueued(t *testing.T) {
+	t.Parallel()
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	// Every call takes at least 400ms, more than MaxWait allows.
+	api := &heldSQS{SendBatchAPI: qs.Client, delay: 400 * time.Millisecond}
+	pub, err := sqsqueue.NewPublisher(api, sqsqueue.PublisherConfig{QueueURL: qs.Main.URL, MaxWait: 100 * time.Millisecond}, testenv.Logger(t))
+	require.NoError(t, err)
+	defer pub.Close()
+
+	// With nothing in flight a message always goes (and the publisher
+	// learns how long a call takes).
+	require.NoError(t, pub.Send(context.Background(), message.Message{Body: "observed"}))
+
+	api.gate = make(chan struct{})
+	api.started = make(chan int, 1)
+	var once sync.Once
+	openGate := func() { once.Do(func() { close(api.gate) }) }
+	defer openGate() // before Close, which waits for the calls in flight
+	inFlight := make(chan error, 1)
+	go func() { inFlight <- pub.Send(context.Background(), message.Message{Body: "in flight"}) }()
+	<-api.started
+	// (Bounded, so that a publisher that queued it fails here, not hangs.)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = pub.Send(ctx, message.Message{Body: "refused"})
+	require.ErrorIs(t, err, number.ErrOverloaded, "behind a call that takes longer than MaxWait, a message is refused at once")
+	openGate()
+	require.NoError(t, <-inFlight)
+
+	got := receiveAll(t, qs.Main, 2, 10*time.Second)
+	bodies := map[string]bool{}
+	for _, m := range got {
+		bodies[m.Body] = true
+	}
+	assert.Equal(t, map[string]bool{"observed": true, "in flight": true}, bodies, "the refused message was never queued")
+}
