@@ -44,6 +44,11 @@ func parseValueBody(body []byte) (int64, error) {
 		return 0, errors.New(`body is empty: send {"value": <integer>}`)
 	}
 	notJSON := errors.New(`body is not valid JSON: send {"value": <integer>}`)
+	if bytes.ContainsRune(body, '\u2212') {
+		// {"value": −5} is not JSON at all; say what is wrong with it, as
+		// the string form's message does.
+		notJSON = errors.New(`body is not valid JSON: write the minus sign as the ASCII hyphen-minus '-', not the typographic minus U+2212: send {"value": -5}`)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	tok, err := dec.Token()
 	if err != nil {

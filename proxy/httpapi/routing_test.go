@@ -151,4 +151,7 @@ func TestThePageShowsLoadingUntilTheFirstAnswerAndWritesAnASCIIMinus(t *testing.
 	rec = post(api, "application/json", `{"value": "\u22127"}`)
 	assert.Equal(t, http.StatusBadRequest, rec.Code)
 	assert.Contains(t, rec.Body.String(), "ASCII hyphen-minus", "U+2212 is refused with the fix named")
+	rec = post(api, "application/json", "{\"value\": \u22127}")
+	assert.Equal(t, http.StatusBadRequest, rec.Code)
+	assert.Contains(t, rec.Body.String(), "ASCII hyphen-minus", "a bare U+2212 number too is refused with the fix named")
 }
