@@ -77,7 +77,9 @@ func BenchmarkThinStream(b *testing.B) {
 					return err == nil && k == n
 				})
 				cancel()
-				<-done
+				if err := <-done; err != nil {
+					b.Fatal(err)
+				}
 				b.ReportMetric(float64(q.receives.Load())/n, "receives/msg")
 				b.ReportMetric(float64(q.deletes.Load())/n, "deletes/msg")
 			}
