@@ -26,8 +26,12 @@ local-bin: tools-check
 	@mkdir -p .local/bin
 	$(GO) build -o $(LOCAL_BIN) ./local
 
-run: local-bin ## Postgres, local SQS, proxy and worker in the foreground (Ctrl-C stops all)
-	exec $(LOCAL_BIN) run
+# A stack of this clone already running holds run.lock: then the tool is not
+# rebuilt under it, and the one there says so (flock is util-linux's).
+RUN_LOCK = $(or $(LOCAL_STATE_DIR),.local)/run.lock
+run: tools-check ## Postgres, local SQS, proxy and worker in the foreground (Ctrl-C stops all)
+	@if [ -x $(LOCAL_BIN) ] && [ -e $(RUN_LOCK) ] && ! flock -n $(RUN_LOCK) true 2>/dev/null; then exec $(LOCAL_BIN) run; fi; \
+	$(MAKE) --no-print-directory local-bin && exec $(LOCAL_BIN) run
 
 clean: ## remove the local state: binaries, the Postgres cluster and data, logs, the installed local SQS (refused while `make run` runs)
 	$(GO) run ./local clean

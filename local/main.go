@@ -126,7 +126,7 @@ func lockState(state string) (*os.File, error) {
 			}
 		}
 		return nil, fmt.Errorf("this clone's stack is %w%s (pid %s, state in %s): use it, or stop it first "+
-			"(Ctrl-C in its terminal, or kill %s); to run a second stack, set LOCAL_STATE_DIR to another directory",
+			"(Ctrl-C in its terminal, or kill -INT %s); to run a second stack, set LOCAL_STATE_DIR to another directory",
 			errAlreadyRunning, where, strings.TrimSpace(string(pid)), state, strings.TrimSpace(string(pid)))
 	}
 	if err := f.Truncate(0); err == nil {

@@ -17,7 +17,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -31,24 +30,6 @@ import (
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 	"github.com/numbers-app/numbers/shared/testenv"
 )
-
-// syncBuffer is a bytes.Buffer safe for the stack's concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // runEnv is the environment of one `run`: a private state directory and a
 // free port for everything, so it never meets a real `make run`.
@@ -98,7 +79,7 @@ func TestRunRefusesATakenAddressSetExplicitlyBeforeStarting(t *testing.T) {
 		t.Run(variable, func(t *testing.T) {
 			env := newRunEnv(t)
 			env[variable] = takenAddr(t)
-			out := &syncBuffer{}
+			out := &testenv.Buffer{}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			done := make(chan error, 1)
@@ -213,7 +194,7 @@ func TestRunStack(t *testing.T) {
 	root := testenv.Root(t)
 	env := newRunEnv(t)
 	state := env["LOCAL_STATE_DIR"]
-	out := &syncBuffer{}
+	out := &testenv.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- runStack(ctx, root, nil, env.get, out) }()
@@ -299,7 +280,7 @@ func TestRunStack(t *testing.T) {
 		// reason to refuse.
 		env2 := newRunEnv(t)
 		env2["LOCAL_STATE_DIR"] = state
-		out2 := &syncBuffer{}
+		out2 := &testenv.Buffer{}
 		ctx2, cancel2 := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel2()
 		err := runStack(ctx2, root, nil, env2.get, out2)

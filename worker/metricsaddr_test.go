@@ -5,7 +5,6 @@ import (
 	"context"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,24 +13,6 @@ import (
 
 	"github.com/numbers-app/numbers/shared/testenv"
 )
-
-// syncBuffer is a log sink the worker writes to while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // A METRICS_ADDR the operator set must be served; one `make run` chose may
 // be taken by another process before the worker binds it, and then the
@@ -56,7 +37,7 @@ func TestATakenMetricsAddressStopsTheWorkerOnlyWhenTheOperatorChoseIt(t *testing
 	assert.Contains(t, err.Error(), "METRICS_ADDR")
 
 	env["METRICS_ADDR_OPTIONAL"] = "true"
-	logs := &syncBuffer{}
+	logs := &testenv.Buffer{}
 	wctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- run(wctx, nil, env, &bytes.Buffer{}, logs) }()
