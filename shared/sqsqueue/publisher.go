@@ -226,6 +226,10 @@ func (p *Publisher) loop() {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	var linger <-chan time.Time
+	// freed says a send finished: a batch that lingered only because a
+	// send was in flight goes as soon as none is (a caller whose Send just
+	// returned may send again before the finished send's slot is free).
+	freed := make(chan struct{}, 1)
 	batch := make([]*pending, 0, p.cfg.MaxBatch)
 	size := 0 // bytes in batch, as SQS counts them
 	flush := func() {
@@ -238,7 +242,13 @@ func (p *Publisher) loop() {
 		wg.Add(1)
 		go func(b []*pending) {
 			defer wg.Done()
-			defer func() { <-p.sem }()
+			defer func() {
+				<-p.sem
+				select {
+				case freed <- struct{}{}:
+				default:
+				}
+			}()
 			p.send(b)
 		}(batch)
 		batch = make([]*pending, 0, p.cfg.MaxBatch)
@@ -269,6 +279,10 @@ func (p *Publisher) loop() {
 			}
 		case <-linger:
 			flush()
+		case <-freed:
+			if len(p.sem) == 0 {
+				flush() // nobody left to batch with
+			}
 		}
 	}
 }
