@@ -22,6 +22,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/numbers-app/numbers/shared/forwardedfor"
 )
 
 // ErrUnsupportedEvent is returned for an event that is none of the HTTP
@@ -209,7 +211,7 @@ func serveALB(ctx context.Context, h http.Handler, e events.ALBTargetGroupReques
 	header := eventHeader(multi, e.MultiValueHeaders, e.Headers)
 	rec := serve(ctx, h, inbound{
 		method: e.HTTPMethod, path: e.Path, query: escapeQuery(strings.Join(query, "&")), body: e.Body, b64: e.IsBase64Encoded,
-		header: header, sourceIP: forwardedClient(header.Values("X-Forwarded-For"), hops),
+		header: header, sourceIP: forwardedfor.Client(header.Values("X-Forwarded-For"), hops),
 	})
 
 	body, b64 := encodeBody(rec.Body.Bytes())
@@ -374,25 +376,6 @@ func eventHeader(multi bool, values map[string][]string, single map[string]strin
 		header.Set(k, v)
 	}
 	return header
-}
-
-// forwardedClient is the client an X-Forwarded-For header names when hops
-// trusted proxies appended to it, the nearest last: all its lines joined in
-// order, the entry hops from the right (the left-most when there are fewer).
-// A client can write entries of its own only to the left of those.
-func forwardedClient(lines []string, hops int) string {
-	var entries []string
-	for _, line := range lines {
-		for _, e := range strings.Split(line, ",") {
-			if e = strings.TrimSpace(e); e != "" {
-				entries = append(entries, e)
-			}
-		}
-	}
-	if len(entries) == 0 {
-		return ""
-	}
-	return entries[max(0, len(entries)-hops)]
 }
 
 // escapePath percent-encodes what cannot stand in an encoded path (a decoded

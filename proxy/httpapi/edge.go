@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/numbers-app/numbers/shared/forwardedfor"
 )
 
 // EdgeConfig hardens the public edge. The zero value allows every origin
@@ -109,7 +111,7 @@ func (e *edge) wrap(next http.Handler) http.Handler {
 
 func (e *edge) clientKey(r *http.Request) string {
 	if e.cfg.TrustForwardedFor {
-		if c := forwardedClient(r.Header.Values("X-Forwarded-For"), e.cfg.ForwardedForHops); c != "" {
+		if c := forwardedfor.Client(r.Header.Values("X-Forwarded-For"), e.cfg.ForwardedForHops); c != "" {
 			return c
 		}
 	}
@@ -118,26 +120,6 @@ func (e *edge) clientKey(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-// forwardedClient is the client X-Forwarded-For names when hops trusted
-// proxies appended to it: every line joined in order (a client may send
-// several, and the first alone is the client's own writing), empty entries
-// dropped, the entry hops from the right, or the left-most when there are
-// fewer. "" when there is no entry.
-func forwardedClient(lines []string, hops int) string {
-	var entries []string
-	for _, line := range lines {
-		for _, e := range strings.Split(line, ",") {
-			if e = strings.TrimSpace(e); e != "" {
-				entries = append(entries, e)
-			}
-		}
-	}
-	if len(entries) == 0 {
-		return ""
-	}
-	return entries[max(0, len(entries)-hops)]
 }
 
 // allow takes a token for the client, or says how long until one is free.
