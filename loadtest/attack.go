@@ -16,6 +16,8 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 	"github.com/tsenart/vegeta/v12/lib/plot"
+
+	"github.com/numbers-app/numbers/loadtest/measure"
 )
 
 // accepted is one 202.
@@ -71,13 +73,8 @@ func attack(ctx context.Context, o Options, progress io.Writer) (*attackResult, 
 		t.Body = []byte(`{"value": ` + strconv.FormatInt(v, 10) + `}`)
 		return nil
 	}
-	atk := vegeta.NewAttacker(
-		vegeta.Workers(o.Workers),
-		vegeta.Timeout(o.Timeout),
-		vegeta.KeepAlive(true),
-		vegeta.Connections(10000),
-		vegeta.MaxBody(4096),
-	)
+	atk, release := measure.NewAttacker(o.Workers, 0, o.Timeout)
+	defer release()
 	res := &attackResult{
 		Accepted: map[int64]accepted{}, Statuses: map[int]int{}, MinValue: base + 1,
 		plot: plot.New(plot.Title("numbers: POST /api/values latency"), plot.Downsample(4000), plot.Label(plot.ErrorLabeler)),

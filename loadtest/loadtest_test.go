@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
@@ -143,6 +144,7 @@ func TestLoadTestCatchesLostAndDuplicatedNumbers(t *testing.T) {
 	db, err := openDB(dbURL)
 	require.NoError(t, err)
 	defer db.Close()
+	var mu sync.Mutex // vegeta adds workers when a post is slow: posts may overlap
 	n := 0
 	liar := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Only the attack's posts count: a parallel test's verifier that
@@ -155,6 +157,8 @@ func TestLoadTestCatchesLostAndDuplicatedNumbers(t *testing.T) {
 		var body struct{ Value int64 }
 		_ = json.NewDecoder(r.Body).Decode(&body)
 		id := uuid.Must(uuid.NewV7()).String()
+		mu.Lock()
+		defer mu.Unlock()
 		n++
 		if n%3 != 0 {
 			_, err := db.Exec(`INSERT INTO numbers (id, value, accepted_at) VALUES ($1, $2, now())`, id, body.Value)
