@@ -7,6 +7,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -52,7 +53,14 @@ type config struct {
 	workers        uint64
 	timeout        time.Duration
 	skipRaw        bool
+	sides          []string // the sides measured (all four by default)
+	ladderSides    []string // the sides whose ladder is climbed
+	overloadRate   int      // the overload round's rate; 0: overload × numbers' holding rate
+	overloadConns  uint64   // the overload round's cap on client connections (0: none)
 }
+
+// allSides are the servers a run measures, in the order they run.
+var allSides = []string{"floor", "original", "sync", "numbers"}
 
 func parse(args []string, stderr io.Writer) (config, error) {
 	var c config
@@ -78,10 +86,20 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.Uint64Var(&c.workers, "workers", 256, "initial vegeta workers (it adds more to hold the rate)")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "per-request timeout")
 	fs.BoolVar(&c.skipRaw, "skip-raw", false, "skip the raw SQS and Postgres limits")
+	sides := fs.String("sides", strings.Join(allSides, ","), "the sides to measure, for a quicker look at some (the summary then lacks the others)")
+	ladderSides := fs.String("ladder-sides", "original,numbers", "the sides whose rate ladder is climbed (empty: none)")
+	fs.Uint64Var(&c.overloadConns, "overload-conns", 0, "cap on the load tool's connections (workers) in the overload round; 0: none")
+	fs.IntVar(&c.overloadRate, "overload-rate", 0, "the overload round's rate instead of -overload × numbers' holding rate")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	var err error
+	if c.sides, err = sideList(*sides); err != nil {
+		return c, fmt.Errorf("-sides: %w", err)
+	}
+	if c.ladderSides, err = sideList(*ladderSides); err != nil {
+		return c, fmt.Errorf("-ladder-sides: %w", err)
+	}
 	if c.ladder, err = rates(ladder); err != nil {
 		return c, fmt.Errorf("-ladder: %w", err)
 	}
@@ -101,6 +119,22 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	}
 	c.originalDir = filepath.Join(c.out, "original-app")
 	return c, nil
+}
+
+// sideList parses a comma-separated list of sides, kept in run order.
+func sideList(s string) ([]string, error) {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !slices.Contains(allSides, f) {
+			return nil, fmt.Errorf("%q is not one of %v", f, allSides)
+		}
+		out = append(out, f)
+	}
+	return slices.DeleteFunc(slices.Clone(allSides), func(n string) bool { return !slices.Contains(out, n) }), nil
 }
 
 func rates(s string) ([]int, error) {
@@ -185,7 +219,8 @@ func oneRun(ctx context.Context, c config, n int, log io.Writer) (runResult, err
 	}()
 	r := &runner{c: c, e: e, log: log}
 	ts := e.targets()
-	sides := []string{"floor", "original", "sync", "numbers"}
+	sides := c.sides
+	numbers := slices.Contains(sides, "numbers")
 
 	fmt.Fprintf(log, "warm-up: %d/s for %s each\n", c.warmupRate, c.warmupFor)
 	for _, name := range sides {
@@ -206,14 +241,17 @@ func oneRun(ctx context.Context, c config, n int, log io.Writer) (runResult, err
 			res.Fixed = append(res.Fixed, s)
 		}
 	}
-	if n == 1 && c.profileFor > 0 {
+	if n == 1 && c.profileFor > 0 && numbers {
 		files, err := r.profile(ctx, ts["numbers"], c.cpuRates[0], c.profileFor)
 		if err != nil {
 			return res, err
 		}
 		res.Profiles = files
 	}
-	for _, name := range []string{"original", "numbers"} {
+	for _, name := range c.ladderSides {
+		if name != "original" && name != "numbers" {
+			continue
+		}
 		fmt.Fprintf(log, "ladder %s: %v/s, %s a step, a failing step retried once\n", name, c.ladder, c.stepFor)
 		l, err := r.ladder(ctx, ts[name], c.ladder, c.stepFor)
 		if err != nil {
@@ -221,13 +259,18 @@ func oneRun(ctx context.Context, c config, n int, log io.Writer) (runResult, err
 		}
 		res.Ladders[name] = l
 	}
-	base := res.Ladders["numbers"].Holding
-	if base == 0 {
-		base = c.ladder[0]
-	}
-	fmt.Fprintf(log, "overload: %.0f× %d/s for %s\n", c.overload, base, c.overloadFor)
-	if res.Overload, err = r.overloadRound(ctx, ts["numbers"], int(c.overload*float64(base)), c.overloadFor); err != nil {
-		return res, err
+	if numbers {
+		rate := c.overloadRate
+		if rate == 0 {
+			base := cmp.Or(res.Ladders["numbers"].Holding, c.ladder[0])
+			rate = int(c.overload * float64(base))
+			fmt.Fprintf(log, "overload: %.0f× %d/s for %s\n", c.overload, base, c.overloadFor)
+		} else {
+			fmt.Fprintf(log, "overload: %d/s for %s\n", rate, c.overloadFor)
+		}
+		if res.Overload, err = r.overloadRound(ctx, ts["numbers"], rate, c.overloadFor); err != nil {
+			return res, err
+		}
 	}
 	if !c.skipRaw {
 		if res.Raw, err = rawLimits(ctx, c, e, dir, log); err != nil {
@@ -278,7 +321,9 @@ type overloadResult struct {
 }
 
 func (r *runner) overloadRound(ctx context.Context, t target, rate int, d time.Duration) (overloadResult, error) {
+	r.maxWorkers = r.c.overloadConns
 	s, err := r.run(ctx, t, rate, d)
+	r.maxWorkers = 0
 	o := overloadResult{step: s}
 	if err != nil {
 		return o, err
@@ -292,6 +337,9 @@ func (r *runner) overloadRound(ctx context.Context, t target, rate int, d time.D
 	}
 	fmt.Fprintf(r.log, "  overload: %d/s offered, %d sent: %d 2xx, %d 503 (%d with Retry-After), %d connection errors, %d timeouts, %.2f%% answered within 1 s; peak RSS proxy %.0f MB, worker %.0f MB\n",
 		rate, s.Sent, s.OK, s.Status503, s.RetryAfter, s.ConnErrors, s.Timeouts, 100*float64(s.WithinSecond)/float64(max(1, s.Sent)), o.ProxyPeakMB, o.WorkerPeakMB)
+	if len(s.Errors) > 0 {
+		fmt.Fprintf(r.log, "  overload errors: %s\n", s.topErrors(3))
+	}
 	return o, nil
 }
 

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -37,6 +40,9 @@ type step struct {
 	Timeouts     int `json:"timeouts"`
 	ConnErrors   int `json:"connection_errors"`
 	WithinSecond int `json:"answered_within_1s"`
+	// Errors counts the client's errors (timeouts and connection errors)
+	// by their message, the address parts left out: what failed, not where.
+	Errors map[string]int `json:"errors,omitempty"`
 	// Latency of every request (errors included), ms.
 	P50 float64 `json:"p50_ms"`
 	P99 float64 `json:"p99_ms"`
@@ -51,9 +57,12 @@ type step struct {
 	// message stored), and cores used during the attack by every process
 	// that shares the machine.
 	PerWrite map[string]float64 `json:"cpu_us_per_write"`
-	Cores    map[string]float64 `json:"cores"`
-	Holds    bool               `json:"holds"`
-	Why      string             `json:"why,omitempty"`
+	// MessagesPerCall is how full the SQS calls were: messages per
+	// SendMessageBatch ("send") and per ReceiveMessage ("receive").
+	MessagesPerCall map[string]float64 `json:"sqs_messages_per_call,omitempty"`
+	Cores           map[string]float64 `json:"cores"`
+	Holds           bool               `json:"holds"`
+	Why             string             `json:"why,omitempty"`
 }
 
 func (s step) share() float64 {
@@ -85,6 +94,8 @@ type runner struct {
 	e    *env
 	next int64
 	log  io.Writer
+	// maxWorkers caps the attack's workers (0: no cap).
+	maxWorkers uint64
 }
 
 const valuesPerStep = 1 << 22
@@ -125,6 +136,7 @@ func (r *runner) run(ctx context.Context, t target, rate int, d time.Duration) (
 	}
 	s := step{Target: t.name, Rate: rate, PerWrite: map[string]float64{}, Cores: map[string]float64{}}
 	smp := r.sampler(t)
+	hist0 := readBatches(ctx, t.batches)
 	cpu0 := smp.read()
 	begin := time.Now()
 	okValues, err := r.attack(ctx, t.url, rate, d, lo, &s)
@@ -140,6 +152,7 @@ func (r *runner) run(ctx context.Context, t target, rate int, d time.Duration) (
 		}
 	}
 	cpu2 := smp.read()
+	s.MessagesPerCall = perCall(hist0, readBatches(ctx, t.batches))
 	for name := range smp.pids {
 		s.Cores[name] = (cpu1[name] - cpu0[name]).Seconds() / s.Seconds
 	}
@@ -153,8 +166,12 @@ func (r *runner) run(ctx context.Context, t target, rate int, d time.Duration) (
 		}
 	}
 	s.judge(t.mustStore)
-	fmt.Fprintf(r.log, "  %-8s %5d/s: sent %6d  2xx %6d  503 %5d  errors %4d  p99 %7.1f ms  stored %6d lost %d dup %d  µs/write %s  %s\n",
-		t.name, rate, s.Sent, s.OK, s.Status503, s.Timeouts+s.ConnErrors, s.P99, s.Stored, s.Lost, s.Duplicates, fmtMap(s.PerWrite), verdict(s))
+	calls := ""
+	if len(s.MessagesPerCall) > 0 {
+		calls = fmt.Sprintf("  msgs/SQS call send %.1f, receive %.1f", s.MessagesPerCall["send"], s.MessagesPerCall["receive"])
+	}
+	fmt.Fprintf(r.log, "  %-8s %5d/s: sent %6d  2xx %6d  503 %5d  errors %4d  p99 %7.1f ms  stored %6d lost %d dup %d  µs/write %s%s  %s\n",
+		t.name, rate, s.Sent, s.OK, s.Status503, s.Timeouts+s.ConnErrors, s.P99, s.Stored, s.Lost, s.Duplicates, fmtMap(s.PerWrite), calls, verdict(s))
 	return s, nil
 }
 
@@ -192,8 +209,8 @@ func (r *runner) attack(ctx context.Context, url string, rate int, d time.Durati
 		t.Body = []byte(`{"value": ` + strconv.FormatInt(v, 10) + `}`)
 		return nil
 	}
-	atk := vegeta.NewAttacker(vegeta.Workers(r.c.workers), vegeta.Timeout(r.c.timeout), vegeta.KeepAlive(true),
-		vegeta.Connections(10000), vegeta.MaxBody(4096))
+	atk, release := measure.NewAttacker(r.c.workers, r.maxWorkers, r.c.timeout)
+	defer release()
 	stop := context.AfterFunc(ctx, func() { atk.Stop() })
 	defer stop()
 	var lat []time.Duration
@@ -204,9 +221,11 @@ func (r *runner) attack(ctx context.Context, url string, rate int, d time.Durati
 		switch {
 		case res.Code == 0 && isTimeout(res.Error):
 			s.Timeouts++
+			s.countError(res.Error)
 			continue
 		case res.Code == 0:
 			s.ConnErrors++
+			s.countError(res.Error)
 			continue
 		case res.Latency <= time.Second:
 			s.WithinSecond++
@@ -235,6 +254,34 @@ func (r *runner) attack(ctx context.Context, url string, rate int, d time.Durati
 	s.P99 = measure.Ms(measure.Percentile(lat, 0.99))
 	s.Max = measure.Ms(measure.Percentile(lat, 1))
 	return ok, nil
+}
+
+// addrPart matches the addresses and ports in an error message.
+var addrPart = regexp.MustCompile(`\d+\.\d+\.\d+\.\d+:\d+|"[^"]*"`)
+
+func (s *step) countError(msg string) {
+	if s.Errors == nil {
+		s.Errors = map[string]int{}
+	}
+	s.Errors[addrPart.ReplaceAllString(msg, "…")]++
+}
+
+// topErrors is the n most frequent error messages with their counts.
+func (s step) topErrors(n int) string {
+	type kv struct {
+		msg   string
+		count int
+	}
+	var all []kv
+	for m, c := range s.Errors {
+		all = append(all, kv{m, c})
+	}
+	slices.SortFunc(all, func(a, b kv) int { return cmp.Compare(b.count, a.count) })
+	var parts []string
+	for _, e := range all[:min(n, len(all))] {
+		parts = append(parts, fmt.Sprintf("%d × %s", e.count, e.msg))
+	}
+	return strings.Join(parts, "; ")
 }
 
 func isTimeout(msg string) bool {

@@ -71,6 +71,10 @@ func summarize(w io.Writer, c config, runs []runResult) {
 		ratio(fmt.Sprintf("ratio/%d/original-floor", rate), "original / floor", func(s map[string]step) float64 {
 			return perWrite(s["original"], "original") / perWrite(s["floor"], "floor")
 		})
+		row("", "messages per SendMessageBatch (proxy)", "%.1f", func(r runResult) float64 { return nanIfZero(fixed(r, "numbers", rate).MessagesPerCall["send"]) })
+		row("", "messages per ReceiveMessage (worker)", "%.1f", func(r runResult) float64 {
+			return nanIfZero(fixed(r, "numbers", rate).MessagesPerCall["receive"])
+		})
 		section(fmt.Sprintf("cores in use during numbers at %d/s", rate))
 		for _, p := range []string{"proxy", "worker", "sqs", "postgres", "loadgen"} {
 			row("", p, "%.2f", func(r runResult) float64 { return fixed(r, "numbers", rate).Cores[p] })

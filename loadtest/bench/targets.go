@@ -84,6 +84,8 @@ type env struct {
 	// URLs the load is sent to.
 	floorURL, originalURL, syncURL, numbersURL string
 	proxyPprof, workerPprof                    string
+	// Where the proxy's and the worker's Prometheus figures are served.
+	proxyMetrics, workerMetrics string
 	// The local SQS's and Postgres's processes (children of this one).
 	sqsPID, pgPID int
 }
@@ -159,6 +161,7 @@ func up(ctx context.Context, c config, dir string, log io.Writer) (*env, error) 
 		return nil, err
 	}
 	e.numbersURL = "http://" + addrs[0] + "/api/values"
+	e.proxyMetrics, e.workerMetrics = "http://"+addrs[0]+"/metrics", "http://"+addrs[4]+"/metrics"
 	if err := e.proxy.waitHTTP(ctx, "http://"+addrs[0]+"/healthz", time.Minute); err != nil {
 		return nil, err
 	}
@@ -216,6 +219,9 @@ type target struct {
 	// mustStore: every 2xx must end as exactly one row for a step to hold
 	// (numbers and the sync baseline; the original promises nothing).
 	mustStore bool
+	// batches are the histograms of messages per SQS call to read around a
+	// step (numbers): a name for the figure, the metrics URL, the metric.
+	batches []batchFigure
 }
 
 func (e *env) targets() map[string]target {
@@ -233,6 +239,10 @@ func (e *env) targets() map[string]target {
 		"floor":    {name: "floor", url: e.floorURL, procs: []*process{e.floor}},
 		"original": {name: "original", url: e.originalURL, procs: []*process{e.original}, stored: originalRows},
 		"sync":     {name: "sync", url: e.syncURL, procs: []*process{e.sync}, stored: numbersRows, mustStore: true},
-		"numbers":  {name: "numbers", url: e.numbersURL, procs: []*process{e.proxy, e.worker}, stored: numbersRows, mustStore: true},
+		"numbers": {name: "numbers", url: e.numbersURL, procs: []*process{e.proxy, e.worker}, stored: numbersRows, mustStore: true,
+			batches: []batchFigure{
+				{"send", e.proxyMetrics, "numbers_sqs_send_batch_size"},
+				{"receive", e.workerMetrics, "numbers_sqs_receive_batch_size"},
+			}},
 	}
 }

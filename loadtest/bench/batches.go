@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// batchFigure is a Prometheus histogram of messages per SQS call.
+type batchFigure struct {
+	name, url, metric string
+}
+
+// histSum is a histogram's _sum and _count.
+type histSum struct{ sum, count float64 }
+
+// readBatches scrapes each figure's histogram; one that cannot be read is
+// left out (the step then reports no figure for it rather than a wrong one).
+func readBatches(ctx context.Context, figs []batchFigure) map[string]histSum {
+	out := map[string]histSum{}
+	for _, f := range figs {
+		if h, ok := scrapeHist(ctx, f.url, f.metric); ok {
+			out[f.name] = h
+		}
+	}
+	return out
+}
+
+// perCall is the mean messages per call between two readings.
+func perCall(before, after map[string]histSum) map[string]float64 {
+	out := map[string]float64{}
+	for name, a := range after {
+		b, ok := before[name]
+		if !ok || a.count <= b.count {
+			continue
+		}
+		out[name] = (a.sum - b.sum) / (a.count - b.count)
+	}
+	return out
+}
+
+// scrapeHist reads metric's _sum and _count from a Prometheus text page.
+func scrapeHist(ctx context.Context, url, metric string) (histSum, bool) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return histSum{}, false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return histSum{}, false
+	}
+	defer resp.Body.Close()
+	var h histSum
+	found := 0
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if !ok {
+			continue
+		}
+		var dst *float64
+		switch name {
+		case metric + "_sum":
+			dst = &h.sum
+		case metric + "_count":
+			dst = &h.count
+		default:
+			continue
+		}
+		if v, err := strconv.ParseFloat(value, 64); err == nil {
+			*dst = v
+			found++
+		}
+	}
+	return h, found == 2 && sc.Err() == nil
+}
