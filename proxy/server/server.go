@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
@@ -145,8 +146,10 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger, opts Options) (*Se
 	}
 	queue := sqsqueue.Queue{API: client, URL: cfg.QueueURL}
 	var sender events.Sender = queue
+	s.Registry = metrics.NewRegistry()
+	met := metrics.NewProxy(s.Registry)
 	if !opts.DirectSend {
-		s.pub, err = sqsqueue.NewPublisher(client, sqsqueue.PublisherConfig{ //nolint:contextcheck // the publisher's loop lives until Close, each send under its own timeout
+		s.pub, err = sqsqueue.NewPublisher(sendCounter{client, met.SendBatch}, sqsqueue.PublisherConfig{ //nolint:contextcheck // the publisher's loop lives until Close, each send under its own timeout
 			QueueURL: cfg.QueueURL, Linger: cfg.SendLinger, MaxInFlight: cfg.SendMaxInFlight, MaxPending: cfg.SendMaxPending,
 			MaxWait: cfg.SendMaxWait,
 		}, log)
@@ -157,8 +160,6 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger, opts Options) (*Se
 		sender = s.pub
 	}
 
-	s.Registry = metrics.NewRegistry()
-	met := metrics.NewProxy(s.Registry)
 	deps := httpapi.Deps{
 		Enqueuer:          metrics.TimedEnqueuer{Next: events.Enqueuer{Sender: sender}, Metrics: met},
 		Reader:            store,
@@ -276,4 +277,16 @@ func Migrate(ctx context.Context, cfg Config, log zerolog.Logger) error {
 	}
 	log.Info().Msg("migrations applied")
 	return nil
+}
+
+// sendCounter records how many messages each SendMessageBatch carries: the
+// SDK's cost is per call, so this says what a write costs in calls.
+type sendCounter struct {
+	next  sqsqueue.SendBatchAPI
+	sizes prometheus.Observer
+}
+
+func (c sendCounter) SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	c.sizes.Observe(float64(len(in.Entries)))
+	return c.next.SendMessageBatch(ctx, in, optFns...)
 }

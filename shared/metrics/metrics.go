@@ -34,7 +34,13 @@ type Proxy struct {
 	Requests        *prometheus.CounterVec
 	RequestDuration *prometheus.HistogramVec
 	Enqueue         *prometheus.HistogramVec
+	// SendBatch is the messages per SendMessageBatch call: the SDK's cost
+	// is per call, so this says what a write costs in SQS requests.
+	SendBatch prometheus.Histogram
 }
+
+// batchBuckets count messages per SQS call (at most 10).
+var batchBuckets = []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
 
 // NewProxy registers the proxy's figures in reg.
 func NewProxy(reg prometheus.Registerer) *Proxy {
@@ -52,7 +58,10 @@ func NewProxy(reg prometheus.Registerer) *Proxy {
 			Buckets: latencyBuckets,
 		}, []string{"outcome"}),
 	}
-	reg.MustRegister(p.Requests, p.RequestDuration, p.Enqueue)
+	p.SendBatch = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: Namespace, Name: "sqs_send_batch_size", Help: "Messages per SendMessageBatch call.", Buckets: batchBuckets,
+	})
+	reg.MustRegister(p.Requests, p.RequestDuration, p.Enqueue, p.SendBatch)
 	return p
 }
 
@@ -84,10 +93,13 @@ func (t TimedEnqueuer) Enqueue(ctx context.Context, s number.Submission) error {
 
 // Worker are the worker's figures (also the SQS Lambda's).
 type Worker struct {
-	BatchSize prometheus.Histogram
-	Messages  *prometheus.CounterVec
-	Persist   prometheus.Histogram
-	Lag       prometheus.Histogram
+	// ReceiveBatch is the messages per ReceiveMessage call (0: an empty
+	// long poll).
+	ReceiveBatch prometheus.Histogram
+	BatchSize    prometheus.Histogram
+	Messages     *prometheus.CounterVec
+	Persist      prometheus.Histogram
+	Lag          prometheus.Histogram
 }
 
 // Outcomes of a message, the label of numbers_worker_messages_total.
@@ -101,6 +113,10 @@ const (
 // NewWorker registers the worker's figures in reg.
 func NewWorker(reg prometheus.Registerer) *Worker {
 	w := &Worker{
+		ReceiveBatch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: Namespace, Name: "sqs_receive_batch_size", Help: "Messages per ReceiveMessage call (0: an empty long poll).",
+			Buckets: append([]float64{0}, batchBuckets...),
+		}),
 		BatchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: Namespace, Name: "worker_batch_size", Help: "Messages per persisted batch.",
 			Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000},
@@ -121,7 +137,7 @@ func NewWorker(reg prometheus.Registerer) *Worker {
 	for _, o := range []string{OutcomeStored, OutcomeDuplicate, OutcomePoisoned, OutcomeFailed} {
 		w.Messages.WithLabelValues(o) // present at zero from the start
 	}
-	reg.MustRegister(w.BatchSize, w.Messages, w.Persist, w.Lag)
+	reg.MustRegister(w.ReceiveBatch, w.BatchSize, w.Messages, w.Persist, w.Lag)
 	return w
 }
 

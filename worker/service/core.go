@@ -43,8 +43,9 @@ type Core struct {
 	// Client is the SQS client; DLQ the dead-letter queue poison goes to.
 	Client *sqs.Client
 	DLQ    sqsqueue.Queue
-	// Registry holds the worker's metrics.
+	// Registry holds the worker's metrics; Metrics are those figures.
 	Registry *prometheus.Registry
+	Metrics  *metrics.Worker
 }
 
 // ErrNoDLQ is returned when SQS_DLQ_URL is not set: poison messages go
@@ -82,8 +83,10 @@ func NewCore(ctx context.Context, cfg config.Common, log zerolog.Logger, opts Op
 	}
 	dlq := sqsqueue.Queue{API: client, URL: cfg.DLQURL}
 	reg := metrics.NewRegistry()
+	met := metrics.NewWorker(reg)
 	return &Core{
-		Persister: &persist.Persister{Store: store, DLQ: dlq, Log: log, Now: time.Now, Metrics: metrics.NewWorker(reg)},
+		Metrics:   met,
+		Persister: &persist.Persister{Store: store, DLQ: dlq, Log: log, Now: time.Now, Metrics: met},
 		Store:     store,
 		Client:    client,
 		DLQ:       dlq,

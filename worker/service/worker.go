@@ -11,10 +11,12 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 
 	"github.com/numbers-app/numbers/shared/config"
+	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/metrics"
 	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
@@ -38,6 +40,7 @@ type Config struct {
 	Flushers          int           `env:"WORKER_FLUSHERS"`
 	FlushSize         int           `env:"WORKER_FLUSH_SIZE"`
 	FlushInterval     time.Duration `env:"WORKER_FLUSH_INTERVAL"`
+	ReceivePause      time.Duration `env:"WORKER_RECEIVE_PAUSE"`
 	WaitTime          time.Duration `env:"SQS_WAIT_TIME"`
 	VisibilityTimeout time.Duration `env:"SQS_VISIBILITY_TIMEOUT"`
 	ShutdownTimeout   time.Duration `env:"SHUTDOWN_TIMEOUT"`
@@ -59,6 +62,7 @@ func (c Config) WithDefaults() Config {
 	c.Flushers = cmp.Or(c.Flushers, consume.DefaultFlushers)
 	c.FlushSize = cmp.Or(c.FlushSize, consume.DefaultFlushSize)
 	c.FlushInterval = cmp.Or(c.FlushInterval, consume.DefaultFlushInterval)
+	c.ReceivePause = cmp.Or(c.ReceivePause, consume.DefaultReceivePause)
 	c.WaitTime = cmp.Or(c.WaitTime, consume.DefaultWaitTime)
 	c.VisibilityTimeout = cmp.Or(c.VisibilityTimeout, consume.DefaultVisibilityTimeout)
 	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, consume.DefaultShutdownTimeout)
@@ -111,9 +115,9 @@ func NewWorker(ctx context.Context, cfg Config, log zerolog.Logger, opts WorkerO
 	queue := sqsqueue.Queue{API: core.Client, URL: cfg.QueueURL}
 	core.Registry.MustRegister(metrics.QueueDepth{Queues: map[string]number.DepthFunc{"main": queue.Depth, "dlq": core.DLQ.Depth}})
 	consumer, err := consume.New(consume.Config{
-		Pollers: cfg.Pollers, Flushers: cfg.Flushers, FlushSize: cfg.FlushSize, FlushInterval: cfg.FlushInterval,
+		Pollers: cfg.Pollers, Flushers: cfg.Flushers, FlushSize: cfg.FlushSize, FlushInterval: cfg.FlushInterval, ReceivePause: cfg.ReceivePause,
 		WaitTime: cfg.WaitTime, VisibilityTimeout: cfg.VisibilityTimeout, ShutdownTimeout: cfg.ShutdownTimeout,
-	}, queue, core.Persister, core.Store, log)
+	}, receiveCounter{Queue: queue, sizes: core.Metrics.ReceiveBatch}, core.Persister, core.Store, log)
 	if err != nil {
 		core.Close()
 		return nil, err
@@ -126,6 +130,21 @@ func NewWorker(ctx context.Context, cfg Config, log zerolog.Logger, opts WorkerO
 
 // Close closes the store.
 func (w *Worker) Close() { w.Core.Close() }
+
+// receiveCounter records how many messages each ReceiveMessage brought:
+// the SDK's cost is per call, so this says what a message costs in calls.
+type receiveCounter struct {
+	sqsqueue.Queue
+	sizes prometheus.Observer
+}
+
+func (q receiveCounter) Receive(ctx context.Context, maxMessages int, wait time.Duration) ([]message.Message, error) {
+	msgs, err := q.Queue.Receive(ctx, maxMessages, wait)
+	if err == nil {
+		q.sizes.Observe(float64(len(msgs)))
+	}
+	return msgs, err
+}
 
 // Run serves metrics, prunes expired idempotency keys and consumes until
 // ctx ends, then shuts down within the consumer's bounds.
