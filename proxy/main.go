@@ -15,6 +15,7 @@ import (
 
 	"github.com/numbers-app/numbers/proxy/server"
 	"github.com/numbers-app/numbers/shared/config"
+	"github.com/numbers-app/numbers/shared/gctune"
 	"github.com/numbers-app/numbers/shared/logging"
 	"github.com/numbers-app/numbers/shared/metrics"
 	"github.com/numbers-app/numbers/shared/profiling"
@@ -87,6 +88,8 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 	if command == "migrate" {
 		return server.Migrate(ctx, cfg.Config, log)
 	}
+	gc := gctune.Apply(func(k string) string { return environ[k] })
+	log.Debug().Int("gogc", gc.GCPercent).Int64("gomemlimit_bytes", gc.MemoryLimit).Msg("garbage collector (0: as the environment says)")
 	stopPprof, err := profiling.Serve(cfg.PprofAddr) // debug only, off by default
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/numbers-app/numbers/shared/config"
+	"github.com/numbers-app/numbers/shared/gctune"
 	"github.com/numbers-app/numbers/shared/logging"
 	"github.com/numbers-app/numbers/shared/profiling"
 	"github.com/numbers-app/numbers/worker/dlq/dlqcli"
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
+	gc := gctune.Apply(func(k string) string { return environ[k] })
+	log.Debug().Int("gogc", gc.GCPercent).Int64("gomemlimit_bytes", gc.MemoryLimit).Msg("garbage collector (0: as the environment says)")
 	stopPprof, err := profiling.Serve(cfg.PprofAddr) // debug only, off by default
 	if err != nil {
 		return err
