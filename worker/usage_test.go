@@ -15,7 +15,7 @@ func TestHelpListsTheSubcommandsAndEveryVariable(t *testing.T) {
 			var out bytes.Buffer
 			require.NoError(t, run(context.Background(), []string{arg}, map[string]string{}, &out, &out))
 			for _, want := range []string{
-				"worker dlq", "DATABASE_URL", "SQS_QUEUE_URL", "SQS_DLQ_URL", "MIGRATE  ", "WORKER_POLLERS", "[4]",
+				"worker dlq", "DATABASE_URL", "SQS_QUEUE_URL", "SQS_DLQ_URL", "MIGRATE  ", "WORKER_POLLERS", "[2]",
 				"SQS_VISIBILITY_TIMEOUT", "[30s]", "METRICS_ADDR", "IDEMPOTENCY_WINDOW", "[24h]", "LOG_LEVEL",
 			} {
 				assert.Contains(t, out.String(), want)

@@ -22,19 +22,22 @@ import (
 
 // Defaults for Config.
 const (
-	DefaultPollers           = 4
+	DefaultPollers           = 2
 	DefaultFlushers          = 2
 	DefaultFlushSize         = 500
 	DefaultFlushInterval     = 10 * time.Millisecond
 	DefaultWaitTime          = 20 * time.Second
 	DefaultVisibilityTimeout = 30 * time.Second
 	DefaultShutdownTimeout   = 15 * time.Second
-	DefaultReceivePause      = 50 * time.Millisecond
+	DefaultReceivePause      = 100 * time.Millisecond
 )
 
 // Config tunes the loop.
 type Config struct {
-	// Pollers is the number of concurrent ReceiveMessage loops. Defaults to 4.
+	// Pollers is the number of concurrent ReceiveMessage loops. Defaults to
+	// 2: one ReceiveMessage of ten takes a few ms, so two keep up with
+	// thousands of messages a second, and fewer pollers leave more to gather
+	// for each (docs/benchmarks.md, messages per ReceiveMessage).
 	Pollers int
 	// Flushers is the number of batches persisted concurrently. Defaults to 2.
 	Flushers int
@@ -57,7 +60,7 @@ type Config struct {
 	// costs a ReceiveMessage (and a delete) per message; with it messages
 	// gather in the queue meanwhile, and the cost per message stays flat as
 	// the rate falls. It adds at most this much to the time to store.
-	// Defaults to 50ms; negative: no pause.
+	// Defaults to 100ms; negative: no pause.
 	ReceivePause time.Duration
 }
 
