@@ -88,7 +88,11 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.skipRaw, "skip-raw", false, "skip the raw SQS and Postgres limits")
 	sides := fs.String("sides", strings.Join(allSides, ","), "the sides to measure, for a quicker look at some (the summary then lacks the others)")
 	ladderSides := fs.String("ladder-sides", "original,numbers", "the sides whose rate ladder is climbed (empty: none)")
-	fs.Uint64Var(&c.overloadConns, "overload-conns", 0, "cap on the load tool's connections (workers) in the overload round; 0: none")
+	// Uncapped, vegeta opens a connection per request it cannot place on
+	// a free one: on two shared cores it spends them on connects and its
+	// own goroutines (1.6 cores, 10,000+ connections) and times out on its
+	// own schedule. The cap is the proxy's default HTTP_MAX_CONNS.
+	fs.Uint64Var(&c.overloadConns, "overload-conns", 1024, "cap on the load tool's connections (workers) in the overload round; 0: none")
 	fs.IntVar(&c.overloadRate, "overload-rate", 0, "the overload round's rate instead of -overload × numbers' holding rate")
 	if err := fs.Parse(args); err != nil {
 		return c, err
