@@ -164,6 +164,9 @@ type runResult struct {
 	Overload overloadResult     `json:"overload"`
 	Raw      map[string]float64 `json:"raw_limits"`
 	Profiles []string           `json:"profiles,omitempty"`
+	// RowBytes is the numbers table with its indexes and TOAST, per row,
+	// after every step of the run (docs/capacity.md's s_row).
+	RowBytes float64 `json:"row_bytes,omitempty"`
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -275,6 +278,9 @@ func oneRun(ctx context.Context, c config, n int, log io.Writer) (runResult, err
 		if res.Overload, err = r.overloadRound(ctx, ts["numbers"], rate, c.overloadFor); err != nil {
 			return res, err
 		}
+	}
+	if err := e.db.QueryRowContext(ctx, `SELECT coalesce(pg_total_relation_size('numbers')::float8 / nullif(count(*), 0), 0) FROM numbers`).Scan(&res.RowBytes); err != nil {
+		return res, fmt.Errorf("row size: %w", err)
 	}
 	if !c.skipRaw {
 		if res.Raw, err = rawLimits(ctx, c, e, dir, log); err != nil {

@@ -106,6 +106,8 @@ func summarize(w io.Writer, c config, runs []runResult) {
 		return float64(r.Ladders["numbers"].Holding) / r.Raw["SQSCombined"]
 	})
 
+	section("storage after the run")
+	row("", "bytes per stored row (numbers table, its indexes and TOAST)", "%.0f", func(r runResult) float64 { return nanIfZero(r.RowBytes) })
 	section("raw limits of this run's servers")
 	for _, k := range []struct{ key, label string }{
 		{"RawSendMessageBatch", "SQS SendMessageBatch (msg/s)"}, {"RawReceiveDelete", "SQS Receive(10) + DeleteMessageBatch (msg/s)"},
