@@ -19,16 +19,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/events/eventstest"
 	"github.com/numbers-app/numbers/local/fauxqs"
 	"github.com/numbers-app/numbers/local/pgcluster"
 	"github.com/numbers-app/numbers/local/stack"
 	"github.com/numbers-app/numbers/shared/message"
-	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 	"github.com/numbers-app/numbers/shared/testenv"
 )
@@ -224,9 +223,7 @@ func TestFaultPoisonMixedIntoGoodBatchesGoesToTheDLQWithItsReason(t *testing.T) 
 			msgs = append(msgs, message.Message{Body: fmt.Sprintf(`{"type":"number.submitted","version":99,"n":%d}`, i)})
 			continue
 		}
-		m, err := events.Encode(number.Submission{ID: uuid.Must(uuid.NewV7()).String(), Value: int64(i), AcceptedAt: time.Now()})
-		require.NoError(t, err)
-		msgs = append(msgs, m)
+		msgs = append(msgs, eventstest.Valid(t, int64(i)))
 	}
 	_, err := s.Queues.Main.SendBatch(ctx, msgs)
 	require.NoError(t, err)

@@ -7,11 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/events/eventstest"
 	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/shared/pgstore"
@@ -19,13 +18,6 @@ import (
 	"github.com/numbers-app/numbers/worker/consume"
 	"github.com/numbers-app/numbers/worker/persist"
 )
-
-func encode(t *testing.T, v int64) message.Message {
-	t.Helper()
-	m, err := events.Encode(number.Submission{ID: uuid.Must(uuid.NewV7()).String(), Value: v, AcceptedAt: time.Now(), RequestID: "rq"})
-	require.NoError(t, err)
-	return m
-}
 
 func start(t *testing.T, c *consume.Consumer) (stop func() time.Duration) {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -50,7 +42,7 @@ func TestDuplicateDeliveriesStoreOneRowEach(t *testing.T) {
 
 	var msgs []message.Message
 	for i := 0; i < 300; i++ {
-		msgs = append(msgs, encode(t, int64(i)))
+		msgs = append(msgs, eventstest.Valid(t, int64(i)))
 	}
 	// Every tenth event is delivered three times, as SQS may do.
 	withDups := append([]message.Message(nil), msgs...)
@@ -111,7 +103,7 @@ func startOutage(t *testing.T, n, maxReceive int, cfg consume.Config) (*flakySto
 	qs := testenv.NewQueues(t, maxReceive, cfg.VisibilityTimeout)
 	var msgs []message.Message
 	for i := 0; i < n; i++ {
-		msgs = append(msgs, encode(t, int64(i)))
+		msgs = append(msgs, eventstest.Valid(t, int64(i)))
 	}
 	_, err := qs.Main.SendBatch(context.Background(), msgs)
 	require.NoError(t, err)

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/numbers-app/numbers/events/eventstest"
 	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/testenv"
 	"github.com/numbers-app/numbers/worker/consume"
@@ -55,7 +56,7 @@ func TestAfterAReceiveOfFewerThanTenAPollerPausesSoMessagesGather(t *testing.T) 
 
 	// A thin stream: one message at a time, each stored before the next.
 	for i := range 3 {
-		_, err := qs.Main.SendBatch(ctx, []message.Message{encode(t, int64(i))})
+		_, err := qs.Main.SendBatch(ctx, []message.Message{eventstest.Valid(t, int64(i))})
 		require.NoError(t, err)
 		testenv.Eventually(t, 30*time.Second, "the message stored", func() bool {
 			n, err := store.Count(ctx)

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/events/eventstest"
 	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/shared/testenv"
@@ -37,11 +38,7 @@ func Setup(t *testing.T) testenv.Queues {
 // transient failure had exhausted maxReceiveCount (no dlq_* attributes).
 func Valid(t *testing.T, value int64) message.Message {
 	t.Helper()
-	id, err := uuid.NewV7()
-	require.NoError(t, err)
-	m, err := events.Encode(number.Submission{ID: id.String(), Value: value, AcceptedAt: time.Now().UTC(), RequestID: fmt.Sprintf("req-%d", value)})
-	require.NoError(t, err)
-	return m
+	return eventstest.Valid(t, value)
 }
 
 // Poison is an event the worker can never store, as the worker
