@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -169,17 +168,13 @@ func IsLocal(u string) bool {
 }
 
 // LogWriter sends what is written to it (a process's output) to the test
-// log, a line per write, shown on failure or with -v.
-func LogWriter(t testing.TB) io.Writer { return &logWriter{t: t} }
+// log, a line per write, shown on failure or with -v. Concurrent writers
+// may share it: t.Log is safe for concurrent use.
+func LogWriter(t testing.TB) io.Writer { return logWriter{t: t} }
 
-type logWriter struct {
-	mu sync.Mutex
-	t  testing.TB
-}
+type logWriter struct{ t testing.TB }
 
-func (l *logWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+func (l logWriter) Write(b []byte) (int, error) {
 	l.t.Log(strings.TrimRight(string(b), "\n"))
 	return len(b), nil
 }

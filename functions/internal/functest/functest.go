@@ -45,7 +45,7 @@ type Setup func(ctx context.Context, environ map[string]string, logOut io.Writer
 func InProcess(setup Setup) Start {
 	return func(t *testing.T, environ map[string]string) Invoke {
 		t.Helper()
-		h, closeFn, err := setup(context.Background(), environ, testWriter{t})
+		h, closeFn, err := setup(context.Background(), environ, testenv.LogWriter(t))
 		require.NoError(t, err)
 		t.Cleanup(closeFn)
 		handler := lambda.NewHandler(h)
@@ -72,13 +72,6 @@ func RefusesConfig(t *testing.T, setup Setup, environ map[string]string, want st
 	_, _, err := setup(context.Background(), environ, io.Discard)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), want)
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }
 
 // Golden reads an event from functions/testdata.
