@@ -3,13 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/uptrace/bun/driver/pgdriver"
 
 	"github.com/numbers-app/numbers/shared/testenv"
 )
@@ -28,8 +26,7 @@ func TestMigrateAppliesTheSchemaAndExits(t *testing.T) {
 	require.NoError(t, run(ctx, []string{"migrate"}, env, &bytes.Buffer{}, &logs))
 	assert.Contains(t, logs.String(), "migrations applied")
 
-	db := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dbURL)))
-	defer db.Close()
+	db := testenv.OpenDB(t, dbURL)
 	var n int
 	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM numbers`).Scan(&n), "the numbers table exists")
 	assert.Zero(t, n)

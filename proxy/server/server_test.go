@@ -2,11 +2,9 @@ package server_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/uptrace/bun/driver/pgdriver"
 
 	"github.com/numbers-app/numbers/proxy/server"
 	"github.com/numbers-app/numbers/shared/config"
@@ -63,12 +60,7 @@ func TestAKeyedPostWhilePostgresIsReadOnlyIs503WithRetryAfter(t *testing.T) {
 	t.Parallel()
 	dbURL := testenv.DatabaseURL(t)
 	testenv.StoreAt(t, dbURL) // migrated
-	u, err := url.Parse(dbURL)
-	require.NoError(t, err)
-	admin := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dbURL)))
-	defer admin.Close()
-	_, err = admin.Exec(`ALTER DATABASE "` + strings.TrimPrefix(u.Path, "/") + `" SET default_transaction_read_only = on`)
-	require.NoError(t, err)
+	testenv.SetReadOnly(t, dbURL)
 
 	srv, _ := proxyOn(t, dbURL)
 	client := &http.Client{Timeout: 30 * time.Second}

@@ -2,15 +2,11 @@ package pgstore_test
 
 import (
 	"context"
-	"database/sql"
-	"net/url"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/uptrace/bun/driver/pgdriver"
 
 	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/shared/pgstore"
@@ -24,15 +20,7 @@ func TestWritableTellsAReadOnlyDatabaseFromAWritableOne(t *testing.T) {
 	ctx := context.Background()
 	require.NoError(t, store.Writable(ctx), "a fresh database accepts writes")
 
-	// Read-only for new sessions of this database only (ALTER SYSTEM would
-	// touch every test sharing the cluster).
-	admin := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dbURL)))
-	t.Cleanup(func() { admin.Close() })
-	u, err := url.Parse(dbURL)
-	require.NoError(t, err)
-	name := strings.TrimPrefix(u.Path, "/")
-	_, err = admin.ExecContext(ctx, `ALTER DATABASE "`+name+`" SET default_transaction_read_only = on`)
-	require.NoError(t, err)
+	testenv.SetReadOnly(t, dbURL)
 
 	ro, err := pgstore.Open(pgstore.Config{URL: dbURL})
 	require.NoError(t, err)

@@ -54,8 +54,7 @@ func Root(t testing.TB) string { return need(t, EnvRoot) }
 func DatabaseURL(t testing.TB) string {
 	t.Helper()
 	admin := need(t, EnvDatabaseURL)
-	db := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(admin)))
-	t.Cleanup(func() { db.Close() })
+	db := OpenDB(t, admin)
 	name := "t_" + suffix()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -75,6 +74,32 @@ func DatabaseURL(t testing.TB) string {
 	}
 	u.Path = "/" + name
 	return u.String()
+}
+
+// OpenDB is a plain database/sql connection to the database at url, for
+// statements the store does not offer; it is closed when the test ends.
+func OpenDB(t testing.TB, url string) *sql.DB {
+	t.Helper()
+	db := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(url)))
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// SetReadOnly makes new sessions of the database at dbURL (one of
+// DatabaseURL's) refuse writes, as a database does during a failover. It
+// touches only that database, not the cluster the other tests share.
+func SetReadOnly(t testing.TB, dbURL string) {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	name := strings.TrimPrefix(u.Path, "/")
+	if _, err := OpenDB(t, dbURL).ExecContext(ctx, `ALTER DATABASE "`+name+`" SET default_transaction_read_only = on`); err != nil {
+		t.Fatalf("make the database read-only: %v", err)
+	}
 }
 
 // Store opens a migrated store on a fresh database.
