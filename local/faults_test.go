@@ -271,27 +271,15 @@ func TestIdempotencyKeyHoldsAcrossProxyInstancesAndRestarts(t *testing.T) {
 		_ = json.NewDecoder(resp.Body).Decode(&out)
 		return resp.StatusCode, out["id"], resp.Header
 	}
-	var wg sync.WaitGroup
-	ids := make(chan string, 20)
-	for i := 0; i < 20; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			url := s.URL
-			if i%2 == 1 {
-				url = second
-			}
-			code, id, _ := post(url, "order-42", `{"value": 42}`)
-			assert.Equal(t, http.StatusAccepted, code)
-			ids <- id
-		}()
-	}
-	wg.Wait()
-	close(ids)
-	distinct := map[string]bool{}
-	for id := range ids {
-		distinct[id] = true
-	}
+	distinct := testenv.Distinct(20, func(i int) string {
+		url := s.URL
+		if i%2 == 1 {
+			url = second
+		}
+		code, id, _ := post(url, "order-42", `{"value": 42}`)
+		assert.Equal(t, http.StatusAccepted, code)
+		return id
+	})
 	require.Len(t, distinct, 1, "twenty concurrent retries on two proxies got one id")
 
 	require.NoError(t, s.Proxy.Signal(syscall.SIGKILL))

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -185,6 +186,27 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// Distinct runs f(0) to f(n-1) at once, each in its own goroutine, and
+// returns the set of their answers once all have returned.
+func Distinct(n int, f func(i int) string) map[string]bool {
+	var wg sync.WaitGroup
+	answers := make(chan string, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers <- f(i)
+		}()
+	}
+	wg.Wait()
+	close(answers)
+	distinct := map[string]bool{}
+	for a := range answers {
+		distinct[a] = true
+	}
+	return distinct
 }
 
 // IsLocal reports whether a URL points at loopback (guards destructive tests).
