@@ -16,8 +16,7 @@ import (
 
 func TestTheMigrationGrantsEachRoleOnlyWhatItNeeds(t *testing.T) {
 	t.Parallel()
-	dbURL := testenv.DatabaseURL(t)
-	s := testenv.StoreAt(t, dbURL)
+	s := testenv.Store(t)
 	ctx := context.Background()
 	missing, err := s.MissingRoles(ctx)
 	require.NoError(t, err)
