@@ -3,6 +3,7 @@ package lambdaapi_test
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"math"
 	"net/http"
 	"testing"
@@ -26,14 +27,8 @@ import (
 func realHTTP(t testing.TB, env map[string]string) (func(context.Context, json.RawMessage) (any, error), *server.Server, testenv.Queues) {
 	t.Helper()
 	q := testenv.NewQueues(t, 3, 30*time.Second)
-	environ := map[string]string{
-		"DATABASE_URL": testenv.DatabaseURL(t), "SQS_ENDPOINT": testenv.SQSEndpoint(t),
-		"SQS_QUEUE_URL": q.Main.URL, "SQS_DLQ_URL": q.DLQ.URL, "AWS_REGION": "us-east-1",
-		"MIGRATE": "true", "LOG_LEVEL": "warn", "DB_MAX_CONNS": "4",
-	}
-	for k, v := range env {
-		environ[k] = v
-	}
+	environ := testenv.Environ(t, q, map[string]string{"MIGRATE": "true", "LOG_LEVEL": "warn", "DB_MAX_CONNS": "4"})
+	maps.Copy(environ, env)
 	var cfg server.Config
 	require.NoError(t, config.Parse(&cfg, environ))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

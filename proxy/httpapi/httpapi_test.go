@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -85,21 +86,14 @@ func post(api http.Handler, contentType, body string) *httptest.ResponseRecorder
 func realServer(t testing.TB, env map[string]string) *server.Server {
 	t.Helper()
 	q := testenv.NewQueues(t, 3, 30*time.Second)
-	environ := map[string]string{
-		"DATABASE_URL":       testenv.DatabaseURL(t),
-		"SQS_ENDPOINT":       testenv.SQSEndpoint(t),
-		"SQS_QUEUE_URL":      q.Main.URL,
-		"SQS_DLQ_URL":        q.DLQ.URL,
-		"AWS_REGION":         "us-east-1",
+	environ := testenv.Environ(t, q, map[string]string{
 		"SQS_SEND_LINGER":    "0s",
 		"MIGRATE":            "true",
 		"LOG_LEVEL":          "warn",
 		"DB_MAX_CONNS":       "4",
 		"IDEMPOTENCY_WINDOW": "24h",
-	}
-	for k, v := range env {
-		environ[k] = v
-	}
+	})
+	maps.Copy(environ, env)
 	var cfg server.Config
 	if err := config.Parse(&cfg, environ); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"io"
+	"maps"
 	"net/url"
 	"os"
 	"strings"
@@ -169,6 +170,22 @@ func NewQueuesAt(t testing.TB, endpoint string, maxReceive int, visibility time.
 		}
 	})
 	return Queues{Client: c, Main: sqsqueue.Queue{API: c, URL: mainURL}, DLQ: sqsqueue.Queue{API: c, URL: dlqURL}, Spec: spec}
+}
+
+// Environ is the environment a service (the proxy, the worker, a
+// function) reads to reach a fresh database and the queues q, with extra
+// set on top.
+func Environ(t testing.TB, q Queues, extra map[string]string) map[string]string {
+	t.Helper()
+	env := map[string]string{
+		"DATABASE_URL":  DatabaseURL(t),
+		"SQS_ENDPOINT":  SQSEndpoint(t),
+		"SQS_QUEUE_URL": q.Main.URL,
+		"SQS_DLQ_URL":   q.DLQ.URL,
+		"AWS_REGION":    "us-east-1",
+	}
+	maps.Copy(env, extra)
+	return env
 }
 
 // Logger writes to the test log.

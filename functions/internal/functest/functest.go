@@ -94,21 +94,12 @@ type Env struct {
 // point at them. The schema is created by the function itself (MIGRATE=true).
 func NewEnv(t *testing.T) Env {
 	t.Helper()
-	dbURL := testenv.DatabaseURL(t)
-	store, err := pgstore.Open(pgstore.Config{URL: dbURL})
+	q := testenv.NewQueues(t, 5, 30*time.Second)
+	environ := testenv.Environ(t, q, map[string]string{"MIGRATE": "true", "LOG_FORMAT": "json", "LOG_LEVEL": "info"})
+	store, err := pgstore.Open(pgstore.Config{URL: environ["DATABASE_URL"]})
 	require.NoError(t, err)
 	t.Cleanup(func() { store.Close() })
-	q := testenv.NewQueues(t, 5, 30*time.Second)
-	return Env{Store: store, Queues: q, Environ: map[string]string{
-		"DATABASE_URL":  dbURL,
-		"SQS_ENDPOINT":  testenv.SQSEndpoint(t),
-		"SQS_QUEUE_URL": q.Main.URL,
-		"SQS_DLQ_URL":   q.DLQ.URL,
-		"AWS_REGION":    "us-east-1",
-		"MIGRATE":       "true",
-		"LOG_FORMAT":    "json",
-		"LOG_LEVEL":     "info",
-	}}
+	return Env{Store: store, Queues: q, Environ: environ}
 }
 
 // With returns a copy of environ with kv ("K", "V", ...) set.
