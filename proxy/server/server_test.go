@@ -15,7 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/numbers-app/numbers/proxy/server"
-	"github.com/numbers-app/numbers/shared/config"
 	"github.com/numbers-app/numbers/shared/testenv"
 	"github.com/numbers-app/numbers/shared/testenv/hung"
 )
@@ -26,8 +25,7 @@ func proxyOn(t *testing.T, dbURL string) (*httptest.Server, testenv.Queues) {
 	t.Helper()
 	qs := testenv.NewQueues(t, 5, 30*time.Second)
 	cfg := server.Config{
-		Common: config.Common{DatabaseURL: dbURL, QueueURL: qs.Main.URL, SQSEndpoint: testenv.SQSEndpoint(t),
-			DBMaxConns: 4, AWSRegion: "us-east-1"},
+		Common:    testenv.Common(t, dbURL, qs),
 		WriteMode: "async", ForwardedForHops: 1,
 	}
 	built, err := server.New(context.Background(), cfg, testenv.Logger(t), server.Options{})

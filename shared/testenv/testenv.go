@@ -22,6 +22,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/uptrace/bun/driver/pgdriver"
 
+	"github.com/numbers-app/numbers/shared/config"
 	"github.com/numbers-app/numbers/shared/pgstore"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 )
@@ -186,6 +187,14 @@ func Environ(t testing.TB, q Queues, extra map[string]string) map[string]string 
 	}
 	maps.Copy(env, extra)
 	return env
+}
+
+// Common is the configuration every service shares, pointing at the
+// database at dbURL ("" for none) and the queues q.
+func Common(t testing.TB, dbURL string, q Queues) config.Common {
+	t.Helper()
+	return config.Common{DatabaseURL: dbURL, DBMaxConns: 4, AWSRegion: "us-east-1", SQSEndpoint: SQSEndpoint(t),
+		QueueURL: q.Main.URL, DLQURL: q.DLQ.URL}
 }
 
 // Logger writes to the test log.

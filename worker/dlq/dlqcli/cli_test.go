@@ -26,7 +26,7 @@ import (
 // runCLI runs `worker dlq ARGS` against the test queues, as an operator would.
 func runCLI(t *testing.T, q testenv.Queues, args ...string) (string, error) {
 	t.Helper()
-	cfg := config.Common{DLQURL: q.DLQ.URL, QueueURL: q.Main.URL, SQSEndpoint: testenv.SQSEndpoint(t), AWSRegion: "us-east-1"}
+	cfg := testenv.Common(t, "", q)
 	var out, errOut bytes.Buffer
 	err := Run(context.Background(), args, cfg, func(string) string { return "" }, &out, &errOut)
 	return out.String(), err
