@@ -91,15 +91,8 @@ func TestTheHealthCheckAndWritesDoNotWaitForAHangingPostgres(t *testing.T) {
 		assert.Equal(t, http.StatusOK, resp.StatusCode)
 	}
 
-	resp, err := client.Get(srv.URL + "/readyz")
-	require.NoError(t, err, "readiness answers while Postgres hangs")
-	var ready struct {
-		Status string            `json:"status"`
-		Checks map[string]string `json:"checks"`
-	}
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&ready))
-	resp.Body.Close()
-	assert.Equal(t, http.StatusOK, resp.StatusCode, "the proxy can accept writes: it is ready")
+	code, ready := testenv.GetReadiness(t, client, srv.URL, "readiness answers while Postgres hangs")
+	assert.Equal(t, http.StatusOK, code, "the proxy can accept writes: it is ready")
 	assert.Equal(t, "ready", ready.Status)
 	assert.Equal(t, map[string]string{"sqs": "ok", "postgres": "unavailable"}, ready.Checks, "Postgres' state is reported")
 

@@ -8,8 +8,10 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"maps"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -200,6 +202,28 @@ func Common(t testing.TB, dbURL string, q Queues) config.Common {
 // Logger writes to the test log.
 func Logger(t testing.TB) zerolog.Logger {
 	return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel).With().Timestamp().Logger()
+}
+
+// Readiness is what the proxy's GET /readyz answers.
+type Readiness struct {
+	Status string            `json:"status"`
+	Checks map[string]string `json:"checks"`
+}
+
+// GetReadiness asks the proxy at baseURL for /readyz and returns the
+// status code and the answer; why says what the test expects of it.
+func GetReadiness(t testing.TB, client *http.Client, baseURL, why string) (int, Readiness) {
+	t.Helper()
+	resp, err := client.Get(baseURL + "/readyz")
+	if err != nil {
+		t.Fatalf("%s: %v", why, err)
+	}
+	defer resp.Body.Close()
+	var ready Readiness
+	if err := json.NewDecoder(resp.Body).Decode(&ready); err != nil {
+		t.Fatalf("%s: the answer is not readiness JSON: %v", why, err)
+	}
+	return resp.StatusCode, ready
 }
 
 // Eventually polls cond every 20ms until it is true or timeout passes.
