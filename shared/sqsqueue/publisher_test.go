@@ -18,6 +18,22 @@ import (
 	"github.com/numbers-app/numbers/shared/testenv"
 )
 
+// sendAtOnce sends n messages through pub, each from its own goroutine,
+// msg(i) the i-th, and returns each send's error once all have returned.
+func sendAtOnce(ctx context.Context, pub *sqsqueue.Publisher, n int, msg func(i int) message.Message) []error {
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = pub.Send(ctx, msg(i))
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
 func TestPublisherAcknowledgesEachMessageOnceSQSHasIt(t *testing.T) {
 	t.Parallel()
 	qs := testenv.NewQueues(t, 5, 30*time.Second)
@@ -26,20 +42,12 @@ func TestPublisherAcknowledgesEachMessageOnceSQSHasIt(t *testing.T) {
 	defer pub.Close()
 
 	const n = 95 // not a multiple of the batch size
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs <- pub.Send(context.Background(), message.Message{
-				Body: fmt.Sprintf(`{"n":%d}`, i), Attributes: map[string]message.Attribute{"request_id": message.String(fmt.Sprint("r", i)), "empty": message.String("")},
-			})
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	errs := sendAtOnce(context.Background(), pub, n, func(i int) message.Message {
+		return message.Message{
+			Body: fmt.Sprintf(`{"n":%d}`, i), Attributes: map[string]message.Attribute{"request_id": message.String(fmt.Sprint("r", i)), "empty": message.String("")},
+		}
+	})
+	for _, err := range errs {
 		require.NoError(t, err)
 	}
 	got := receiveAll(t, qs.Main, n, 10*time.Second)

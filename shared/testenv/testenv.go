@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +26,7 @@ import (
 	"github.com/uptrace/bun/driver/pgdriver"
 
 	"github.com/numbers-app/numbers/shared/config"
+	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/pgstore"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 )
@@ -197,6 +199,16 @@ func Common(t testing.TB, dbURL string, q Queues) config.Common {
 	t.Helper()
 	return config.Common{DatabaseURL: dbURL, DBMaxConns: 4, AWSRegion: "us-east-1", SQSEndpoint: SQSEndpoint(t),
 		QueueURL: q.Main.URL, DLQURL: q.DLQ.URL}
+}
+
+// Bodies are the sorted bodies of msgs.
+func Bodies(msgs []message.Message) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.Body
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Logger writes to the test log.

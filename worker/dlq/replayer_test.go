@@ -48,8 +48,8 @@ func TestReplayThatStopsBetweenSendAndDeleteLeavesADuplicateNotALoss(t *testing.
 	assert.Equal(t, 3, res.NotDeleted)
 
 	inDLQ, inMain := dlqtest.Contents(t, q.DLQ), dlqtest.Contents(t, q.Main)
-	assert.Equal(t, dlqtest.Bodies(msgs), dlqtest.Bodies(inDLQ), "nothing was deleted from the DLQ")
-	assert.Equal(t, dlqtest.Bodies(msgs), dlqtest.Bodies(inMain), "everything was sent to the main queue")
+	assert.Equal(t, testenv.Bodies(msgs), testenv.Bodies(inDLQ), "nothing was deleted from the DLQ")
+	assert.Equal(t, testenv.Bodies(msgs), testenv.Bodies(inMain), "everything was sent to the main queue")
 	for _, m := range inMain {
 		assert.Equal(t, "1", m.Text(message.AttrReplayCount))
 		assert.Equal(t, m.Text(events.AttrRequestID) != "", true, "attributes are kept")
@@ -109,7 +109,7 @@ func TestReplayProcessKilledBetweenSendAndDeleteLosesNothing(t *testing.T) {
 		inDLQ = dlqtest.Contents(t, q.DLQ)
 		return len(inDLQ) == 15
 	})
-	assert.Equal(t, dlqtest.Bodies(msgs), dlqtest.Bodies(inDLQ))
+	assert.Equal(t, testenv.Bodies(msgs), testenv.Bodies(inDLQ))
 }
 
 func TestCtrlCAfterASendStillDeletesThatBatchAndStops(t *testing.T) {
@@ -132,7 +132,7 @@ func TestCtrlCAfterASendStillDeletesThatBatchAndStops(t *testing.T) {
 	inDLQ, inMain := dlqtest.Contents(t, q.DLQ), dlqtest.Contents(t, q.Main)
 	assert.Len(t, inMain, 10)
 	assert.Len(t, inDLQ, 15, "the rest is visible in the DLQ again at once")
-	assert.ElementsMatch(t, dlqtest.Bodies(msgs), append(dlqtest.Bodies(inDLQ), dlqtest.Bodies(inMain)...), "each message is in exactly one queue")
+	assert.ElementsMatch(t, testenv.Bodies(msgs), append(testenv.Bodies(inDLQ), testenv.Bodies(inMain)...), "each message is in exactly one queue")
 }
 
 // failingDeletes is a DLQ whose deletes all fail.
@@ -289,6 +289,6 @@ func TestReplayCountsAnEntryTheMainQueueDidNotReportAsFailedAndKeepsIt(t *testin
 		assert.Equal(t, 2, res.Replayed, "fault %d", fault)
 		assert.Equal(t, 1, res.Failed, "fault %d", fault)
 		assert.Contains(t, out.String(), "failed to send")
-		assert.Equal(t, []string{lost.Body}, dlqtest.Bodies(dlqtest.Contents(t, q.DLQ)), "not deleted from the DLQ: it was not reported sent")
+		assert.Equal(t, []string{lost.Body}, testenv.Bodies(dlqtest.Contents(t, q.DLQ)), "not deleted from the DLQ: it was not reported sent")
 	}
 }

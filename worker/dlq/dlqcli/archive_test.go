@@ -155,7 +155,7 @@ func TestTenPoisonMessagesOf120KBAreDeadLetteredExportedImportedAndReplayed(t *t
 	for _, m := range dead {
 		assert.Equal(t, events.ReasonUnknownVersion, m.Text(message.AttrDLQReason), "with their reason")
 	}
-	assert.Equal(t, dlqtest.Bodies(msgs), dlqtest.Bodies(dead), "bodies intact")
+	assert.Equal(t, testenv.Bodies(msgs), testenv.Bodies(dead), "bodies intact")
 
 	file := filepath.Join(t.TempDir(), "big.jsonl")
 	out, err := runCLI(t, src, "export", "--file", file)
@@ -174,7 +174,7 @@ func TestTenPoisonMessagesOf120KBAreDeadLetteredExportedImportedAndReplayed(t *t
 	require.NoError(t, err)
 	assert.Equal(t, 10, res.Replayed)
 	assert.Equal(t, 0, res.Problems())
-	assert.Equal(t, dlqtest.Bodies(msgs), dlqtest.Bodies(dlqtest.Contents(t, dst.Main)), "replayed whole")
+	assert.Equal(t, testenv.Bodies(msgs), testenv.Bodies(dlqtest.Contents(t, dst.Main)), "replayed whole")
 	assert.Empty(t, dlqtest.Contents(t, dst.DLQ))
 }
 

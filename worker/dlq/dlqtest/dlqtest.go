@@ -6,7 +6,6 @@ package dlqtest
 import (
 	"context"
 	"fmt"
-	"sort"
 	"testing"
 	"time"
 
@@ -110,16 +109,6 @@ func Contents(t *testing.T, q Queue) []message.Message {
 	}
 	require.NoError(t, q.ChangeVisibility(ctx, handles, 0))
 	return all
-}
-
-// Bodies are the sorted bodies of msgs.
-func Bodies(msgs []message.Message) []string {
-	out := make([]string, len(msgs))
-	for i, m := range msgs {
-		out[i] = m.Body
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Work runs the worker's persist core over everything in the main queue,
