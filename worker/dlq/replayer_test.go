@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/events/eventstest"
 	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
@@ -37,7 +38,7 @@ func TestReplayThatStopsBetweenSendAndDeleteLeavesADuplicateNotALoss(t *testing.
 	t.Parallel()
 	q := dlqtest.Setup(t)
 	store := testenv.Store(t)
-	msgs := []message.Message{dlqtest.Valid(t, 1), dlqtest.Valid(t, 2), dlqtest.Valid(t, 3)}
+	msgs := []message.Message{eventstest.Valid(t, 1), eventstest.Valid(t, 2), eventstest.Valid(t, 3)}
 	dlqtest.Put(t, q.DLQ, msgs...)
 
 	r := replayer(q, ReplayConfig{})
@@ -145,7 +146,7 @@ func (f failingDeletes) Delete(_ context.Context, handles []string) ([]string, e
 func TestReplayWhoseDeletesFailReportsThemAndLosesNothing(t *testing.T) {
 	t.Parallel()
 	q := dlqtest.Setup(t)
-	msgs := []message.Message{dlqtest.Valid(t, 1), dlqtest.Valid(t, 2)}
+	msgs := []message.Message{eventstest.Valid(t, 1), eventstest.Valid(t, 2)}
 	dlqtest.Put(t, q.DLQ, msgs...)
 
 	r := replayer(q, ReplayConfig{})
@@ -165,8 +166,8 @@ func TestReplayedPoisonComesBackWithItsReasonAndStopsAtTheCap(t *testing.T) {
 	t.Parallel()
 	q := dlqtest.Setup(t)
 	store := testenv.Store(t)
-	bad := dlqtest.Poison(1)
-	good := dlqtest.Valid(t, 42)
+	bad := eventstest.Poison(1)
+	good := eventstest.Valid(t, 42)
 	dlqtest.Put(t, q.DLQ, bad, good)
 
 	for round := 1; round <= DefaultMaxReplays; round++ {
@@ -211,7 +212,7 @@ func storedCount(t *testing.T, store number.Writer) (int, error) {
 func TestPoisonTheWorkerSendsBackDuringTheRunIsNotReplayedTwice(t *testing.T) {
 	t.Parallel()
 	q := dlqtest.Setup(t)
-	dlqtest.Put(t, q.DLQ, dlqtest.Poison(1), dlqtest.Poison(2))
+	dlqtest.Put(t, q.DLQ, eventstest.Poison(1), eventstest.Poison(2))
 	r := replayer(q, ReplayConfig{})
 	// The worker is fast: the replayed messages are back in the DLQ (same
 	// body, the count we set) before the replay looks again.
@@ -236,7 +237,7 @@ func TestPoisonTheWorkerSendsBackDuringTheRunIsNotReplayedTwice(t *testing.T) {
 func TestReplayMovesOnlyWhatTheFilterSelectsAndAtMostMax(t *testing.T) {
 	t.Parallel()
 	q := dlqtest.Setup(t)
-	dlqtest.Put(t, q.DLQ, dlqtest.Poison(1), dlqtest.Poison(2), dlqtest.Valid(t, 1), dlqtest.Valid(t, 2), dlqtest.Valid(t, 3))
+	dlqtest.Put(t, q.DLQ, eventstest.Poison(1), eventstest.Poison(2), eventstest.Valid(t, 1), eventstest.Valid(t, 2), eventstest.Valid(t, 3))
 	f, err := ParseFilter("reason=unknown_version")
 	require.NoError(t, err)
 	res, err := replayer(q, ReplayConfig{Filter: f}).Run(context.Background())
@@ -278,7 +279,7 @@ func TestReplayCountsAnEntryTheMainQueueDidNotReportAsFailedAndKeepsIt(t *testin
 	for _, fault := range []sqsfake.Fault{sqsfake.Unreported, sqsfake.ServerError} {
 		q := dlqtest.Setup(t)
 		lost := message.Message{Body: "lost-in-the-answer"}
-		dlqtest.Put(t, q.DLQ, dlqtest.Valid(t, 1), lost, dlqtest.Valid(t, 2))
+		dlqtest.Put(t, q.DLQ, eventstest.Valid(t, 1), lost, eventstest.Valid(t, 2))
 		fake := &sqsfake.Client{API: q.Client, Fault: fault, Pick: func(body string) bool { return body == lost.Body }}
 		r := replayer(q, ReplayConfig{})
 		r.Main = sqsqueue.Queue{API: fake, URL: q.Main.URL}
