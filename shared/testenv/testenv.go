@@ -226,7 +226,11 @@ type Readiness struct {
 // status code and the answer; why says what the test expects of it.
 func GetReadiness(t testing.TB, client *http.Client, baseURL, why string) (int, Readiness) {
 	t.Helper()
-	resp, err := client.Get(baseURL + "/readyz")
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, baseURL+"/readyz", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("%s: %v", why, err)
 	}
