@@ -19,16 +19,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/events/eventstest"
 	"github.com/numbers-app/numbers/local/fauxqs"
 	"github.com/numbers-app/numbers/local/pgcluster"
 	"github.com/numbers-app/numbers/local/stack"
 	"github.com/numbers-app/numbers/shared/message"
-	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 	"github.com/numbers-app/numbers/shared/testenv"
 )
@@ -224,9 +223,7 @@ func TestFaultPoisonMixedIntoGoodBatchesGoesToTheDLQWithItsReason(t *testing.T) 
 			msgs = append(msgs, message.Message{Body: fmt.Sprintf(`{"type":"number.submitted","version":99,"n":%d}`, i)})
 			continue
 		}
-		m, err := events.Encode(number.Submission{ID: uuid.Must(uuid.NewV7()).String(), Value: int64(i), AcceptedAt: time.Now()})
-		require.NoError(t, err)
-		msgs = append(msgs, m)
+		msgs = append(msgs, eventstest.Valid(t, int64(i)))
 	}
 	_, err := s.Queues.Main.SendBatch(ctx, msgs)
 	require.NoError(t, err)
@@ -274,27 +271,15 @@ func TestIdempotencyKeyHoldsAcrossProxyInstancesAndRestarts(t *testing.T) {
 		_ = json.NewDecoder(resp.Body).Decode(&out)
 		return resp.StatusCode, out["id"], resp.Header
 	}
-	var wg sync.WaitGroup
-	ids := make(chan string, 20)
-	for i := 0; i < 20; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			url := s.URL
-			if i%2 == 1 {
-				url = second
-			}
-			code, id, _ := post(url, "order-42", `{"value": 42}`)
-			assert.Equal(t, http.StatusAccepted, code)
-			ids <- id
-		}()
-	}
-	wg.Wait()
-	close(ids)
-	distinct := map[string]bool{}
-	for id := range ids {
-		distinct[id] = true
-	}
+	distinct := testenv.Distinct(20, func(i int) string {
+		url := s.URL
+		if i%2 == 1 {
+			url = second
+		}
+		code, id, _ := post(url, "order-42", `{"value": 42}`)
+		assert.Equal(t, http.StatusAccepted, code)
+		return id
+	})
 	require.Len(t, distinct, 1, "twenty concurrent retries on two proxies got one id")
 
 	require.NoError(t, s.Proxy.Signal(syscall.SIGKILL))

@@ -1,13 +1,14 @@
 package main
 
 import (
-	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/numbers-app/numbers/shared/testenv"
 )
 
 // A database that hangs (every Postgres process stopped: it accepts TCP
@@ -42,16 +43,9 @@ func TestFaultPostgresHangingKeepsTheHealthCheckAndWritesUp(t *testing.T) {
 		slowest = max(slowest, time.Since(start))
 	}
 	start := time.Now()
-	resp, err := client.Get(s.URL + "/readyz")
-	require.NoError(t, err, "readiness answers while Postgres hangs")
+	code, ready := testenv.GetReadiness(t, client, s.URL, "readiness answers while Postgres hangs")
 	readyTook := time.Since(start)
-	var ready struct {
-		Status string            `json:"status"`
-		Checks map[string]string `json:"checks"`
-	}
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&ready))
-	resp.Body.Close()
-	assert.Equal(t, http.StatusOK, resp.StatusCode, "the proxy can accept writes")
+	assert.Equal(t, http.StatusOK, code, "the proxy can accept writes")
 	assert.Equal(t, "unavailable", ready.Checks["postgres"], "and says Postgres is not answering")
 
 	l := runLoad(t, s.URL, 20, 2*time.Second)

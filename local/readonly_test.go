@@ -6,13 +6,13 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/uptrace/bun/driver/pgdriver"
+
+	"github.com/numbers-app/numbers/shared/testenv"
 )
 
 // setReadOnly makes every session of the cluster read-only (or writable
@@ -20,8 +20,7 @@ import (
 // configuration reload. Cluster-wide: only on a private cluster.
 func setReadOnly(t *testing.T, adminURL string, on bool) {
 	t.Helper()
-	db := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(adminURL)))
-	defer db.Close()
+	db := testenv.OpenDB(t, adminURL)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	stmt := "ALTER SYSTEM RESET default_transaction_read_only"

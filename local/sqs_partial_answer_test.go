@@ -33,9 +33,7 @@ func serverBehind(t *testing.T, fault sqsfake.Fault, opts server.Options) http.H
 	qs := testenv.NewQueues(t, 5, 30*time.Second)
 	endpoint, _ := sqsfake.Proxy(t, testenv.SQSEndpoint(t), fault, func(body string) bool { return strings.Contains(body, `"value":666`) })
 	var cfg server.Config
-	require.NoError(t, config.Parse(&cfg, map[string]string{
-		"DATABASE_URL": testenv.DatabaseURL(t), "SQS_ENDPOINT": endpoint, "SQS_QUEUE_URL": qs.Main.URL, "SQS_DLQ_URL": qs.DLQ.URL,
-	}))
+	require.NoError(t, config.Parse(&cfg, testenv.Environ(t, qs, map[string]string{"SQS_ENDPOINT": endpoint})))
 	opts.MaxWait = 30 * time.Second
 	srv, err := server.New(context.Background(), cfg, testenv.Logger(t), opts)
 	require.NoError(t, err)

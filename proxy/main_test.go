@@ -3,33 +3,27 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/uptrace/bun/driver/pgdriver"
 
 	"github.com/numbers-app/numbers/shared/testenv"
 )
 
 func TestMigrateAppliesTheSchemaAndExits(t *testing.T) {
 	t.Parallel()
-	dbURL := testenv.DatabaseURL(t)
-	qs := testenv.NewQueues(t, 5, 30*time.Second)
-	env := map[string]string{
-		"DATABASE_URL": dbURL, "SQS_QUEUE_URL": qs.Main.URL, "SQS_ENDPOINT": testenv.SQSEndpoint(t),
-		"AWS_REGION": "us-east-1", "HTTP_ADDR": "127.0.0.1:1", // never listened on: migrate serves nothing
-	}
+	env := testenv.Environ(t, testenv.NewQueues(t, 5, 30*time.Second), map[string]string{
+		"HTTP_ADDR": "127.0.0.1:1", // never listened on: migrate serves nothing
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var logs bytes.Buffer
 	require.NoError(t, run(ctx, []string{"migrate"}, env, &bytes.Buffer{}, &logs))
 	assert.Contains(t, logs.String(), "migrations applied")
 
-	db := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dbURL)))
-	defer db.Close()
+	db := testenv.OpenDB(t, env["DATABASE_URL"])
 	var n int
 	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM numbers`).Scan(&n), "the numbers table exists")
 	assert.Zero(t, n)

@@ -23,12 +23,9 @@ func TestATakenMetricsAddressStopsTheWorkerOnlyWhenTheOperatorChoseIt(t *testing
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer taken.Close()
-	qs := testenv.NewQueues(t, 5, 30*time.Second)
-	env := map[string]string{
-		"DATABASE_URL": testenv.DatabaseURL(t), "SQS_QUEUE_URL": qs.Main.URL, "SQS_DLQ_URL": qs.DLQ.URL,
-		"SQS_ENDPOINT": testenv.SQSEndpoint(t), "AWS_REGION": "us-east-1", "METRICS_ADDR": taken.Addr().String(),
-		"LOG_FORMAT": "json", "SQS_WAIT_TIME": "1s",
-	}
+	env := testenv.Environ(t, testenv.NewQueues(t, 5, 30*time.Second), map[string]string{
+		"METRICS_ADDR": taken.Addr().String(), "LOG_FORMAT": "json", "SQS_WAIT_TIME": "1s",
+	})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -11,11 +11,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	evs "github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/events/eventstest"
 	"github.com/numbers-app/numbers/functions/lambdaapi"
 	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/number"
@@ -194,9 +194,7 @@ func TestSQSHoldsBackRecordsThatFailedForADependencyLongerWithEachReceive(t *tes
 	ctx := context.Background()
 	var sent []message.Message
 	for i := 0; i < 3; i++ {
-		m, err := evs.Encode(number.Submission{ID: uuid.Must(uuid.NewV7()).String(), Value: int64(i), AcceptedAt: time.Now(), RequestID: "rq"})
-		require.NoError(t, err)
-		sent = append(sent, m)
+		sent = append(sent, eventstest.Valid(t, int64(i)))
 	}
 	_, err := qs.Main.SendBatch(ctx, sent)
 	require.NoError(t, err)

@@ -3,6 +3,7 @@ package lambdaapi_test
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"math"
 	"net/http"
 	"testing"
@@ -26,14 +27,8 @@ import (
 func realHTTP(t testing.TB, env map[string]string) (func(context.Context, json.RawMessage) (any, error), *server.Server, testenv.Queues) {
 	t.Helper()
 	q := testenv.NewQueues(t, 3, 30*time.Second)
-	environ := map[string]string{
-		"DATABASE_URL": testenv.DatabaseURL(t), "SQS_ENDPOINT": testenv.SQSEndpoint(t),
-		"SQS_QUEUE_URL": q.Main.URL, "SQS_DLQ_URL": q.DLQ.URL, "AWS_REGION": "us-east-1",
-		"MIGRATE": "true", "LOG_LEVEL": "warn", "DB_MAX_CONNS": "4",
-	}
-	for k, v := range env {
-		environ[k] = v
-	}
+	environ := testenv.Environ(t, q, map[string]string{"MIGRATE": "true", "LOG_LEVEL": "warn", "DB_MAX_CONNS": "4"})
+	maps.Copy(environ, env)
 	var cfg server.Config
 	require.NoError(t, config.Parse(&cfg, environ))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -42,6 +37,15 @@ func realHTTP(t testing.TB, env map[string]string) (func(context.Context, json.R
 	require.NoError(t, err)
 	t.Cleanup(s.Close)
 	return lambdaapi.HTTPWith(s.API, lambdaapi.HTTPConfig{ForwardedForHops: cfg.ForwardedForHops}), s, q
+}
+
+// acceptedID requires a 202 and returns the id its body names.
+func acceptedID(t *testing.T, code int, body string) string {
+	t.Helper()
+	require.Equal(t, http.StatusAccepted, code, body)
+	var accepted struct{ ID string }
+	require.NoError(t, json.Unmarshal([]byte(body), &accepted))
+	return accepted.ID
 }
 
 // The golden events of every API Gateway flavour the adapter serves, on a
@@ -57,20 +61,16 @@ func TestHTTPServesGoldenEventsOfEveryStageAndPayloadFormat(t *testing.T) {
 	t.Run("an HTTP API POST on a named stage queues the number", func(t *testing.T) {
 		var resp events.APIGatewayV2HTTPResponse
 		invoke(t, ctx, handle, golden(t, "apigw-v2-stage-post.json"), &resp)
-		require.Equal(t, http.StatusAccepted, resp.StatusCode, resp.Body)
-		var body struct{ ID string }
-		require.NoError(t, json.Unmarshal([]byte(resp.Body), &body))
-		assert.Equal(t, "/api/values/"+body.ID, resp.Headers["Location"])
-		assert.Equal(t, int64(math.MaxInt64), functest.Queued(t, q.Main, body.ID).Value)
+		id := acceptedID(t, resp.StatusCode, resp.Body)
+		assert.Equal(t, "/api/values/"+id, resp.Headers["Location"])
+		assert.Equal(t, int64(math.MaxInt64), functest.Queued(t, q.Main, id).Value)
 	})
 	t.Run("a REST API POST (always on a stage) queues the number", func(t *testing.T) {
 		var resp events.APIGatewayProxyResponse
 		invoke(t, ctx, handle, golden(t, "apigw-rest-post.json"), &resp)
-		require.Equal(t, http.StatusAccepted, resp.StatusCode, resp.Body)
-		var body struct{ ID string }
-		require.NoError(t, json.Unmarshal([]byte(resp.Body), &body))
-		assert.Equal(t, []string{"/api/values/" + body.ID}, resp.MultiValueHeaders["Location"])
-		assert.Equal(t, int64(math.MinInt64), functest.Queued(t, q.Main, body.ID).Value)
+		id := acceptedID(t, resp.StatusCode, resp.Body)
+		assert.Equal(t, []string{"/api/values/" + id}, resp.MultiValueHeaders["Location"])
+		assert.Equal(t, int64(math.MinInt64), functest.Queued(t, q.Main, id).Value)
 	})
 	t.Run("a REST API GET reads a stored number", func(t *testing.T) {
 		var resp events.APIGatewayProxyResponse

@@ -101,9 +101,9 @@ func TestBrowserSubmitQueuedThenStored(t *testing.T) {
 	m := scrape(t, s.url+"/metrics")
 	assert.Equal(t, 2.0, m[`numbers_http_requests_total{code="202",route="POST /api/values"}`], "proxy: two 202s")
 	assert.Equal(t, 1.0, m[`numbers_http_requests_total{code="400",route="POST /api/values"}`], "proxy: one 400")
-	testEventually(t, 10*time.Second, func() bool {
+	testenv.Eventually(t, 10*time.Second, "the worker reports 2 stored", func() bool {
 		return scrape(t, s.workerMetrics+"/metrics")[`numbers_worker_messages_total{outcome="stored"}`] == 2
-	}, "the worker reports 2 stored")
+	})
 
 	require.NoError(t, chromedp.Do(ctx, chromedp.Blur(chromedp.ID("value"))))
 	shot := filepath.Join(root, "build", "e2e", "page.png")
@@ -223,7 +223,7 @@ func startStack(t *testing.T, root string) running {
 	}
 	t.Cleanup(func() { stop(); wg.Wait() }) // runs before deps.Down
 	r := running{url: fmt.Sprintf("http://127.0.0.1:%d", httpPort), workerMetrics: fmt.Sprintf("http://127.0.0.1:%d", metricsPort)}
-	testEventually(t, 60*time.Second, func() bool {
+	testenv.Eventually(t, 60*time.Second, "proxy ready and worker listening", func() bool {
 		for _, u := range []string{r.url + "/readyz", r.workerMetrics + "/healthz"} {
 			resp, err := http.Get(u)
 			if err != nil {
@@ -235,7 +235,7 @@ func startStack(t *testing.T, root string) running {
 			}
 		}
 		return true
-	}, "proxy ready and worker listening")
+	})
 	return r
 }
 
@@ -295,15 +295,4 @@ func scrape(t *testing.T, url string) map[string]float64 {
 		}
 	}
 	return out
-}
-
-func testEventually(t *testing.T, d time.Duration, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for: %s", d, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/numbers-app/numbers/local/fauxqs"
 	"github.com/numbers-app/numbers/shared/testenv"
+	"github.com/numbers-app/numbers/shared/testenv/hung"
 )
 
 // SQS accepts #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF
@@ -122,18 +123,7 @@ func TestLocalSQSAcceptsExactlyTheCharactersSQSAccepts(t *testing.T) {
 // restart, to the old server it believes dead).
 func TestStartFailsWhenAnotherServerHoldsThePort(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	ln := hung.Listener(t) // holds the port and takes every dial
 	dir := filepath.Join(testenv.Root(t), "local", "fauxqs")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +19,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/numbers-app/numbers/proxy/httpapi"
+	"github.com/numbers-app/numbers/proxy/server"
+	"github.com/numbers-app/numbers/shared/config"
 	"github.com/numbers-app/numbers/shared/number"
+	"github.com/numbers-app/numbers/shared/testenv"
 )
 
 // fakeEnqueuer records submissions, or fails with err.
@@ -73,6 +78,66 @@ func post(api http.Handler, contentType, body string) *httptest.ResponseRecorder
 	rec := httptest.NewRecorder()
 	api.ServeHTTP(rec, req)
 	return rec
+}
+
+// realServer is the proxy's own wiring (proxy/server) on a fresh Postgres
+// database and fresh queues of the local SQS server; env adds or overrides
+// variables (RATE_LIMIT_PER_CLIENT, …).
+func realServer(t testing.TB, env map[string]string) *server.Server {
+	t.Helper()
+	q := testenv.NewQueues(t, 3, 30*time.Second)
+	environ := testenv.Environ(t, q, map[string]string{
+		"SQS_SEND_LINGER":    "0s",
+		"MIGRATE":            "true",
+		"LOG_LEVEL":          "warn",
+		"DB_MAX_CONNS":       "4",
+		"IDEMPOTENCY_WINDOW": "24h",
+	})
+	maps.Copy(environ, env)
+	var cfg server.Config
+	if err := config.Parse(&cfg, environ); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := server.New(ctx, cfg, zerolog.Nop(), server.Options{MaxWait: time.Minute})
+	if err != nil {
+		t.Fatalf("build the proxy: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// errorBody is the JSON error every 4xx and 5xx carries.
+type errorBody struct {
+	Error     string `json:"error"`
+	RequestID string `json:"request_id"`
+}
+
+// requireJSONError checks rec is status with a JSON error body.
+func requireJSONError(t testing.TB, rec *httptest.ResponseRecorder, status int, what string) {
+	t.Helper()
+	if rec.Code != status {
+		t.Fatalf("%s: status %d, want %d; body %s", what, rec.Code, status, rec.Body)
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("%s: Content-Type %q, want application/json", what, ct)
+	}
+	var e errorBody
+	if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Error == "" {
+		t.Fatalf("%s: body is not a JSON error (%v): %s", what, err, rec.Body)
+	}
+}
+
+// serve answers one request without a body.
+func serve(h http.Handler, method, target string) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(method, target, nil))
+	return rec
+}
+
+func get(h http.Handler, target string) *httptest.ResponseRecorder {
+	return serve(h, http.MethodGet, target)
 }
 
 func TestPostAcceptsIntegersAsNumbersOrCanonicalStrings(t *testing.T) {
@@ -195,22 +260,18 @@ func TestReadyzReportsEachDependency(t *testing.T) {
 		"postgres": func(context.Context) error { return nil },
 		"sqs":      func(context.Context) error { return fmt.Errorf("%w: down", number.ErrUnavailable) },
 	})
-	rec := httptest.NewRecorder()
-	api.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	rec := get(api, "/readyz")
 	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
 	assert.JSONEq(t, `{"status":"unavailable","checks":{"postgres":"ok","sqs":"unavailable"}}`, rec.Body.String())
 
 	healthy := newAPI(t, &fakeEnqueuer{}, map[string]httpapi.Check{"postgres": func(context.Context) error { return nil }})
-	rec = httptest.NewRecorder()
-	healthy.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	rec = get(healthy, "/readyz")
 	assert.Equal(t, http.StatusOK, rec.Code)
 
 	healthy.SetDraining()
-	rec = httptest.NewRecorder()
-	healthy.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	rec = get(healthy, "/readyz")
 	assert.Equal(t, http.StatusServiceUnavailable, rec.Code, "a draining proxy is not ready")
-	rec = httptest.NewRecorder()
-	healthy.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+	rec = get(healthy, "/healthz")
 	assert.Equal(t, http.StatusOK, rec.Code, "but it is alive")
 }
 
@@ -239,8 +300,7 @@ func TestGetValidatesTheID(t *testing.T) {
 		"/api/values?limit=x":                              400,
 		"/api/nothing":                                     404,
 	} {
-		rec := httptest.NewRecorder()
-		api.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		rec := get(api, path)
 		assert.Equal(t, want, rec.Code, path)
 		assert.Equal(t, "application/json", rec.Header().Get("Content-Type"), path)
 	}
@@ -248,10 +308,197 @@ func TestGetValidatesTheID(t *testing.T) {
 
 func TestThePageIsServedWithSecurityHeaders(t *testing.T) {
 	api := newAPI(t, &fakeEnqueuer{}, nil)
-	rec := httptest.NewRecorder()
-	api.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	rec := get(api, "/")
 	assert.Equal(t, http.StatusOK, rec.Code)
 	assert.Contains(t, rec.Body.String(), `<label for="value">`)
 	assert.NotEmpty(t, rec.Header().Get("Content-Security-Policy"))
 	assert.Equal(t, "nosniff", rec.Header().Get("X-Content-Type-Options"))
+}
+
+func TestAWrongMethodOnAKnownPathIs405WithAllow(t *testing.T) {
+	api := newAPI(t, &fakeEnqueuer{}, nil)
+	cases := []struct {
+		method, path, allow string
+	}{
+		{http.MethodPut, "/api/values", "GET, HEAD, POST"},
+		{http.MethodDelete, "/api/values", "GET, HEAD, POST"},
+		{http.MethodPatch, "/api/values/0193a8c0-0000-7000-8000-000000000001", "GET, HEAD"},
+		{http.MethodPost, "/api/values/all", "GET, HEAD"},
+		{http.MethodPost, "/healthz", "GET, HEAD"},
+		{http.MethodDelete, "/", "GET, HEAD"},
+	}
+	for _, c := range cases {
+		rec := serve(api, c.method, c.path)
+		assert.Equal(t, http.StatusMethodNotAllowed, rec.Code, "%s %s", c.method, c.path)
+		assert.Equal(t, c.allow, rec.Header().Get("Allow"), "%s %s", c.method, c.path)
+		assert.Contains(t, rec.Body.String(), `"error"`, "%s %s", c.method, c.path)
+	}
+	rec := serve(api, http.MethodPut, "/no/such/path")
+	assert.Equal(t, http.StatusNotFound, rec.Code, "an unknown path stays 404")
+	assert.Empty(t, rec.Header().Get("Allow"))
+}
+
+// observer records what the metrics middleware reports.
+type observer struct {
+	mu   sync.Mutex
+	got  map[string]int // "route code" -> count
+	seen []observed     // in order
+}
+
+type observed struct {
+	route string
+	code  int
+}
+
+func (o *observer) ObserveRequest(route string, code int, _ time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.got[route+" "+http.StatusText(code)]++
+	o.seen = append(o.seen, observed{route, code})
+}
+
+func TestA429IsCountedUnderItsRoute(t *testing.T) {
+	obs := &observer{got: map[string]int{}}
+	api, err := httpapi.New(httpapi.Deps{
+		Enqueuer: &fakeEnqueuer{}, Reader: fakeReader{nums: map[string]number.Number{}}, Log: zerolog.Nop(),
+		Metrics: obs, Edge: httpapi.EdgeConfig{RatePerClient: 0.001, Burst: 1},
+	})
+	require.NoError(t, err)
+	codes := map[int]int{}
+	for i := 0; i < 3; i++ {
+		codes[post(api, "application/json", `{"value": 1}`).Code]++
+	}
+	require.Equal(t, map[int]int{http.StatusAccepted: 1, http.StatusTooManyRequests: 2}, codes, "the burst is one request")
+	assert.Equal(t, 2, obs.got["POST /api/values Too Many Requests"], "429s are counted under their route: %v", obs.got)
+	assert.Zero(t, obs.got["other Too Many Requests"], "%v", obs.got)
+}
+
+// keys is a KeyStore over a map: the first claim binds, later ones replay.
+type keys struct {
+	mu    sync.Mutex
+	bound map[string]number.Submission
+}
+
+func (k *keys) Claim(_ context.Context, key string, sub number.Submission, _ time.Duration) (number.Submission, bool, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if b, ok := k.bound[key]; ok {
+		if b.Value != sub.Value {
+			return number.Submission{}, false, number.ErrKeyReused
+		}
+		return b, true, nil
+	}
+	k.bound[key] = sub
+	return sub, false, nil
+}
+
+func TestAReplayedKeySaysStoredOnceTheNumberIsStored(t *testing.T) {
+	enq := &fakeEnqueuer{}
+	reader := fakeReader{nums: map[string]number.Number{}}
+	api, err := httpapi.New(httpapi.Deps{
+		Enqueuer: enq, Reader: reader, Keys: &keys{bound: map[string]number.Submission{}}, Log: zerolog.Nop(),
+	})
+	require.NoError(t, err)
+	send := func() (int, map[string]string, http.Header) {
+		req := httptest.NewRequest(http.MethodPost, "/api/values", strings.NewReader(`{"value": 42}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", "order-42")
+		rec := httptest.NewRecorder()
+		api.ServeHTTP(rec, req)
+		var out map[string]string
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &out))
+		return rec.Code, out, rec.Header()
+	}
+	code, first, _ := send()
+	require.Equal(t, http.StatusAccepted, code)
+	assert.Equal(t, "queued", first["status"])
+
+	code, again, hdr := send()
+	assert.Equal(t, http.StatusAccepted, code)
+	assert.Equal(t, first["id"], again["id"])
+	assert.Equal(t, "true", hdr.Get("Idempotent-Replayed"))
+	assert.Equal(t, "queued", again["status"], "not stored yet: queued (and sent again)")
+	assert.Len(t, enq.got, 2)
+
+	reader.nums[first["id"]] = number.Number{ID: first["id"], Value: 42}
+	code, stored, hdr := send()
+	assert.Equal(t, http.StatusAccepted, code)
+	assert.Equal(t, first["id"], stored["id"])
+	assert.Equal(t, "true", hdr.Get("Idempotent-Replayed"))
+	assert.Equal(t, "/api/values/"+first["id"], hdr.Get("Location"))
+	assert.Equal(t, "stored", stored["status"], "a replay of a stored number says so")
+	assert.Len(t, enq.got, 2, "a stored number is not sent again")
+}
+
+func TestThePageShowsLoadingUntilTheFirstAnswerAndWritesAnASCIIMinus(t *testing.T) {
+	api := newAPI(t, &fakeEnqueuer{}, nil)
+	body := func(path string) string {
+		rec := get(api, path)
+		require.Equal(t, http.StatusOK, rec.Code, path)
+		return rec.Body.String()
+	}
+	page := body("/")
+	loading := regexp.MustCompile(`<p id="stored-loading"[^>]*>[^<]*Loading[^<]*</p>`).FindString(page)
+	require.NotEmpty(t, loading, "the page has a loading line for the stored values")
+	assert.NotContains(t, loading, "hidden", "it shows before the first fetch")
+	js := body("/assets/app.js")
+	assert.Regexp(t, `finally \{[^}]*\$\("stored-loading"\)\.hidden = true`, js, "the first answer, good or bad, hides it")
+
+	assert.NotContains(t, page, "\u2212", "the page writes no U+2212 minus, which the API refuses")
+	assert.Contains(t, page, "-9223372036854775808", "the hint writes the minimum as the API takes it")
+	rec := post(api, "application/json", `{"value": "-9223372036854775808"}`)
+	assert.Equal(t, http.StatusAccepted, rec.Code, "the minimum as the page writes it is accepted")
+	rec = post(api, "application/json", `{"value": "\u22127"}`)
+	assert.Equal(t, http.StatusBadRequest, rec.Code)
+	assert.Contains(t, rec.Body.String(), "ASCII hyphen-minus", "U+2212 is refused with the fix named")
+	rec = post(api, "application/json", "{\"value\": \u22127}")
+	assert.Equal(t, http.StatusBadRequest, rec.Code)
+	assert.Contains(t, rec.Body.String(), "ASCII hyphen-minus", "a bare U+2212 number too is refused with the fix named")
+}
+
+type fakeStatsStore struct {
+	calls int
+	fig   number.Figures
+}
+
+func (f *fakeStatsStore) StatsFigures(context.Context, time.Time) (number.Figures, error) {
+	f.calls++
+	return f.fig, nil
+}
+
+func TestStatsAreCachedAndEstimateTheOldestMessage(t *testing.T) {
+	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	store := &fakeStatsStore{fig: number.Figures{Count: 7, Exact: true,
+		NewestAcceptedAt: now.Add(-3 * time.Second), RecentLag: 20 * time.Millisecond, RecentSamples: 7}}
+	depth := 0
+	queue := func(context.Context) (int, int, error) { return depth, 1, nil }
+	obs := &observer{got: map[string]int{}}
+	api, err := httpapi.New(httpapi.Deps{
+		Enqueuer: &fakeEnqueuer{}, Reader: fakeReader{}, Log: zerolog.Nop(), Metrics: obs,
+		Now:   func() time.Time { return now },
+		Stats: httpapi.StatsSources{Store: store, Queue: queue, CacheFor: time.Second},
+	})
+	require.NoError(t, err)
+	stats := func() map[string]any {
+		rec := get(api, "/api/stats")
+		require.Equal(t, http.StatusOK, rec.Code)
+		var out map[string]any
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &out))
+		return out
+	}
+
+	s := stats()
+	assert.EqualValues(t, 7, s["stored_count"])
+	assert.EqualValues(t, 1, s["queue_depth"], "visible + in flight")
+	assert.Nil(t, s["dlq_depth"], "no DLQ source: unknown, not zero")
+	assert.Equal(t, []any{"dlq"}, s["unavailable"])
+	assert.InDelta(t, 3.0, s["oldest_message_age_seconds"], 1e-9, "queue not empty: now - newest stored accepted_at")
+	assert.InDelta(t, 0.02, s["worker_lag_seconds"], 1e-9)
+
+	stats()
+	assert.Equal(t, 1, store.calls, "a second read within CacheFor is served from the cache")
+	now = now.Add(time.Second)
+	stats()
+	assert.Equal(t, 2, store.calls, "read again after CacheFor")
+	assert.Equal(t, observed{"GET /api/stats", 200}, obs.seen[0], "requests are observed by route pattern")
 }

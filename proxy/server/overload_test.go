@@ -19,7 +19,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/numbers-app/numbers/proxy/server"
-	"github.com/numbers-app/numbers/shared/config"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 	"github.com/numbers-app/numbers/shared/testenv"
 )
@@ -59,8 +58,7 @@ func TestAFloodOfPostsIsAnsweredAcceptedOrBusyAndNothingAcceptedIsLost(t *testin
 	release := func() { openGate.Do(func() { close(sqsAPI.gate) }) }
 	defer release()
 	cfg := server.Config{
-		Common: config.Common{DatabaseURL: dbURL, QueueURL: qs.Main.URL, SQSEndpoint: testenv.SQSEndpoint(t),
-			DBMaxConns: 4, AWSRegion: "us-east-1"},
+		Common:    testenv.Common(t, dbURL, qs),
 		WriteMode: "async", ForwardedForHops: 1, SendMaxInFlight: 2, SendMaxPending: 1024, SendMaxWait: 100 * time.Millisecond,
 	}
 	built, err := server.New(context.Background(), cfg, zerolog.Nop(), server.Options{

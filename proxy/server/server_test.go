@@ -2,11 +2,9 @@ package server_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -15,10 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/uptrace/bun/driver/pgdriver"
 
 	"github.com/numbers-app/numbers/proxy/server"
-	"github.com/numbers-app/numbers/shared/config"
 	"github.com/numbers-app/numbers/shared/testenv"
 	"github.com/numbers-app/numbers/shared/testenv/hung"
 )
@@ -29,8 +25,7 @@ func proxyOn(t *testing.T, dbURL string) (*httptest.Server, testenv.Queues) {
 	t.Helper()
 	qs := testenv.NewQueues(t, 5, 30*time.Second)
 	cfg := server.Config{
-		Common: config.Common{DatabaseURL: dbURL, QueueURL: qs.Main.URL, SQSEndpoint: testenv.SQSEndpoint(t),
-			DBMaxConns: 4, AWSRegion: "us-east-1"},
+		Common:    testenv.Common(t, dbURL, qs),
 		WriteMode: "async", ForwardedForHops: 1,
 	}
 	built, err := server.New(context.Background(), cfg, testenv.Logger(t), server.Options{})
@@ -63,12 +58,7 @@ func TestAKeyedPostWhilePostgresIsReadOnlyIs503WithRetryAfter(t *testing.T) {
 	t.Parallel()
 	dbURL := testenv.DatabaseURL(t)
 	testenv.StoreAt(t, dbURL) // migrated
-	u, err := url.Parse(dbURL)
-	require.NoError(t, err)
-	admin := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dbURL)))
-	defer admin.Close()
-	_, err = admin.Exec(`ALTER DATABASE "` + strings.TrimPrefix(u.Path, "/") + `" SET default_transaction_read_only = on`)
-	require.NoError(t, err)
+	testenv.SetReadOnly(t, dbURL)
 
 	srv, _ := proxyOn(t, dbURL)
 	client := &http.Client{Timeout: 30 * time.Second}
@@ -101,15 +91,8 @@ func TestTheHealthCheckAndWritesDoNotWaitForAHangingPostgres(t *testing.T) {
 		assert.Equal(t, http.StatusOK, resp.StatusCode)
 	}
 
-	resp, err := client.Get(srv.URL + "/readyz")
-	require.NoError(t, err, "readiness answers while Postgres hangs")
-	var ready struct {
-		Status string            `json:"status"`
-		Checks map[string]string `json:"checks"`
-	}
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&ready))
-	resp.Body.Close()
-	assert.Equal(t, http.StatusOK, resp.StatusCode, "the proxy can accept writes: it is ready")
+	code, ready := testenv.GetReadiness(t, client, srv.URL, "readiness answers while Postgres hangs")
+	assert.Equal(t, http.StatusOK, code, "the proxy can accept writes: it is ready")
 	assert.Equal(t, "ready", ready.Status)
 	assert.Equal(t, map[string]string{"sqs": "ok", "postgres": "unavailable"}, ready.Checks, "Postgres' state is reported")
 

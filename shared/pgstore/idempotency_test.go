@@ -2,7 +2,6 @@ package pgstore_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -52,22 +51,10 @@ func TestClaimBindsAKeyToItsFirstSubmission(t *testing.T) {
 func TestConcurrentClaimsOfOneKeyAgree(t *testing.T) {
 	t.Parallel()
 	s := testenv.Store(t)
-	var wg sync.WaitGroup
-	ids := make(chan string, 20)
-	for i := 0; i < 20; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			got, _, err := s.Claim(context.Background(), "same", sub(1, time.Now()), time.Hour)
-			assert.NoError(t, err)
-			ids <- got.ID
-		}()
-	}
-	wg.Wait()
-	close(ids)
-	distinct := map[string]bool{}
-	for id := range ids {
-		distinct[id] = true
-	}
+	distinct := testenv.Distinct(20, func(int) string {
+		got, _, err := s.Claim(context.Background(), "same", sub(1, time.Now()), time.Hour)
+		assert.NoError(t, err)
+		return got.ID
+	})
 	assert.Len(t, distinct, 1, "twenty racing requests get one id")
 }

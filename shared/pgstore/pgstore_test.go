@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -54,6 +55,27 @@ func TestGetReportsMissingAndMalformedIDs(t *testing.T) {
 	assert.ErrorIs(t, err, number.ErrNotFound)
 	_, err = s.Get(context.Background(), "not-a-uuid")
 	assert.ErrorIs(t, err, number.ErrInvalid)
+}
+
+// The ids the UUID library reads but that are not the canonical form are
+// refused before Postgres sees them (it refuses urn:uuid: with SQLSTATE
+// 22P02 and reads the others as the canonical id).
+func TestGetRefusesEveryNonCanonicalSpellingOfAnID(t *testing.T) {
+	t.Parallel()
+	s := testenv.Store(t)
+	ctx := context.Background()
+	stored := sub(1, time.Now())
+	_, err := s.Insert(ctx, []number.Submission{stored})
+	require.NoError(t, err)
+	id := stored.ID
+	got, err := s.Get(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, id, got.ID)
+	for _, bad := range []string{"urn:uuid:" + id, "URN:UUID:" + id, "{" + id + "}", "{" + strings.ToUpper(id) + "}",
+		strings.ToUpper(id), strings.ReplaceAll(id, "-", ""), id[:35] + "\x00", ""} {
+		_, err := s.Get(ctx, bad)
+		assert.ErrorIs(t, err, number.ErrInvalid, "%q", bad)
+	}
 }
 
 func TestListPagesNewestFirstWithoutGapsOrRepeats(t *testing.T) {
@@ -140,6 +162,37 @@ func TestUnreachableDatabaseIsUnavailable(t *testing.T) {
 	assert.ErrorIs(t, err, number.ErrUnavailable)
 	_, err = s.Insert(context.Background(), []number.Submission{sub(1, time.Now())})
 	assert.ErrorIs(t, err, number.ErrUnavailable)
+}
+
+func TestWritableTellsAReadOnlyDatabaseFromAWritableOne(t *testing.T) {
+	t.Parallel()
+	dbURL := testenv.DatabaseURL(t)
+	store := testenv.StoreAt(t, dbURL)
+	ctx := context.Background()
+	require.NoError(t, store.Writable(ctx), "a fresh database accepts writes")
+
+	testenv.SetReadOnly(t, dbURL)
+
+	ro, err := pgstore.Open(pgstore.Config{URL: dbURL})
+	require.NoError(t, err)
+	t.Cleanup(func() { ro.Close() })
+	require.NoError(t, ro.Ping(ctx), "a read-only database answers pings")
+	err = ro.Writable(ctx)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, number.ErrUnavailable)
+	assert.ErrorIs(t, err, pgstore.ErrReadOnly)
+	_, insertErr := ro.Insert(ctx, []number.Submission{{ID: "0190f5c4-7d3a-7b2e-9c1d-0000000000aa", Value: 1, AcceptedAt: time.Now()}})
+	require.Error(t, insertErr, "and it does refuse the insert")
+}
+
+func TestWritableWrapsAnUnreachableServerAsUnavailable(t *testing.T) {
+	t.Parallel()
+	s, err := pgstore.Open(pgstore.Config{URL: "postgres://postgres@127.0.0.1:1/none?sslmode=disable"})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	assert.ErrorIs(t, s.Writable(ctx), number.ErrUnavailable)
 }
 
 func TestConfigValidateNamesTheField(t *testing.T) {

@@ -2,14 +2,12 @@ package pgstore_test
 
 import (
 	"context"
-	"database/sql"
 	"strings"
 	"testing"
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/uptrace/bun/driver/pgdriver"
 
 	"github.com/numbers-app/numbers/local/pgcluster"
 	"github.com/numbers-app/numbers/shared/pgstore"
@@ -18,8 +16,7 @@ import (
 
 func TestTheMigrationGrantsEachRoleOnlyWhatItNeeds(t *testing.T) {
 	t.Parallel()
-	dbURL := testenv.DatabaseURL(t)
-	s := testenv.StoreAt(t, dbURL)
+	s := testenv.Store(t)
 	ctx := context.Background()
 	missing, err := s.MissingRoles(ctx)
 	require.NoError(t, err)
@@ -53,8 +50,7 @@ func TestTheRolesAreSkippedWithoutCreateRole(t *testing.T) {
 	t.Parallel()
 	pg := privateCluster(t, pgcluster.Options{}) // its own cluster: roles are cluster-wide
 	ctx := context.Background()
-	admin := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(pg.URL())))
-	defer admin.Close()
+	admin := testenv.OpenDB(t, pg.URL())
 	for _, q := range []string{`CREATE ROLE owner LOGIN NOCREATEROLE`, `ALTER DATABASE numbers OWNER TO owner`} {
 		_, err := admin.ExecContext(ctx, q)
 		require.NoError(t, err, q)

@@ -2,7 +2,6 @@ package pgstore_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -14,11 +13,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/uptrace/bun/driver/pgdriver"
 
 	"github.com/numbers-app/numbers/local/pgcluster"
 	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/shared/pgstore"
+	"github.com/numbers-app/numbers/shared/testenv"
 )
 
 // fakeSecret is a Secrets Manager that holds one secret (a fake secret
@@ -66,8 +65,7 @@ func TestPasswordRotationUnderLoadLosesNothingAndShowsNoError(t *testing.T) {
 	t.Parallel()
 	pg := privateCluster(t, pgcluster.Options{PasswordRoles: []string{"app"}})
 	ctx := context.Background()
-	admin := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(pg.URL())))
-	defer admin.Close()
+	admin := testenv.OpenDB(t, pg.URL())
 	mustExec := func(q string) {
 		t.Helper()
 		_, err := admin.ExecContext(ctx, q)

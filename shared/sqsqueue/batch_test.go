@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -57,20 +55,12 @@ func TestEveryEntryAPartialAnswerLeavesOutOrFailsIsAFailureOfItsClass(t *testing
 			pub, err := sqsqueue.NewPublisher(fake, sqsqueue.PublisherConfig{QueueURL: qs.Main.URL}, testenv.Logger(t))
 			require.NoError(t, err)
 			defer pub.Close()
-			var wg sync.WaitGroup
-			errs := make([]error, 6)
-			for i := range errs {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					body := fmt.Sprint("other-", i)
-					if i%2 == 0 {
-						body = fmt.Sprint("pick-", i)
-					}
-					errs[i] = pub.Send(ctx, message.Message{Body: body})
-				}()
-			}
-			wg.Wait()
+			errs := sendAtOnce(ctx, pub, 6, func(i int) message.Message {
+				if i%2 == 0 {
+					return message.Message{Body: fmt.Sprint("pick-", i)}
+				}
+				return message.Message{Body: fmt.Sprint("other-", i)}
+			})
 			for i, err := range errs {
 				if i%2 == 0 {
 					assert.ErrorIs(t, err, tt.class, "Publisher.Send of a picked message (the proxy's path)")
@@ -108,13 +98,7 @@ func TestBatchesStayWithinSQSRequestSizeByCountAndBytes(t *testing.T) {
 	pub, err := sqsqueue.NewPublisher(qs.Client, sqsqueue.PublisherConfig{QueueURL: qs.Main.URL, Linger: 50 * time.Millisecond}, testenv.Logger(t))
 	require.NoError(t, err)
 	defer pub.Close()
-	var wg sync.WaitGroup
-	errs := make([]error, 10)
-	for i := range errs {
-		wg.Add(1)
-		go func() { defer wg.Done(); errs[i] = pub.Send(ctx, big(100+i, 120_000)) }()
-	}
-	wg.Wait()
+	errs := sendAtOnce(ctx, pub, 10, func(i int) message.Message { return big(100+i, 120_000) })
 	for _, err := range errs {
 		require.NoError(t, err, "the publisher splits a batch that would pass the request size")
 	}
@@ -194,14 +178,5 @@ func TestAWholeBatchRefusedForItsContentIsSplitToFindTheMessageAtFault(t *testin
 	assert.Equal(t, []int{1}, failed)
 	assert.ErrorIs(t, err, message.ErrRefused)
 	assert.False(t, errors.Is(err, number.ErrUnavailable))
-	assert.Equal(t, []string{"good-1", "good-2"}, bodiesOf(receiveAll(t, qs.Main, 2, 5*time.Second)))
-}
-
-func bodiesOf(msgs []message.Message) []string {
-	out := make([]string, len(msgs))
-	for i, m := range msgs {
-		out[i] = m.Body
-	}
-	sort.Strings(out)
-	return out
+	assert.Equal(t, []string{"good-1", "good-2"}, testenv.Bodies(receiveAll(t, qs.Main, 2, 5*time.Second)))
 }

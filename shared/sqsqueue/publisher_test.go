@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -16,6 +17,105 @@ import (
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 	"github.com/numbers-app/numbers/shared/testenv"
 )
+
+// sendAtOnce sends n messages through pub, each from its own goroutine,
+// msg(i) the i-th, and returns each send's error once all have returned.
+func sendAtOnce(ctx context.Context, pub *sqsqueue.Publisher, n int, msg func(i int) message.Message) []error {
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = pub.Send(ctx, msg(i))
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
+func TestPublisherAcknowledgesEachMessageOnceSQSHasIt(t *testing.T) {
+	t.Parallel()
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	pub, err := sqsqueue.NewPublisher(qs.Client, sqsqueue.PublisherConfig{QueueURL: qs.Main.URL}, testenv.Logger(t))
+	require.NoError(t, err)
+	defer pub.Close()
+
+	const n = 95 // not a multiple of the batch size
+	errs := sendAtOnce(context.Background(), pub, n, func(i int) message.Message {
+		return message.Message{
+			Body: fmt.Sprintf(`{"n":%d}`, i), Attributes: map[string]message.Attribute{"request_id": message.String(fmt.Sprint("r", i)), "empty": message.String("")},
+		}
+	})
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	got := receiveAll(t, qs.Main, n, 10*time.Second)
+	require.Len(t, got, n, "every acknowledged message is in the queue")
+	bodies := map[string]bool{}
+	for _, m := range got {
+		bodies[m.Body] = true
+		assert.NotEmpty(t, m.Text("request_id"), "attributes travel with the message")
+		assert.Equal(t, 1, m.ReceiveCount)
+	}
+	assert.Len(t, bodies, n, "no message sent twice")
+}
+
+func TestPublisherAnswersUnavailableWhenSQSIsDown(t *testing.T) {
+	t.Parallel()
+	client, err := sqsqueue.NewClient(context.Background(), sqsqueue.ClientConfig{Endpoint: "http://127.0.0.1:1"})
+	require.NoError(t, err)
+	pub, err := sqsqueue.NewPublisher(client, sqsqueue.PublisherConfig{QueueURL: "http://127.0.0.1:1/000000000000/none", SendTimeout: 2 * time.Second}, zerolog.Nop())
+	require.NoError(t, err)
+	defer pub.Close()
+	start := time.Now()
+	err = pub.Send(context.Background(), message.Message{Body: "x"})
+	assert.ErrorIs(t, err, number.ErrUnavailable)
+	assert.Less(t, time.Since(start), 5*time.Second, "fails within the send timeout")
+
+	q := sqsqueue.Queue{API: client, URL: "http://127.0.0.1:1/000000000000/none"}
+	assert.ErrorIs(t, q.Ping(context.Background()), number.ErrUnavailable)
+}
+
+// blockingAPI never answers until released, to fill the publisher.
+type blockingAPI struct {
+	release chan struct{}
+	calls   chan struct{}
+}
+
+func (b *blockingAPI) SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	b.calls <- struct{}{}
+	<-b.release
+	return nil, fmt.Errorf("released")
+}
+
+func TestPublisherShedsLoadInsteadOfQueueingWithoutBound(t *testing.T) {
+	t.Parallel()
+	api := &blockingAPI{release: make(chan struct{}), calls: make(chan struct{}, 100)}
+	pub, err := sqsqueue.NewPublisher(api, sqsqueue.PublisherConfig{QueueURL: "q", MaxInFlight: 1, MaxPending: 5, MaxBatch: 1}, zerolog.Nop())
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	results := make(chan error, 20)
+	for i := 0; i < 20; i++ {
+		go func() { results <- pub.Send(ctx, message.Message{Body: "x"}) }()
+	}
+	// One call in flight, one batch waiting for a slot, five pending: the
+	// rest must be refused at once.
+	overloaded := 0
+	for i := 0; i < 20-1-1-5; i++ {
+		select {
+		case err := <-results:
+			assert.ErrorIs(t, err, number.ErrOverloaded)
+			overloaded++
+		case <-time.After(5 * time.Second):
+			t.Fatalf("only %d sends were refused; the publisher queues without bound", overloaded)
+		}
+	}
+	close(api.release)
+	cancel()
+	pub.Close()
+}
 
 // heldSQS is the real client whose sends first wait, each for at least
 // delay and then until the gate lets them through (an open gate when nil).

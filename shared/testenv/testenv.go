@@ -8,9 +8,13 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"io"
+	"maps"
+	"net/http"
 	"net/url"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +25,8 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/uptrace/bun/driver/pgdriver"
 
+	"github.com/numbers-app/numbers/shared/config"
+	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/pgstore"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 )
@@ -55,8 +61,7 @@ func Root(t testing.TB) string { return need(t, EnvRoot) }
 func DatabaseURL(t testing.TB) string {
 	t.Helper()
 	admin := need(t, EnvDatabaseURL)
-	db := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(admin)))
-	t.Cleanup(func() { db.Close() })
+	db := OpenDB(t, admin)
 	name := "t_" + suffix()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -76,6 +81,32 @@ func DatabaseURL(t testing.TB) string {
 	}
 	u.Path = "/" + name
 	return u.String()
+}
+
+// OpenDB is a plain database/sql connection to the database at url, for
+// statements the store does not offer; it is closed when the test ends.
+func OpenDB(t testing.TB, url string) *sql.DB {
+	t.Helper()
+	db := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(url)))
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// SetReadOnly makes new sessions of the database at dbURL (one of
+// DatabaseURL's) refuse writes, as a database does during a failover. It
+// touches only that database, not the cluster the other tests share.
+func SetReadOnly(t testing.TB, dbURL string) {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	name := strings.TrimPrefix(u.Path, "/")
+	if _, err := OpenDB(t, dbURL).ExecContext(ctx, `ALTER DATABASE "`+name+`" SET default_transaction_read_only = on`); err != nil {
+		t.Fatalf("make the database read-only: %v", err)
+	}
 }
 
 // Store opens a migrated store on a fresh database.
@@ -146,9 +177,69 @@ func NewQueuesAt(t testing.TB, endpoint string, maxReceive int, visibility time.
 	return Queues{Client: c, Main: sqsqueue.Queue{API: c, URL: mainURL}, DLQ: sqsqueue.Queue{API: c, URL: dlqURL}, Spec: spec}
 }
 
+// Environ is the environment a service (the proxy, the worker, a
+// function) reads to reach a fresh database and the queues q, with extra
+// set on top.
+func Environ(t testing.TB, q Queues, extra map[string]string) map[string]string {
+	t.Helper()
+	env := map[string]string{
+		"DATABASE_URL":  DatabaseURL(t),
+		"SQS_ENDPOINT":  SQSEndpoint(t),
+		"SQS_QUEUE_URL": q.Main.URL,
+		"SQS_DLQ_URL":   q.DLQ.URL,
+		"AWS_REGION":    "us-east-1",
+	}
+	maps.Copy(env, extra)
+	return env
+}
+
+// Common is the configuration every service shares, pointing at the
+// database at dbURL ("" for none) and the queues q.
+func Common(t testing.TB, dbURL string, q Queues) config.Common {
+	t.Helper()
+	return config.Common{DatabaseURL: dbURL, DBMaxConns: 4, AWSRegion: "us-east-1", SQSEndpoint: SQSEndpoint(t),
+		QueueURL: q.Main.URL, DLQURL: q.DLQ.URL}
+}
+
+// Bodies are the sorted bodies of msgs.
+func Bodies(msgs []message.Message) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.Body
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Logger writes to the test log.
 func Logger(t testing.TB) zerolog.Logger {
 	return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel).With().Timestamp().Logger()
+}
+
+// Readiness is what the proxy's GET /readyz answers.
+type Readiness struct {
+	Status string            `json:"status"`
+	Checks map[string]string `json:"checks"`
+}
+
+// GetReadiness asks the proxy at baseURL for /readyz and returns the
+// status code and the answer; why says what the test expects of it.
+func GetReadiness(t testing.TB, client *http.Client, baseURL, why string) (int, Readiness) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, baseURL+"/readyz", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s: %v", why, err)
+	}
+	defer resp.Body.Close()
+	var ready Readiness
+	if err := json.NewDecoder(resp.Body).Decode(&ready); err != nil {
+		t.Fatalf("%s: the answer is not readiness JSON: %v", why, err)
+	}
+	return resp.StatusCode, ready
 }
 
 // Eventually polls cond every 20ms until it is true or timeout passes.
@@ -163,23 +254,40 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 	}
 }
 
+// Distinct runs f(0) to f(n-1) at once, each in its own goroutine, and
+// returns the set of their answers once all have returned.
+func Distinct(n int, f func(i int) string) map[string]bool {
+	var wg sync.WaitGroup
+	answers := make(chan string, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers <- f(i)
+		}()
+	}
+	wg.Wait()
+	close(answers)
+	distinct := map[string]bool{}
+	for a := range answers {
+		distinct[a] = true
+	}
+	return distinct
+}
+
 // IsLocal reports whether a URL points at loopback (guards destructive tests).
 func IsLocal(u string) bool {
 	return strings.Contains(u, "127.0.0.1") || strings.Contains(u, "localhost")
 }
 
 // LogWriter sends what is written to it (a process's output) to the test
-// log, a line per write, shown on failure or with -v.
-func LogWriter(t testing.TB) io.Writer { return &logWriter{t: t} }
+// log, a line per write, shown on failure or with -v. Concurrent writers
+// may share it: t.Log is safe for concurrent use.
+func LogWriter(t testing.TB) io.Writer { return logWriter{t: t} }
 
-type logWriter struct {
-	mu sync.Mutex
-	t  testing.TB
-}
+type logWriter struct{ t testing.TB }
 
-func (l *logWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+func (l logWriter) Write(b []byte) (int, error) {
 	l.t.Log(strings.TrimRight(string(b), "\n"))
 	return len(b), nil
 }

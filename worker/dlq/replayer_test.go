@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/events/eventstest"
 	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
@@ -37,7 +38,7 @@ func TestReplayThatStopsBetweenSendAndDeleteLeavesADuplicateNotALoss(t *testing.
 	t.Parallel()
 	q := dlqtest.Setup(t)
 	store := testenv.Store(t)
-	msgs := []message.Message{dlqtest.Valid(t, 1), dlqtest.Valid(t, 2), dlqtest.Valid(t, 3)}
+	msgs := []message.Message{eventstest.Valid(t, 1), eventstest.Valid(t, 2), eventstest.Valid(t, 3)}
 	dlqtest.Put(t, q.DLQ, msgs...)
 
 	r := replayer(q, ReplayConfig{})
@@ -48,8 +49,8 @@ func TestReplayThatStopsBetweenSendAndDeleteLeavesADuplicateNotALoss(t *testing.
 	assert.Equal(t, 3, res.NotDeleted)
 
 	inDLQ, inMain := dlqtest.Contents(t, q.DLQ), dlqtest.Contents(t, q.Main)
-	assert.Equal(t, dlqtest.Bodies(msgs), dlqtest.Bodies(inDLQ), "nothing was deleted from the DLQ")
-	assert.Equal(t, dlqtest.Bodies(msgs), dlqtest.Bodies(inMain), "everything was sent to the main queue")
+	assert.Equal(t, testenv.Bodies(msgs), testenv.Bodies(inDLQ), "nothing was deleted from the DLQ")
+	assert.Equal(t, testenv.Bodies(msgs), testenv.Bodies(inMain), "everything was sent to the main queue")
 	for _, m := range inMain {
 		assert.Equal(t, "1", m.Text(message.AttrReplayCount))
 		assert.Equal(t, m.Text(events.AttrRequestID) != "", true, "attributes are kept")
@@ -109,7 +110,7 @@ func TestReplayProcessKilledBetweenSendAndDeleteLosesNothing(t *testing.T) {
 		inDLQ = dlqtest.Contents(t, q.DLQ)
 		return len(inDLQ) == 15
 	})
-	assert.Equal(t, dlqtest.Bodies(msgs), dlqtest.Bodies(inDLQ))
+	assert.Equal(t, testenv.Bodies(msgs), testenv.Bodies(inDLQ))
 }
 
 func TestCtrlCAfterASendStillDeletesThatBatchAndStops(t *testing.T) {
@@ -132,7 +133,7 @@ func TestCtrlCAfterASendStillDeletesThatBatchAndStops(t *testing.T) {
 	inDLQ, inMain := dlqtest.Contents(t, q.DLQ), dlqtest.Contents(t, q.Main)
 	assert.Len(t, inMain, 10)
 	assert.Len(t, inDLQ, 15, "the rest is visible in the DLQ again at once")
-	assert.ElementsMatch(t, dlqtest.Bodies(msgs), append(dlqtest.Bodies(inDLQ), dlqtest.Bodies(inMain)...), "each message is in exactly one queue")
+	assert.ElementsMatch(t, testenv.Bodies(msgs), append(testenv.Bodies(inDLQ), testenv.Bodies(inMain)...), "each message is in exactly one queue")
 }
 
 // failingDeletes is a DLQ whose deletes all fail.
@@ -145,7 +146,7 @@ func (f failingDeletes) Delete(_ context.Context, handles []string) ([]string, e
 func TestReplayWhoseDeletesFailReportsThemAndLosesNothing(t *testing.T) {
 	t.Parallel()
 	q := dlqtest.Setup(t)
-	msgs := []message.Message{dlqtest.Valid(t, 1), dlqtest.Valid(t, 2)}
+	msgs := []message.Message{eventstest.Valid(t, 1), eventstest.Valid(t, 2)}
 	dlqtest.Put(t, q.DLQ, msgs...)
 
 	r := replayer(q, ReplayConfig{})
@@ -165,8 +166,8 @@ func TestReplayedPoisonComesBackWithItsReasonAndStopsAtTheCap(t *testing.T) {
 	t.Parallel()
 	q := dlqtest.Setup(t)
 	store := testenv.Store(t)
-	bad := dlqtest.Poison(1)
-	good := dlqtest.Valid(t, 42)
+	bad := eventstest.Poison(1)
+	good := eventstest.Valid(t, 42)
 	dlqtest.Put(t, q.DLQ, bad, good)
 
 	for round := 1; round <= DefaultMaxReplays; round++ {
@@ -211,7 +212,7 @@ func storedCount(t *testing.T, store number.Writer) (int, error) {
 func TestPoisonTheWorkerSendsBackDuringTheRunIsNotReplayedTwice(t *testing.T) {
 	t.Parallel()
 	q := dlqtest.Setup(t)
-	dlqtest.Put(t, q.DLQ, dlqtest.Poison(1), dlqtest.Poison(2))
+	dlqtest.Put(t, q.DLQ, eventstest.Poison(1), eventstest.Poison(2))
 	r := replayer(q, ReplayConfig{})
 	// The worker is fast: the replayed messages are back in the DLQ (same
 	// body, the count we set) before the replay looks again.
@@ -236,7 +237,7 @@ func TestPoisonTheWorkerSendsBackDuringTheRunIsNotReplayedTwice(t *testing.T) {
 func TestReplayMovesOnlyWhatTheFilterSelectsAndAtMostMax(t *testing.T) {
 	t.Parallel()
 	q := dlqtest.Setup(t)
-	dlqtest.Put(t, q.DLQ, dlqtest.Poison(1), dlqtest.Poison(2), dlqtest.Valid(t, 1), dlqtest.Valid(t, 2), dlqtest.Valid(t, 3))
+	dlqtest.Put(t, q.DLQ, eventstest.Poison(1), eventstest.Poison(2), eventstest.Valid(t, 1), eventstest.Valid(t, 2), eventstest.Valid(t, 3))
 	f, err := ParseFilter("reason=unknown_version")
 	require.NoError(t, err)
 	res, err := replayer(q, ReplayConfig{Filter: f}).Run(context.Background())
@@ -278,7 +279,7 @@ func TestReplayCountsAnEntryTheMainQueueDidNotReportAsFailedAndKeepsIt(t *testin
 	for _, fault := range []sqsfake.Fault{sqsfake.Unreported, sqsfake.ServerError} {
 		q := dlqtest.Setup(t)
 		lost := message.Message{Body: "lost-in-the-answer"}
-		dlqtest.Put(t, q.DLQ, dlqtest.Valid(t, 1), lost, dlqtest.Valid(t, 2))
+		dlqtest.Put(t, q.DLQ, eventstest.Valid(t, 1), lost, eventstest.Valid(t, 2))
 		fake := &sqsfake.Client{API: q.Client, Fault: fault, Pick: func(body string) bool { return body == lost.Body }}
 		r := replayer(q, ReplayConfig{})
 		r.Main = sqsqueue.Queue{API: fake, URL: q.Main.URL}
@@ -289,6 +290,6 @@ func TestReplayCountsAnEntryTheMainQueueDidNotReportAsFailedAndKeepsIt(t *testin
 		assert.Equal(t, 2, res.Replayed, "fault %d", fault)
 		assert.Equal(t, 1, res.Failed, "fault %d", fault)
 		assert.Contains(t, out.String(), "failed to send")
-		assert.Equal(t, []string{lost.Body}, dlqtest.Bodies(dlqtest.Contents(t, q.DLQ)), "not deleted from the DLQ: it was not reported sent")
+		assert.Equal(t, []string{lost.Body}, testenv.Bodies(dlqtest.Contents(t, q.DLQ)), "not deleted from the DLQ: it was not reported sent")
 	}
 }

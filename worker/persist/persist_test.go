@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/events/eventstest"
 	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/shared/testenv"
@@ -23,9 +24,9 @@ var fixed = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 
 func good(t *testing.T, v int64) message.Message {
 	t.Helper()
-	m, err := events.Encode(number.Submission{ID: uuid.Must(uuid.NewV7()).String(), Value: v, AcceptedAt: time.Now(), RequestID: fmt.Sprint("rq-", v)})
-	require.NoError(t, err)
-	return message.Message{ID: uuid.NewString(), Body: m.Body, Attributes: m.Attributes}
+	m := eventstest.Valid(t, v)
+	m.ID = uuid.NewString() // as received
+	return m
 }
 
 func TestPoisonGoesToTheDLQAndGoodMessagesAreStoredOnce(t *testing.T) {

@@ -21,11 +21,11 @@ import (
 
 func TestTheWorkerStoresWhatItReceivesAndSaysSoOnHealthz(t *testing.T) {
 	t.Parallel()
-	dbURL := testenv.DatabaseURL(t)
 	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	common := testenv.Common(t, testenv.DatabaseURL(t), qs)
+	common.LogLevel, common.LogFormat = "info", "json"
 	cfg := service.Config{
-		Common: config.Common{DatabaseURL: dbURL, DBMaxConns: 4, AWSRegion: "us-east-1", SQSEndpoint: testenv.SQSEndpoint(t),
-			QueueURL: qs.Main.URL, DLQURL: qs.DLQ.URL, LogLevel: "info", LogFormat: "json"},
+		Common:  common,
 		Migrate: true, KeyWindow: time.Hour, Pollers: 2, Flushers: 1, FlushSize: 100, FlushInterval: 10 * time.Millisecond,
 		WaitTime: time.Second, VisibilityTimeout: 30 * time.Second, ShutdownTimeout: 5 * time.Second,
 	}

@@ -45,7 +45,7 @@ type Setup func(ctx context.Context, environ map[string]string, logOut io.Writer
 func InProcess(setup Setup) Start {
 	return func(t *testing.T, environ map[string]string) Invoke {
 		t.Helper()
-		h, closeFn, err := setup(context.Background(), environ, testWriter{t})
+		h, closeFn, err := setup(context.Background(), environ, testenv.LogWriter(t))
 		require.NoError(t, err)
 		t.Cleanup(closeFn)
 		handler := lambda.NewHandler(h)
@@ -74,13 +74,6 @@ func RefusesConfig(t *testing.T, setup Setup, environ map[string]string, want st
 	assert.Contains(t, err.Error(), want)
 }
 
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
 // Golden reads an event from functions/testdata.
 func Golden(t *testing.T, name string) []byte {
 	t.Helper()
@@ -101,21 +94,12 @@ type Env struct {
 // point at them. The schema is created by the function itself (MIGRATE=true).
 func NewEnv(t *testing.T) Env {
 	t.Helper()
-	dbURL := testenv.DatabaseURL(t)
-	store, err := pgstore.Open(pgstore.Config{URL: dbURL})
+	q := testenv.NewQueues(t, 5, 30*time.Second)
+	environ := testenv.Environ(t, q, map[string]string{"MIGRATE": "true", "LOG_FORMAT": "json", "LOG_LEVEL": "info"})
+	store, err := pgstore.Open(pgstore.Config{URL: environ["DATABASE_URL"]})
 	require.NoError(t, err)
 	t.Cleanup(func() { store.Close() })
-	q := testenv.NewQueues(t, 5, 30*time.Second)
-	return Env{Store: store, Queues: q, Environ: map[string]string{
-		"DATABASE_URL":  dbURL,
-		"SQS_ENDPOINT":  testenv.SQSEndpoint(t),
-		"SQS_QUEUE_URL": q.Main.URL,
-		"SQS_DLQ_URL":   q.DLQ.URL,
-		"AWS_REGION":    "us-east-1",
-		"MIGRATE":       "true",
-		"LOG_FORMAT":    "json",
-		"LOG_LEVEL":     "info",
-	}}
+	return Env{Store: store, Queues: q, Environ: environ}
 }
 
 // With returns a copy of environ with kv ("K", "V", ...) set.

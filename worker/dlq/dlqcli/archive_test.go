@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/events/eventstest"
 	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/sqsqueue/sqsfake"
 	"github.com/numbers-app/numbers/shared/testenv"
@@ -22,8 +23,8 @@ import (
 func TestExportThenImportRestoresBodiesAndAttributes(t *testing.T) {
 	t.Parallel()
 	src, dst := dlqtest.Setup(t), dlqtest.Setup(t)
-	weird := message.Message{Body: "not json at all: <&> \"quoted\" ünïcode\ttab", Attributes: dlqtest.Texts(map[string]string{"request_id": "r-1"})}
-	msgs := []message.Message{dlqtest.Poison(1), dlqtest.Valid(t, 7), weird}
+	weird := message.Message{Body: "not json at all: <&> \"quoted\" ünïcode\ttab", Attributes: eventstest.Texts(map[string]string{"request_id": "r-1"})}
+	msgs := []message.Message{eventstest.Poison(1), eventstest.Valid(t, 7), weird}
 	dlqtest.Put(t, src.DLQ, msgs...)
 
 	file := filepath.Join(t.TempDir(), "dlq.jsonl")
@@ -155,7 +156,7 @@ func TestTenPoisonMessagesOf120KBAreDeadLetteredExportedImportedAndReplayed(t *t
 	for _, m := range dead {
 		assert.Equal(t, events.ReasonUnknownVersion, m.Text(message.AttrDLQReason), "with their reason")
 	}
-	assert.Equal(t, dlqtest.Bodies(msgs), dlqtest.Bodies(dead), "bodies intact")
+	assert.Equal(t, testenv.Bodies(msgs), testenv.Bodies(dead), "bodies intact")
 
 	file := filepath.Join(t.TempDir(), "big.jsonl")
 	out, err := runCLI(t, src, "export", "--file", file)
@@ -174,7 +175,7 @@ func TestTenPoisonMessagesOf120KBAreDeadLetteredExportedImportedAndReplayed(t *t
 	require.NoError(t, err)
 	assert.Equal(t, 10, res.Replayed)
 	assert.Equal(t, 0, res.Problems())
-	assert.Equal(t, dlqtest.Bodies(msgs), dlqtest.Bodies(dlqtest.Contents(t, dst.Main)), "replayed whole")
+	assert.Equal(t, testenv.Bodies(msgs), testenv.Bodies(dlqtest.Contents(t, dst.Main)), "replayed whole")
 	assert.Empty(t, dlqtest.Contents(t, dst.DLQ))
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/numbers-app/numbers/events/eventstest"
 	"github.com/numbers-app/numbers/shared/config"
 	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
@@ -26,7 +27,7 @@ import (
 // runCLI runs `worker dlq ARGS` against the test queues, as an operator would.
 func runCLI(t *testing.T, q testenv.Queues, args ...string) (string, error) {
 	t.Helper()
-	cfg := config.Common{DLQURL: q.DLQ.URL, QueueURL: q.Main.URL, SQSEndpoint: testenv.SQSEndpoint(t), AWSRegion: "us-east-1"}
+	cfg := testenv.Common(t, "", q)
 	var out, errOut bytes.Buffer
 	err := Run(context.Background(), args, cfg, func(string) string { return "" }, &out, &errOut)
 	return out.String(), err
@@ -59,7 +60,7 @@ func replay(t *testing.T, q testenv.Queues) dlq.ReplayResult {
 func TestDryRunListsWhatWouldMoveAndMovesNothing(t *testing.T) {
 	t.Parallel()
 	q := dlqtest.Setup(t)
-	dlqtest.Put(t, q.DLQ, dlqtest.Poison(1), dlqtest.Valid(t, 1), dlqtest.Valid(t, 2))
+	dlqtest.Put(t, q.DLQ, eventstest.Poison(1), eventstest.Valid(t, 1), eventstest.Valid(t, 2))
 	out, err := runCLI(t, q, "replay", "--dry-run")
 	require.NoError(t, err)
 	assert.Equal(t, 3, strings.Count(out, "would replay"), out)
@@ -78,7 +79,7 @@ func TestDryRunListsWhatWouldMoveAndMovesNothing(t *testing.T) {
 func TestPurgeRefusesWithoutYes(t *testing.T) {
 	t.Parallel()
 	q := dlqtest.Setup(t)
-	dlqtest.Put(t, q.DLQ, dlqtest.Poison(1), dlqtest.Poison(2))
+	dlqtest.Put(t, q.DLQ, eventstest.Poison(1), eventstest.Poison(2))
 	_, err := runCLI(t, q, "purge")
 	require.ErrorContains(t, err, "--yes")
 	assert.Len(t, dlqtest.Contents(t, q.DLQ), 2)
@@ -96,7 +97,7 @@ func TestCLIReplayExitsNonZeroWhenSomethingFailed(t *testing.T) {
 	for _, k := range []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"} {
 		full.Attributes[k] = message.String(k) // no room for replay_count
 	}
-	dlqtest.Put(t, q.DLQ, full, dlqtest.Valid(t, 1))
+	dlqtest.Put(t, q.DLQ, full, eventstest.Valid(t, 1))
 	out, err := runCLI(t, q, "replay", "--no-progress")
 	require.ErrorContains(t, err, "1 messages failed")
 	assert.Contains(t, out, "replay: 1 replayed, 1 failed")

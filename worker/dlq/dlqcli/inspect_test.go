@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/events/eventstest"
 	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/testenv"
 	"github.com/numbers-app/numbers/worker/dlq/dlqtest"
@@ -20,8 +21,8 @@ import (
 func TestStatsCountsAndAgesTheOldestMessage(t *testing.T) {
 	t.Parallel()
 	q := dlqtest.Setup(t)
-	dlqtest.Put(t, q.DLQ, dlqtest.Poison(1), dlqtest.Poison(2), dlqtest.Valid(t, 1))
-	dlqtest.Put(t, q.Main, dlqtest.Valid(t, 2))
+	dlqtest.Put(t, q.DLQ, eventstest.Poison(1), eventstest.Poison(2), eventstest.Valid(t, 1))
+	dlqtest.Put(t, q.Main, eventstest.Valid(t, 2))
 	time.Sleep(1100 * time.Millisecond)
 	out, err := runCLI(t, q, "stats", "--json")
 	require.NoError(t, err)
@@ -50,7 +51,7 @@ func TestStatsCountsAndAgesTheOldestMessage(t *testing.T) {
 func TestPeekShowsReasonAndReplayCountWithoutConsuming(t *testing.T) {
 	t.Parallel()
 	q := dlqtest.Setup(t)
-	capped := dlqtest.Poison(1)
+	capped := eventstest.Poison(1)
 	capped.Attributes[message.AttrReplayCount] = message.String("3")
 	dlqtest.Put(t, q.DLQ, capped)
 	out, err := runCLI(t, q, "peek", "--json")
@@ -89,7 +90,7 @@ func TestStatsAndPeekTellMessagesTheRedrivePolicyMovedFromImportedOnes(t *testin
 	require.NoError(t, os.WriteFile(file, []byte(`{"body":"from an archive"}`+"\n"), 0o644))
 	_, err = runCLI(t, q, "import", "--file", file)
 	require.NoError(t, err)
-	dlqtest.Put(t, q.DLQ, dlqtest.Poison(1))
+	dlqtest.Put(t, q.DLQ, eventstest.Poison(1))
 
 	out, err := runCLI(t, q, "stats", "--json")
 	require.NoError(t, err)

@@ -1,19 +1,17 @@
 // Package dlqtest has the fixtures the dead-letter engine's and CLI's tests
-// share: fresh queues on the real local SQS, valid and poison events, and
-// the worker's persist core run over a queue.
+// share: fresh queues on the real local SQS, queues filled with events
+// (eventstest has the events), and the worker's persist core run over a
+// queue.
 package dlqtest
 
 import (
 	"context"
-	"fmt"
-	"sort"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
-	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/events/eventstest"
 	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/shared/testenv"
@@ -33,39 +31,6 @@ func Setup(t *testing.T) testenv.Queues {
 	return testenv.NewQueues(t, 5, 30*time.Second)
 }
 
-// Valid is a valid event as the proxy sends it, dead-lettered as if a
-// transient failure had exhausted maxReceiveCount (no dlq_* attributes).
-func Valid(t *testing.T, value int64) message.Message {
-	t.Helper()
-	id, err := uuid.NewV7()
-	require.NoError(t, err)
-	m, err := events.Encode(number.Submission{ID: id.String(), Value: value, AcceptedAt: time.Now().UTC(), RequestID: fmt.Sprintf("req-%d", value)})
-	require.NoError(t, err)
-	return m
-}
-
-// Poison is an event the worker can never store, as the worker
-// dead-letters it.
-func Poison(i int) message.Message {
-	return message.Message{
-		Body: fmt.Sprintf(`{"type":"number.submitted","version":2,"id":"%s","value":%d}`, uuid.NewString(), i),
-		Attributes: Texts(map[string]string{
-			events.AttrRequestID: fmt.Sprintf("poison-%d", i), events.AttrEventType: events.TypeNumberSubmitted, events.AttrEventVersion: "2",
-			message.AttrDLQReason: events.ReasonUnknownVersion, message.AttrDLQDetail: "version 2 (this consumer reads 1)",
-			message.AttrDLQFailedAt: time.Now().UTC().Format(time.RFC3339Nano), message.AttrDLQMessageID: "m-" + fmt.Sprint(i),
-		}),
-	}
-}
-
-// Texts is String attributes.
-func Texts(attrs map[string]string) map[string]message.Attribute {
-	out := make(map[string]message.Attribute, len(attrs))
-	for k, v := range attrs {
-		out[k] = message.String(v)
-	}
-	return out
-}
-
 // Put sends msgs and requires that SQS took every one.
 func Put(t *testing.T, q Queue, msgs ...message.Message) {
 	t.Helper()
@@ -79,7 +44,7 @@ func PutValid(t *testing.T, q Queue, n int) []message.Message {
 	t.Helper()
 	msgs := make([]message.Message, 0, n)
 	for i := range n {
-		msgs = append(msgs, Valid(t, int64(i)))
+		msgs = append(msgs, eventstest.Valid(t, int64(i)))
 	}
 	Put(t, q, msgs...)
 	return msgs
@@ -113,16 +78,6 @@ func Contents(t *testing.T, q Queue) []message.Message {
 	}
 	require.NoError(t, q.ChangeVisibility(ctx, handles, 0))
 	return all
-}
-
-// Bodies are the sorted bodies of msgs.
-func Bodies(msgs []message.Message) []string {
-	out := make([]string, len(msgs))
-	for i, m := range msgs {
-		out[i] = m.Body
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Work runs the worker's persist core over everything in the main queue,
