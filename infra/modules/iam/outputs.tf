@@ -1,26 +1,26 @@
 output "execution_role_arn" {
   description = "ARN of the ECS task execution role."
-  value       = aws_iam_role.execution.arn
+  value       = aws_iam_role.this["execution"].arn
 }
 
 output "proxy_task_role_arn" {
   description = "ARN of the proxy task role."
-  value       = aws_iam_role.proxy.arn
+  value       = aws_iam_role.this["proxy"].arn
 }
 
 output "worker_task_role_arn" {
   description = "ARN of the worker task role."
-  value       = aws_iam_role.worker.arn
+  value       = aws_iam_role.this["worker"].arn
 }
 
 output "migrate_task_role_arn" {
   description = "ARN of the migrate task role (master secret only)."
-  value       = aws_iam_role.migrate.arn
+  value       = aws_iam_role.this["migrate"].arn
 }
 
 output "operator_role_arn" {
   description = "ARN of the DLQ operator role."
-  value       = aws_iam_role.operator.arn
+  value       = aws_iam_role.this["operator"].arn
 }
 
 output "bastion_instance_profile_name" {
@@ -49,10 +49,5 @@ output "trust_policies" {
 
 output "role_boundaries" {
   description = "Permissions boundary per role (every one must carry it)."
-  value = {
-    for k, r in {
-      execution = aws_iam_role.execution, proxy = aws_iam_role.proxy, worker = aws_iam_role.worker,
-      migrate   = aws_iam_role.migrate, operator = aws_iam_role.operator, bastion = aws_iam_role.bastion,
-    } : k => r.permissions_boundary
-  }
+  value       = { for k, r in aws_iam_role.this : k => r.permissions_boundary }
 }
