@@ -134,17 +134,16 @@ module "alb" {
 module "ecs" {
   source = "./modules/ecs"
 
-  name                     = local.name
-  region                   = var.region
-  private_subnet_ids       = module.network.private_subnet_ids
-  proxy_security_group_id  = module.security.proxy_security_group_id
-  worker_security_group_id = module.security.worker_security_group_id
-  execution_role_arn       = module.iam.execution_role_arn
-  proxy_task_role_arn      = module.iam.proxy_task_role_arn
-  worker_task_role_arn     = module.iam.worker_task_role_arn
-  migrate_task_role_arn    = module.iam.migrate_task_role_arn
-  run_migrations           = var.run_migrations
-  rate_limit_per_client    = var.rate_limit_per_client
+  name               = local.name
+  region             = var.region
+  private_subnet_ids = module.network.private_subnet_ids
+  security_group_ids = {
+    proxy  = module.security.proxy_security_group_id
+    worker = module.security.worker_security_group_id
+  }
+  role_arns             = { for k in ["execution", "proxy", "worker", "migrate"] : k => module.iam.role_arns[k] }
+  run_migrations        = var.run_migrations
+  rate_limit_per_client = var.rate_limit_per_client
   images = {
     proxy  = "${module.ecr.repository_urls["proxy"]}:${var.image_tag}"
     worker = "${module.ecr.repository_urls["worker"]}:${var.image_tag}"

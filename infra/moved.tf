@@ -58,3 +58,14 @@ moved {
   from = module.iam.aws_iam_role_policy.operator
   to   = module.iam.aws_iam_role_policy.this["operator"]
 }
+
+# modules/ecs: the two services, keyed by service.
+moved {
+  from = module.ecs.aws_ecs_service.proxy
+  to   = module.ecs.aws_ecs_service.this["proxy"]
+}
+
+moved {
+  from = module.ecs.aws_ecs_service.worker
+  to   = module.ecs.aws_ecs_service.this["worker"]
+}

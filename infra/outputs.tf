@@ -51,7 +51,7 @@ output "db_address" {
 
 output "operator_role_arn" {
   description = "Role to assume for DLQ inspection and replay."
-  value       = module.iam.operator_role_arn
+  value       = module.iam.role_arns["operator"]
 }
 
 output "bastion_instance_id" {

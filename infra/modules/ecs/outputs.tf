@@ -5,12 +5,12 @@ output "cluster_name" {
 
 output "proxy_service_name" {
   description = "ECS service name of the proxy."
-  value       = aws_ecs_service.proxy.name
+  value       = aws_ecs_service.this["proxy"].name
 }
 
 output "worker_service_name" {
   description = "ECS service name of the worker."
-  value       = aws_ecs_service.worker.name
+  value       = aws_ecs_service.this["worker"].name
 }
 
 output "task_definition_families" {
@@ -20,10 +20,7 @@ output "task_definition_families" {
 
 output "services" {
   description = "Per service: task definition revision it runs, whether Terraform rolls it and waits (for review and tests)."
-  value = {
-    proxy  = { task_definition = aws_ecs_service.proxy.task_definition, wait = aws_ecs_service.proxy.wait_for_steady_state }
-    worker = { task_definition = aws_ecs_service.worker.task_definition, wait = aws_ecs_service.worker.wait_for_steady_state }
-  }
+  value       = { for k, s in aws_ecs_service.this : k => { task_definition = s.task_definition, wait = s.wait_for_steady_state } }
 }
 
 output "container_definitions" {

@@ -1,26 +1,6 @@
-output "execution_role_arn" {
-  description = "ARN of the ECS task execution role."
-  value       = aws_iam_role.this["execution"].arn
-}
-
-output "proxy_task_role_arn" {
-  description = "ARN of the proxy task role."
-  value       = aws_iam_role.this["proxy"].arn
-}
-
-output "worker_task_role_arn" {
-  description = "ARN of the worker task role."
-  value       = aws_iam_role.this["worker"].arn
-}
-
-output "migrate_task_role_arn" {
-  description = "ARN of the migrate task role (master secret only)."
-  value       = aws_iam_role.this["migrate"].arn
-}
-
-output "operator_role_arn" {
-  description = "ARN of the DLQ operator role."
-  value       = aws_iam_role.this["operator"].arn
+output "role_arns" {
+  description = "ARN per role: execution (ECS task execution), proxy, worker, migrate (task roles; migrate reads only the master secret), operator (DLQ replay), bastion."
+  value       = { for k, r in aws_iam_role.this : k => r.arn }
 }
 
 output "bastion_instance_profile_name" {
