@@ -69,3 +69,60 @@ moved {
   from = module.ecs.aws_ecs_service.worker
   to   = module.ecs.aws_ecs_service.this["worker"]
 }
+
+# modules/observability: the alarms on one metric each, keyed by alarm kind.
+moved {
+  from = module.observability.aws_cloudwatch_metric_alarm.dlq_not_empty
+  to   = module.observability.aws_cloudwatch_metric_alarm.this["dlq_not_empty"]
+}
+
+moved {
+  from = module.observability.aws_cloudwatch_metric_alarm.oldest_message_age
+  to   = module.observability.aws_cloudwatch_metric_alarm.this["oldest_message_age"]
+}
+
+moved {
+  from = module.observability.aws_cloudwatch_metric_alarm.worker_errors
+  to   = module.observability.aws_cloudwatch_metric_alarm.this["worker_errors"]
+}
+
+moved {
+  from = module.observability.aws_cloudwatch_metric_alarm.worker_failed_messages
+  to   = module.observability.aws_cloudwatch_metric_alarm.this["worker_failed_messages"]
+}
+
+moved {
+  from = module.observability.aws_cloudwatch_metric_alarm.rds["cpu"]
+  to   = module.observability.aws_cloudwatch_metric_alarm.this["rds_cpu"]
+}
+
+moved {
+  from = module.observability.aws_cloudwatch_metric_alarm.rds["free_storage"]
+  to   = module.observability.aws_cloudwatch_metric_alarm.this["rds_free_storage"]
+}
+
+moved {
+  from = module.observability.aws_cloudwatch_metric_alarm.rds["connections"]
+  to   = module.observability.aws_cloudwatch_metric_alarm.this["rds_connections"]
+}
+
+moved {
+  from = module.observability.aws_cloudwatch_metric_alarm.unhealthy_hosts
+  to   = module.observability.aws_cloudwatch_metric_alarm.this["unhealthy_hosts"]
+}
+
+moved {
+  from = module.observability.aws_cloudwatch_metric_alarm.no_healthy_hosts
+  to   = module.observability.aws_cloudwatch_metric_alarm.this["no_healthy_hosts"]
+}
+
+# modules/ecs: the scaling policies, keyed by service.
+moved {
+  from = module.ecs.aws_appautoscaling_policy.proxy_requests
+  to   = module.ecs.aws_appautoscaling_policy.this["proxy"]
+}
+
+moved {
+  from = module.ecs.aws_appautoscaling_policy.worker_backlog
+  to   = module.ecs.aws_appautoscaling_policy.this["worker"]
+}

@@ -232,81 +232,84 @@ resource "aws_appautoscaling_target" "this" {
   max_capacity       = each.value.max_tasks
 }
 
-# proxy: requests per target (ALB), not CPU.
-resource "aws_appautoscaling_policy" "proxy_requests" {
-  name               = "${var.name}-proxy-requests-per-target"
-  policy_type        = "TargetTrackingScaling"
-  service_namespace  = aws_appautoscaling_target.this["proxy"].service_namespace
-  scalable_dimension = aws_appautoscaling_target.this["proxy"].scalable_dimension
-  resource_id        = aws_appautoscaling_target.this["proxy"].resource_id
-
-  target_tracking_scaling_policy_configuration {
-    target_value       = var.proxy.requests_per_target
-    scale_in_cooldown  = 120
-    scale_out_cooldown = 30
-
-    predefined_metric_specification {
-      predefined_metric_type = "ALBRequestCountPerTarget"
-      resource_label         = "${var.alb_arn_suffix}/${var.target_group_arn_suffix}"
-    }
+# proxy: requests per target (ALB), not CPU. worker: backlog per running
+# task = visible messages / running tasks.
+locals {
+  scaling = {
+    proxy  = { name = "requests-per-target", target_value = var.proxy.requests_per_target }
+    worker = { name = "backlog-per-task", target_value = var.worker.backlog_per_task }
   }
 }
 
-# worker: backlog per running task = visible messages / running tasks.
-resource "aws_appautoscaling_policy" "worker_backlog" {
-  name               = "${var.name}-worker-backlog-per-task"
+resource "aws_appautoscaling_policy" "this" {
+  for_each = local.scaling
+
+  name               = "${var.name}-${each.key}-${each.value.name}"
   policy_type        = "TargetTrackingScaling"
-  service_namespace  = aws_appautoscaling_target.this["worker"].service_namespace
-  scalable_dimension = aws_appautoscaling_target.this["worker"].scalable_dimension
-  resource_id        = aws_appautoscaling_target.this["worker"].resource_id
+  service_namespace  = aws_appautoscaling_target.this[each.key].service_namespace
+  scalable_dimension = aws_appautoscaling_target.this[each.key].scalable_dimension
+  resource_id        = aws_appautoscaling_target.this[each.key].resource_id
 
   target_tracking_scaling_policy_configuration {
-    target_value       = var.worker.backlog_per_task
+    target_value       = each.value.target_value
     scale_in_cooldown  = 120
     scale_out_cooldown = 30
 
-    customized_metric_specification {
-      metrics {
-        id          = "visible"
-        return_data = false
-        metric_stat {
-          metric {
-            namespace   = "AWS/SQS"
-            metric_name = "ApproximateNumberOfMessagesVisible"
-            dimensions {
-              name  = "QueueName"
-              value = var.queue_name
-            }
-          }
-          stat = "Sum"
-        }
-      }
+    dynamic "predefined_metric_specification" {
+      for_each = each.key == "proxy" ? [1] : []
 
-      metrics {
-        id          = "running"
-        return_data = false
-        metric_stat {
-          metric {
-            namespace   = "ECS/ContainerInsights"
-            metric_name = "RunningTaskCount"
-            dimensions {
-              name  = "ClusterName"
-              value = aws_ecs_cluster.this.name
-            }
-            dimensions {
-              name  = "ServiceName"
-              value = aws_ecs_service.this["worker"].name
-            }
-          }
-          stat = "Average"
-        }
+      content {
+        predefined_metric_type = "ALBRequestCountPerTarget"
+        resource_label         = "${var.alb_arn_suffix}/${var.target_group_arn_suffix}"
       }
+    }
 
-      metrics {
-        id          = "backlog_per_task"
-        label       = "Visible messages per running worker task"
-        expression  = "IF(running > 0, visible / running, visible)"
-        return_data = true
+    dynamic "customized_metric_specification" {
+      for_each = each.key == "worker" ? [1] : []
+
+      content {
+        metrics {
+          id          = "visible"
+          return_data = false
+          metric_stat {
+            metric {
+              namespace   = "AWS/SQS"
+              metric_name = "ApproximateNumberOfMessagesVisible"
+              dimensions {
+                name  = "QueueName"
+                value = var.queue_name
+              }
+            }
+            stat = "Sum"
+          }
+        }
+
+        metrics {
+          id          = "running"
+          return_data = false
+          metric_stat {
+            metric {
+              namespace   = "ECS/ContainerInsights"
+              metric_name = "RunningTaskCount"
+              dimensions {
+                name  = "ClusterName"
+                value = aws_ecs_cluster.this.name
+              }
+              dimensions {
+                name  = "ServiceName"
+                value = aws_ecs_service.this["worker"].name
+              }
+            }
+            stat = "Average"
+          }
+        }
+
+        metrics {
+          id          = "backlog_per_task"
+          label       = "Visible messages per running worker task"
+          expression  = "IF(running > 0, visible / running, visible)"
+          return_data = true
+        }
       }
     }
   }
