@@ -126,3 +126,125 @@ moved {
   from = module.ecs.aws_appautoscaling_policy.worker_backlog
   to   = module.ecs.aws_appautoscaling_policy.this["worker"]
 }
+
+# modules/security: the groups by role, the rules by "<group>_from_<client>" and
+# "<client>_to_<target>".
+moved {
+  from = module.security.aws_security_group.alb
+  to   = module.security.aws_security_group.this["alb"]
+}
+
+moved {
+  from = module.security.aws_security_group.proxy
+  to   = module.security.aws_security_group.this["proxy"]
+}
+
+moved {
+  from = module.security.aws_security_group.worker
+  to   = module.security.aws_security_group.this["worker"]
+}
+
+moved {
+  from = module.security.aws_security_group.rds
+  to   = module.security.aws_security_group.this["rds"]
+}
+
+moved {
+  from = module.security.aws_security_group.bastion
+  to   = module.security.aws_security_group.this["bastion"]
+}
+
+moved {
+  from = module.security.aws_vpc_security_group_ingress_rule.alb_http
+  to   = module.security.aws_vpc_security_group_ingress_rule.alb_from_internet["http"]
+}
+
+moved {
+  from = module.security.aws_vpc_security_group_ingress_rule.alb_https
+  to   = module.security.aws_vpc_security_group_ingress_rule.alb_from_internet["https"]
+}
+
+moved {
+  from = module.security.aws_vpc_security_group_ingress_rule.proxy_from_alb
+  to   = module.security.aws_vpc_security_group_ingress_rule.this["proxy_from_alb"]
+}
+
+moved {
+  from = module.security.aws_vpc_security_group_ingress_rule.rds_from["proxy"]
+  to   = module.security.aws_vpc_security_group_ingress_rule.this["rds_from_proxy"]
+}
+
+moved {
+  from = module.security.aws_vpc_security_group_ingress_rule.endpoints_from["proxy"]
+  to   = module.security.aws_vpc_security_group_ingress_rule.this["endpoints_from_proxy"]
+}
+
+moved {
+  from = module.security.aws_vpc_security_group_ingress_rule.rds_from["worker"]
+  to   = module.security.aws_vpc_security_group_ingress_rule.this["rds_from_worker"]
+}
+
+moved {
+  from = module.security.aws_vpc_security_group_ingress_rule.endpoints_from["worker"]
+  to   = module.security.aws_vpc_security_group_ingress_rule.this["endpoints_from_worker"]
+}
+
+moved {
+  from = module.security.aws_vpc_security_group_ingress_rule.rds_from["bastion"]
+  to   = module.security.aws_vpc_security_group_ingress_rule.this["rds_from_bastion"]
+}
+
+moved {
+  from = module.security.aws_vpc_security_group_ingress_rule.endpoints_from["bastion"]
+  to   = module.security.aws_vpc_security_group_ingress_rule.this["endpoints_from_bastion"]
+}
+
+moved {
+  from = module.security.aws_vpc_security_group_egress_rule.alb_to_proxy
+  to   = module.security.aws_vpc_security_group_egress_rule.this["alb_to_proxy"]
+}
+
+moved {
+  from = module.security.aws_vpc_security_group_egress_rule.service_to_endpoints["proxy"]
+  to   = module.security.aws_vpc_security_group_egress_rule.this["proxy_to_endpoints"]
+}
+
+moved {
+  from = module.security.aws_vpc_security_group_egress_rule.service_to_s3["proxy"]
+  to   = module.security.aws_vpc_security_group_egress_rule.this["proxy_to_s3"]
+}
+
+moved {
+  from = module.security.aws_vpc_security_group_egress_rule.service_to_rds["proxy"]
+  to   = module.security.aws_vpc_security_group_egress_rule.this["proxy_to_rds"]
+}
+
+moved {
+  from = module.security.aws_vpc_security_group_egress_rule.service_to_endpoints["worker"]
+  to   = module.security.aws_vpc_security_group_egress_rule.this["worker_to_endpoints"]
+}
+
+moved {
+  from = module.security.aws_vpc_security_group_egress_rule.service_to_s3["worker"]
+  to   = module.security.aws_vpc_security_group_egress_rule.this["worker_to_s3"]
+}
+
+moved {
+  from = module.security.aws_vpc_security_group_egress_rule.service_to_rds["worker"]
+  to   = module.security.aws_vpc_security_group_egress_rule.this["worker_to_rds"]
+}
+
+moved {
+  from = module.security.aws_vpc_security_group_egress_rule.bastion_to_endpoints
+  to   = module.security.aws_vpc_security_group_egress_rule.this["bastion_to_endpoints"]
+}
+
+moved {
+  from = module.security.aws_vpc_security_group_egress_rule.bastion_to_s3
+  to   = module.security.aws_vpc_security_group_egress_rule.this["bastion_to_s3"]
+}
+
+moved {
+  from = module.security.aws_vpc_security_group_egress_rule.bastion_to_rds
+  to   = module.security.aws_vpc_security_group_egress_rule.this["bastion_to_rds"]
+}
