@@ -64,7 +64,7 @@ module "database" {
 
   name                  = local.name
   subnet_ids            = module.network.private_subnet_ids
-  security_group_id     = module.security.rds_security_group_id
+  security_group_id     = module.security.security_group_ids.rds
   instance_class        = var.database.instance_class
   allocated_storage     = var.database.allocated_storage
   max_allocated_storage = var.database.max_allocated_storage
@@ -95,8 +95,7 @@ module "observability" {
   dlq_name                = module.queue.dlq_name
   alb_arn_suffix          = module.alb.alb_arn_suffix
   cluster_name            = module.ecs.cluster_name
-  proxy_service_name      = module.ecs.proxy_service_name
-  worker_service_name     = module.ecs.worker_service_name
+  service_names           = module.ecs.service_names
   db_identifier           = module.database.identifier
   tags                    = local.tags
 }
@@ -123,7 +122,7 @@ module "alb" {
   name                    = local.name
   vpc_id                  = module.network.vpc_id
   public_subnet_ids       = module.network.public_subnet_ids
-  security_group_id       = module.security.alb_security_group_id
+  security_group_id       = module.security.security_group_ids.alb
   hosted_zone_id          = var.hosted_zone_id
   hostname                = var.hostname
   deletion_protection     = var.database.deletion_protection
@@ -138,8 +137,8 @@ module "ecs" {
   region             = var.region
   private_subnet_ids = module.network.private_subnet_ids
   security_group_ids = {
-    proxy  = module.security.proxy_security_group_id
-    worker = module.security.worker_security_group_id
+    proxy  = module.security.security_group_ids.proxy
+    worker = module.security.security_group_ids.worker
   }
   role_arns             = { for k in ["execution", "proxy", "worker", "migrate"] : k => module.iam.role_arns[k] }
   run_migrations        = var.run_migrations
@@ -179,7 +178,7 @@ module "bastion" {
 
   name                  = local.name
   subnet_id             = module.network.private_subnet_ids[0]
-  security_group_id     = module.security.bastion_security_group_id
+  security_group_id     = module.security.security_group_ids.bastion
   instance_profile_name = module.iam.bastion_instance_profile_name
   tags                  = local.tags
 }
@@ -192,8 +191,8 @@ module "lambda" {
   http_zip                   = var.lambda_zips.http
   sqs_zip                    = var.lambda_zips.sqs
   private_subnet_ids         = module.network.private_subnet_ids
-  http_security_group_id     = module.security.proxy_security_group_id
-  sqs_security_group_id      = module.security.worker_security_group_id
+  http_security_group_id     = module.security.security_group_ids.proxy
+  sqs_security_group_id      = module.security.security_group_ids.worker
   queue_arn                  = module.queue.queue_arn
   queue_url                  = module.queue.queue_url
   dlq_arn                    = module.queue.dlq_arn

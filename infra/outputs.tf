@@ -15,10 +15,7 @@ output "cluster_name" {
 
 output "services" {
   description = "ECS service name per image."
-  value = {
-    proxy  = module.ecs.proxy_service_name
-    worker = module.ecs.worker_service_name
-  }
+  value       = module.ecs.service_names
 }
 
 output "task_definition_families" {

@@ -3,14 +3,9 @@ output "cluster_name" {
   value       = aws_ecs_cluster.this.name
 }
 
-output "proxy_service_name" {
-  description = "ECS service name of the proxy."
-  value       = aws_ecs_service.this["proxy"].name
-}
-
-output "worker_service_name" {
-  description = "ECS service name of the worker."
-  value       = aws_ecs_service.this["worker"].name
+output "service_names" {
+  description = "ECS service name per service (proxy, worker)."
+  value       = { for k, s in aws_ecs_service.this : k => s.name }
 }
 
 output "task_definition_families" {

@@ -259,8 +259,8 @@ locals {
     {
       title = "Running tasks", stat = "Average"
       metrics = [
-        ["ECS/ContainerInsights", "RunningTaskCount", "ClusterName", var.cluster_name, "ServiceName", var.proxy_service_name],
-        ["...", var.worker_service_name],
+        ["ECS/ContainerInsights", "RunningTaskCount", "ClusterName", var.cluster_name, "ServiceName", var.service_names.proxy],
+        ["...", var.service_names.worker],
       ]
     },
     {
