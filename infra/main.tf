@@ -95,7 +95,7 @@ module "observability" {
   dlq_name                = module.queue.dlq_name
   alb_arn_suffix          = module.alb.alb_arn_suffix
   cluster_name            = module.ecs.cluster_name
-  service_names           = module.ecs.service_names
+  service_names           = { for k, s in module.ecs.services : k => s.name }
   db_identifier           = module.database.identifier
   tags                    = local.tags
 }

@@ -15,7 +15,7 @@ output "cluster_name" {
 
 output "services" {
   description = "ECS service name per image."
-  value       = module.ecs.service_names
+  value       = { for k, s in module.ecs.services : k => s.name }
 }
 
 output "task_definition_families" {
