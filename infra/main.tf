@@ -10,6 +10,15 @@ locals {
   # Created by infra/bootstrap; every role here carries it, and the apply
   # roles cannot create a role without it.
   permissions_boundary_arn = "arn:aws:iam::${data.aws_caller_identity.current.account_id}:policy/${var.permissions_boundary_name}"
+
+  # How the ECS services and the Lambda functions reach the database: the
+  # endpoint and each service's login secret.
+  db = {
+    host        = module.database.address
+    port        = module.database.port
+    name        = module.database.db_name
+    secret_arns = module.database.login_secret_arns
+  }
 }
 
 data "aws_caller_identity" "current" {}
@@ -155,14 +164,10 @@ module "ecs" {
   dlq_url                    = module.queue.dlq_url
   queue_name                 = module.queue.queue_name
   visibility_timeout_seconds = var.queue.visibility_timeout_seconds
-  db = {
-    host              = module.database.address
-    port              = module.database.port
-    name              = module.database.db_name
-    secret_arns       = module.database.login_secret_arns
+  db = merge(local.db, {
     master_secret_arn = module.database.master_user_secret_arn
     ssl_root_cert     = var.db_ssl_root_cert
-  }
+  })
   log_level = var.log_level
   proxy     = var.proxy
   worker    = var.worker
@@ -198,14 +203,10 @@ module "lambda" {
   dlq_arn                    = module.queue.dlq_arn
   dlq_url                    = module.queue.dlq_url
   visibility_timeout_seconds = var.queue.visibility_timeout_seconds
-  db = {
-    host          = module.database.address
-    port          = module.database.port
-    name          = module.database.db_name
-    secret_arns   = module.database.login_secret_arns
+  db = merge(local.db, {
     kms_key_arn   = module.database.secrets_kms_key_arn
     ssl_root_cert = var.lambda_db_ssl_root_cert
-  }
+  })
   vpc_arn                  = module.network.vpc_arn
   permissions_boundary_arn = local.permissions_boundary_arn
   require_zips             = var.require_lambda_zips
