@@ -10,6 +10,15 @@ locals {
   # Created by infra/bootstrap; every role here carries it, and the apply
   # roles cannot create a role without it.
   permissions_boundary_arn = "arn:aws:iam::${data.aws_caller_identity.current.account_id}:policy/${var.permissions_boundary_name}"
+
+  # How the ECS services and the Lambda functions reach the database: the
+  # endpoint and each service's login secret.
+  db = {
+    host        = module.database.address
+    port        = module.database.port
+    name        = module.database.db_name
+    secret_arns = module.database.login_secret_arns
+  }
 }
 
 data "aws_caller_identity" "current" {}
@@ -64,7 +73,7 @@ module "database" {
 
   name                  = local.name
   subnet_ids            = module.network.private_subnet_ids
-  security_group_id     = module.security.rds_security_group_id
+  security_group_id     = module.security.security_group_ids.rds
   instance_class        = var.database.instance_class
   allocated_storage     = var.database.allocated_storage
   max_allocated_storage = var.database.max_allocated_storage
@@ -95,8 +104,7 @@ module "observability" {
   dlq_name                = module.queue.dlq_name
   alb_arn_suffix          = module.alb.alb_arn_suffix
   cluster_name            = module.ecs.cluster_name
-  proxy_service_name      = module.ecs.proxy_service_name
-  worker_service_name     = module.ecs.worker_service_name
+  service_names           = { for k, s in module.ecs.services : k => s.name }
   db_identifier           = module.database.identifier
   tags                    = local.tags
 }
@@ -123,7 +131,7 @@ module "alb" {
   name                    = local.name
   vpc_id                  = module.network.vpc_id
   public_subnet_ids       = module.network.public_subnet_ids
-  security_group_id       = module.security.alb_security_group_id
+  security_group_id       = module.security.security_group_ids.alb
   hosted_zone_id          = var.hosted_zone_id
   hostname                = var.hostname
   deletion_protection     = var.database.deletion_protection
@@ -134,17 +142,16 @@ module "alb" {
 module "ecs" {
   source = "./modules/ecs"
 
-  name                     = local.name
-  region                   = var.region
-  private_subnet_ids       = module.network.private_subnet_ids
-  proxy_security_group_id  = module.security.proxy_security_group_id
-  worker_security_group_id = module.security.worker_security_group_id
-  execution_role_arn       = module.iam.execution_role_arn
-  proxy_task_role_arn      = module.iam.proxy_task_role_arn
-  worker_task_role_arn     = module.iam.worker_task_role_arn
-  migrate_task_role_arn    = module.iam.migrate_task_role_arn
-  run_migrations           = var.run_migrations
-  rate_limit_per_client    = var.rate_limit_per_client
+  name               = local.name
+  region             = var.region
+  private_subnet_ids = module.network.private_subnet_ids
+  security_group_ids = {
+    proxy  = module.security.security_group_ids.proxy
+    worker = module.security.security_group_ids.worker
+  }
+  role_arns             = { for k in ["execution", "proxy", "worker", "migrate"] : k => module.iam.role_arns[k] }
+  run_migrations        = var.run_migrations
+  rate_limit_per_client = var.rate_limit_per_client
   images = {
     proxy  = "${module.ecr.repository_urls["proxy"]}:${var.image_tag}"
     worker = "${module.ecr.repository_urls["worker"]}:${var.image_tag}"
@@ -157,14 +164,10 @@ module "ecs" {
   dlq_url                    = module.queue.dlq_url
   queue_name                 = module.queue.queue_name
   visibility_timeout_seconds = var.queue.visibility_timeout_seconds
-  db = {
-    host              = module.database.address
-    port              = module.database.port
-    name              = module.database.db_name
-    secret_arns       = module.database.login_secret_arns
+  db = merge(local.db, {
     master_secret_arn = module.database.master_user_secret_arn
     ssl_root_cert     = var.db_ssl_root_cert
-  }
+  })
   log_level = var.log_level
   proxy     = var.proxy
   worker    = var.worker
@@ -180,7 +183,7 @@ module "bastion" {
 
   name                  = local.name
   subnet_id             = module.network.private_subnet_ids[0]
-  security_group_id     = module.security.bastion_security_group_id
+  security_group_id     = module.security.security_group_ids.bastion
   instance_profile_name = module.iam.bastion_instance_profile_name
   tags                  = local.tags
 }
@@ -193,21 +196,17 @@ module "lambda" {
   http_zip                   = var.lambda_zips.http
   sqs_zip                    = var.lambda_zips.sqs
   private_subnet_ids         = module.network.private_subnet_ids
-  http_security_group_id     = module.security.proxy_security_group_id
-  sqs_security_group_id      = module.security.worker_security_group_id
+  http_security_group_id     = module.security.security_group_ids.proxy
+  sqs_security_group_id      = module.security.security_group_ids.worker
   queue_arn                  = module.queue.queue_arn
   queue_url                  = module.queue.queue_url
   dlq_arn                    = module.queue.dlq_arn
   dlq_url                    = module.queue.dlq_url
   visibility_timeout_seconds = var.queue.visibility_timeout_seconds
-  db = {
-    host          = module.database.address
-    port          = module.database.port
-    name          = module.database.db_name
-    secret_arns   = module.database.login_secret_arns
+  db = merge(local.db, {
     kms_key_arn   = module.database.secrets_kms_key_arn
     ssl_root_cert = var.lambda_db_ssl_root_cert
-  }
+  })
   vpc_arn                  = module.network.vpc_arn
   permissions_boundary_arn = local.permissions_boundary_arn
   require_zips             = var.require_lambda_zips

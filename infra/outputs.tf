@@ -15,10 +15,7 @@ output "cluster_name" {
 
 output "services" {
   description = "ECS service name per image."
-  value = {
-    proxy  = module.ecs.proxy_service_name
-    worker = module.ecs.worker_service_name
-  }
+  value       = { for k, s in module.ecs.services : k => s.name }
 }
 
 output "task_definition_families" {
@@ -51,7 +48,7 @@ output "db_address" {
 
 output "operator_role_arn" {
   description = "Role to assume for DLQ inspection and replay."
-  value       = module.iam.operator_role_arn
+  value       = module.iam.role_arns["operator"]
 }
 
 output "bastion_instance_id" {

@@ -53,14 +53,8 @@ fi
 [ -s "$CA_BUNDLE" ] || die "$CA_BUNDLE is missing: the images take this machine's CA bundle. Debian: apt-get install ca-certificates"
 
 # ---- 1. tools ----
-install_tool() { # name module version
-	local stamp=$TOOLS/$1.stamp
-	if [ -x "$BIN/$1" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$2@$3" ]; then return; fi
-	step "installing $1 $3 (once; cached in $TOOLS)"
-	mkdir -p "$BIN"
-	GOBIN=$BIN go install "$2@$3"
-	echo "$2@$3" >"$stamp"
-}
+# shellcheck source=SCRIPTDIR/../scripts/gotool.sh
+. "$ROOT/infra/scripts/gotool.sh" # install_tool
 install_tool ko github.com/google/ko "$KO_VERSION"
 install_tool crane github.com/google/go-containerregistry/cmd/crane "$CRANE_VERSION"
 crane() { "$BIN/crane" "$@"; }

@@ -29,14 +29,8 @@ DB=$TOOLS/db/$VULNDB_VERSION
 
 step() { echo "==> vulncheck: $*"; }
 
-install_tool() { # name package version
-	local stamp=$TOOLS/$1.stamp
-	if [ -x "$BIN/$1" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$2@$3" ]; then return; fi
-	step "installing $1 $3 (once; cached in $TOOLS)"
-	mkdir -p "$BIN"
-	GOBIN=$BIN go install "$2@$3"
-	echo "$2@$3" >"$stamp"
-}
+# shellcheck source=SCRIPTDIR/gotool.sh
+. "$ROOT/infra/scripts/gotool.sh" # install_tool
 install_tool govulncheck golang.org/x/vuln/cmd/govulncheck "$GOVULNCHECK_VERSION"
 
 if [ ! -f "$DB/index/db.json" ]; then

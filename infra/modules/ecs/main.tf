@@ -42,75 +42,67 @@ locals {
     { name = "DB_SECRET_ARN", value = var.db.secret_arns.worker },
   ]
 
-  containers = {
+  # What each container adds to the settings all three share (below).
+  container_settings = {
     proxy = {
-      name                   = "proxy"
-      image                  = var.images.proxy
-      essential              = true
-      readonlyRootFilesystem = true
-      user                   = "65532:65532"
-      stopTimeout            = 30 # the proxy drains within 20 s
-      portMappings           = [{ containerPort = var.proxy_port, protocol = "tcp", name = "http" }]
-      environment            = concat(local.environment, local.proxy_environment)
-      logConfiguration = {
-        logDriver = "awslogs"
-        options = {
-          awslogs-group         = var.log_group_names.proxy
-          awslogs-region        = var.region
-          awslogs-stream-prefix = "proxy"
-        }
-      }
+      image        = var.images.proxy
+      log_group    = var.log_group_names.proxy
+      stopTimeout  = 30 # the proxy drains within 20 s
+      portMappings = [{ containerPort = var.proxy_port, protocol = "tcp", name = "http" }]
+      environment  = concat(local.environment, local.proxy_environment)
       # No container healthCheck: the distroless image has no shell or curl
       # to run one. The ALB health check on /healthz replaces it.
     }
     worker = {
-      name                   = "worker"
-      image                  = var.images.worker
-      essential              = true
-      readonlyRootFilesystem = true
-      user                   = "65532:65532"
-      stopTimeout            = 30 # the worker finishes its batch within 20 s
-      environment            = concat(local.environment, local.worker_environment)
-      logConfiguration = {
-        logDriver = "awslogs"
-        options = {
-          awslogs-group         = var.log_group_names.worker
-          awslogs-region        = var.region
-          awslogs-stream-prefix = "worker"
-        }
-      }
+      image       = var.images.worker
+      log_group   = var.log_group_names.worker
+      stopTimeout = 30 # the worker finishes its batch within 20 s
+      environment = concat(local.environment, local.worker_environment)
       # No container healthCheck (distroless, no shell); ECS replaces a
       # worker whose process exits.
     }
     # One-off: the schema migrations, as the master user (the proxy image
     # with var.migrate_command), run before the services roll.
     migrate = {
-      name                   = "migrate"
-      image                  = var.images.proxy
-      essential              = true
-      readonlyRootFilesystem = true
-      user                   = "65532:65532"
-      command                = var.migrate_command
+      image     = var.images.proxy
+      log_group = var.log_group_names.proxy
+      command   = var.migrate_command
       environment = concat(local.environment, [
         { name = "DB_SECRET_ARN", value = var.db.master_secret_arn },
         { name = "MIGRATE", value = "true" },
       ])
-      logConfiguration = {
-        logDriver = "awslogs"
-        options = {
-          awslogs-group         = var.log_group_names.proxy
-          awslogs-region        = var.region
-          awslogs-stream-prefix = "migrate"
-        }
-      }
     }
   }
 
+  # Every container: essential, read-only root filesystem, uid 65532, logs to
+  # its service's log group under its own stream prefix.
+  containers = {
+    for k, c in local.container_settings : k => merge(
+      {
+        name                   = k
+        essential              = true
+        readonlyRootFilesystem = true
+        user                   = "65532:65532"
+        logConfiguration = {
+          logDriver = "awslogs"
+          options = {
+            awslogs-group         = c.log_group
+            awslogs-region        = var.region
+            awslogs-stream-prefix = k
+          }
+        }
+      },
+      { for a, v in c : a => v if a != "log_group" },
+    )
+  }
+
   task_sizes = merge(local.services, { migrate = { cpu = 256, memory = 512 } })
-  task_roles = {
-    proxy   = var.proxy_task_role_arn
-    worker  = var.worker_task_role_arn
-    migrate = var.migrate_task_role_arn
+
+  # The proxy registers with the ALB target group; the worker has no load
+  # balancer.
+  service_network = {
+    proxy  = { security_group_id = var.security_group_ids.proxy, behind_alb = true, health_check_grace_period_seconds = 30 }
+    worker = { security_group_id = var.security_group_ids.worker, behind_alb = false, health_check_grace_period_seconds = null }
   }
 }
 
@@ -143,8 +135,8 @@ resource "aws_ecs_task_definition" "this" {
   network_mode             = "awsvpc"
   cpu                      = tostring(each.value.cpu)
   memory                   = tostring(each.value.memory)
-  execution_role_arn       = var.execution_role_arn
-  task_role_arn            = local.task_roles[each.key]
+  execution_role_arn       = var.role_arns.execution
+  task_role_arn            = var.role_arns[each.key]
   container_definitions    = jsonencode([local.containers[each.key]])
 
   runtime_platform {
@@ -155,14 +147,16 @@ resource "aws_ecs_task_definition" "this" {
   tags = var.tags
 }
 
-resource "aws_ecs_service" "proxy" {
-  name                              = "${var.name}-proxy"
+resource "aws_ecs_service" "this" {
+  for_each = local.services
+
+  name                              = "${var.name}-${each.key}"
   cluster                           = aws_ecs_cluster.this.id
-  task_definition                   = aws_ecs_task_definition.this["proxy"].arn
-  desired_count                     = var.proxy.min_tasks
+  task_definition                   = aws_ecs_task_definition.this[each.key].arn
+  desired_count                     = each.value.min_tasks
   launch_type                       = "FARGATE"
   platform_version                  = "LATEST"
-  health_check_grace_period_seconds = 30
+  health_check_grace_period_seconds = local.service_network[each.key].health_check_grace_period_seconds
   propagate_tags                    = "SERVICE"
   enable_execute_command            = false
 
@@ -176,14 +170,18 @@ resource "aws_ecs_service" "proxy" {
 
   network_configuration {
     subnets          = var.private_subnet_ids
-    security_groups  = [var.proxy_security_group_id]
+    security_groups  = [local.service_network[each.key].security_group_id]
     assign_public_ip = false
   }
 
-  load_balancer {
-    target_group_arn = var.target_group_arn
-    container_name   = "proxy"
-    container_port   = var.proxy_port
+  dynamic "load_balancer" {
+    for_each = local.service_network[each.key].behind_alb ? [var.target_group_arn] : []
+
+    content {
+      target_group_arn = load_balancer.value
+      container_name   = each.key
+      container_port   = var.proxy_port
+    }
   }
 
   # Terraform owns the task definition: a change to the image tag, the
@@ -194,41 +192,6 @@ resource "aws_ecs_service" "proxy" {
 
   lifecycle {
     # Autoscaling owns the count.
-    ignore_changes = [desired_count]
-  }
-
-  depends_on = [terraform_data.migrate]
-
-  tags = var.tags
-}
-
-resource "aws_ecs_service" "worker" {
-  name                   = "${var.name}-worker"
-  cluster                = aws_ecs_cluster.this.id
-  task_definition        = aws_ecs_task_definition.this["worker"].arn
-  desired_count          = var.worker.min_tasks
-  launch_type            = "FARGATE"
-  platform_version       = "LATEST"
-  propagate_tags         = "SERVICE"
-  enable_execute_command = false
-
-  deployment_minimum_healthy_percent = 100
-  deployment_maximum_percent         = 200
-
-  deployment_circuit_breaker {
-    enable   = true
-    rollback = true
-  }
-
-  network_configuration {
-    subnets          = var.private_subnet_ids
-    security_groups  = [var.worker_security_group_id]
-    assign_public_ip = false
-  }
-
-  wait_for_steady_state = true
-
-  lifecycle {
     ignore_changes = [desired_count]
   }
 
@@ -252,7 +215,7 @@ resource "terraform_data" "migrate" {
       CLUSTER         = aws_ecs_cluster.this.name
       TASK_DEFINITION = aws_ecs_task_definition.this["migrate"].arn
       SUBNETS         = join(",", var.private_subnet_ids)
-      SECURITY_GROUP  = var.worker_security_group_id
+      SECURITY_GROUP  = var.security_group_ids.worker
       AWS_REGION      = var.region
     }
   }
@@ -264,86 +227,89 @@ resource "aws_appautoscaling_target" "this" {
 
   service_namespace  = "ecs"
   scalable_dimension = "ecs:service:DesiredCount"
-  resource_id        = "service/${aws_ecs_cluster.this.name}/${each.key == "proxy" ? aws_ecs_service.proxy.name : aws_ecs_service.worker.name}"
+  resource_id        = "service/${aws_ecs_cluster.this.name}/${aws_ecs_service.this[each.key].name}"
   min_capacity       = each.value.min_tasks
   max_capacity       = each.value.max_tasks
 }
 
-# proxy: requests per target (ALB), not CPU.
-resource "aws_appautoscaling_policy" "proxy_requests" {
-  name               = "${var.name}-proxy-requests-per-target"
-  policy_type        = "TargetTrackingScaling"
-  service_namespace  = aws_appautoscaling_target.this["proxy"].service_namespace
-  scalable_dimension = aws_appautoscaling_target.this["proxy"].scalable_dimension
-  resource_id        = aws_appautoscaling_target.this["proxy"].resource_id
-
-  target_tracking_scaling_policy_configuration {
-    target_value       = var.proxy.requests_per_target
-    scale_in_cooldown  = 120
-    scale_out_cooldown = 30
-
-    predefined_metric_specification {
-      predefined_metric_type = "ALBRequestCountPerTarget"
-      resource_label         = "${var.alb_arn_suffix}/${var.target_group_arn_suffix}"
-    }
+# proxy: requests per target (ALB), not CPU. worker: backlog per running
+# task = visible messages / running tasks.
+locals {
+  scaling = {
+    proxy  = { name = "requests-per-target", target_value = var.proxy.requests_per_target }
+    worker = { name = "backlog-per-task", target_value = var.worker.backlog_per_task }
   }
 }
 
-# worker: backlog per running task = visible messages / running tasks.
-resource "aws_appautoscaling_policy" "worker_backlog" {
-  name               = "${var.name}-worker-backlog-per-task"
+resource "aws_appautoscaling_policy" "this" {
+  for_each = local.scaling
+
+  name               = "${var.name}-${each.key}-${each.value.name}"
   policy_type        = "TargetTrackingScaling"
-  service_namespace  = aws_appautoscaling_target.this["worker"].service_namespace
-  scalable_dimension = aws_appautoscaling_target.this["worker"].scalable_dimension
-  resource_id        = aws_appautoscaling_target.this["worker"].resource_id
+  service_namespace  = aws_appautoscaling_target.this[each.key].service_namespace
+  scalable_dimension = aws_appautoscaling_target.this[each.key].scalable_dimension
+  resource_id        = aws_appautoscaling_target.this[each.key].resource_id
 
   target_tracking_scaling_policy_configuration {
-    target_value       = var.worker.backlog_per_task
+    target_value       = each.value.target_value
     scale_in_cooldown  = 120
     scale_out_cooldown = 30
 
-    customized_metric_specification {
-      metrics {
-        id          = "visible"
-        return_data = false
-        metric_stat {
-          metric {
-            namespace   = "AWS/SQS"
-            metric_name = "ApproximateNumberOfMessagesVisible"
-            dimensions {
-              name  = "QueueName"
-              value = var.queue_name
-            }
-          }
-          stat = "Sum"
-        }
-      }
+    dynamic "predefined_metric_specification" {
+      for_each = each.key == "proxy" ? [1] : []
 
-      metrics {
-        id          = "running"
-        return_data = false
-        metric_stat {
-          metric {
-            namespace   = "ECS/ContainerInsights"
-            metric_name = "RunningTaskCount"
-            dimensions {
-              name  = "ClusterName"
-              value = aws_ecs_cluster.this.name
-            }
-            dimensions {
-              name  = "ServiceName"
-              value = aws_ecs_service.worker.name
-            }
-          }
-          stat = "Average"
-        }
+      content {
+        predefined_metric_type = "ALBRequestCountPerTarget"
+        resource_label         = "${var.alb_arn_suffix}/${var.target_group_arn_suffix}"
       }
+    }
 
-      metrics {
-        id          = "backlog_per_task"
-        label       = "Visible messages per running worker task"
-        expression  = "IF(running > 0, visible / running, visible)"
-        return_data = true
+    dynamic "customized_metric_specification" {
+      for_each = each.key == "worker" ? [1] : []
+
+      content {
+        metrics {
+          id          = "visible"
+          return_data = false
+          metric_stat {
+            metric {
+              namespace   = "AWS/SQS"
+              metric_name = "ApproximateNumberOfMessagesVisible"
+              dimensions {
+                name  = "QueueName"
+                value = var.queue_name
+              }
+            }
+            stat = "Sum"
+          }
+        }
+
+        metrics {
+          id          = "running"
+          return_data = false
+          metric_stat {
+            metric {
+              namespace   = "ECS/ContainerInsights"
+              metric_name = "RunningTaskCount"
+              dimensions {
+                name  = "ClusterName"
+                value = aws_ecs_cluster.this.name
+              }
+              dimensions {
+                name  = "ServiceName"
+                value = aws_ecs_service.this["worker"].name
+              }
+            }
+            stat = "Average"
+          }
+        }
+
+        metrics {
+          id          = "backlog_per_task"
+          label       = "Visible messages per running worker task"
+          expression  = "IF(running > 0, visible / running, visible)"
+          return_data = true
+        }
       }
     }
   }

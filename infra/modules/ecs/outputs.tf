@@ -3,27 +3,14 @@ output "cluster_name" {
   value       = aws_ecs_cluster.this.name
 }
 
-output "proxy_service_name" {
-  description = "ECS service name of the proxy."
-  value       = aws_ecs_service.proxy.name
-}
-
-output "worker_service_name" {
-  description = "ECS service name of the worker."
-  value       = aws_ecs_service.worker.name
-}
-
 output "task_definition_families" {
   description = "Task definition family per service (the deploy workflow registers new revisions of these)."
   value       = { for k, t in aws_ecs_task_definition.this : k => t.family }
 }
 
 output "services" {
-  description = "Per service: task definition revision it runs, whether Terraform rolls it and waits (for review and tests)."
-  value = {
-    proxy  = { task_definition = aws_ecs_service.proxy.task_definition, wait = aws_ecs_service.proxy.wait_for_steady_state }
-    worker = { task_definition = aws_ecs_service.worker.task_definition, wait = aws_ecs_service.worker.wait_for_steady_state }
-  }
+  description = "Per service (proxy, worker): its name, the task definition revision it runs, whether Terraform rolls it and waits (for review and tests)."
+  value       = { for k, s in aws_ecs_service.this : k => { name = s.name, task_definition = s.task_definition, wait = s.wait_for_steady_state } }
 }
 
 output "container_definitions" {

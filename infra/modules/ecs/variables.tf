@@ -13,29 +13,22 @@ variable "private_subnet_ids" {
   type        = list(string)
 }
 
-variable "proxy_security_group_id" {
-  description = "Security group of the proxy tasks."
-  type        = string
+variable "security_group_ids" {
+  description = "Security group per service (proxy, worker); the migrate task runs in the worker's."
+  type = object({
+    proxy  = string
+    worker = string
+  })
 }
 
-variable "worker_security_group_id" {
-  description = "Security group of the worker tasks."
-  type        = string
-}
-
-variable "execution_role_arn" {
-  description = "ECS task execution role."
-  type        = string
-}
-
-variable "proxy_task_role_arn" {
-  description = "Task role of the proxy."
-  type        = string
-}
-
-variable "worker_task_role_arn" {
-  description = "Task role of the worker."
-  type        = string
+variable "role_arns" {
+  description = "IAM roles: the task execution role (execution) and the task role of proxy, worker and migrate (which reads the master secret)."
+  type = object({
+    execution = string
+    proxy     = string
+    worker    = string
+    migrate   = string
+  })
 }
 
 variable "images" {
@@ -106,11 +99,6 @@ variable "db" {
     master_secret_arn = string
     ssl_root_cert     = string
   })
-}
-
-variable "migrate_task_role_arn" {
-  description = "Task role of the migrate task (reads the master secret)."
-  type        = string
 }
 
 variable "migrate_command" {

@@ -140,100 +140,84 @@ locals {
   operator_principals = length(var.operator_principal_arns) > 0 ? var.operator_principal_arns : ["arn:aws:iam::${data.aws_caller_identity.current.account_id}:root"]
 }
 
-resource "aws_iam_role" "execution" {
-  name                 = "${var.name}-ecs-execution"
-  description          = "ECS task execution role: image pull, logs, DB secret injection"
-  assume_role_policy   = local.ecs_trust
+# Every role of this module and its inline policy (none for the bastion, which
+# has the managed SSM policy below). The ECS roles trust ecs-tasks and name
+# their policy after themselves.
+locals {
+  ecs_roles = {
+    execution = { name = "ecs-execution", description = "ECS task execution role: image pull, logs, DB secret injection", policy = local.execution_policy }
+    proxy     = { name = "proxy-task", description = "proxy task role: send to the queue", policy = local.proxy_policy }
+    worker    = { name = "worker-task", description = "worker task role: consume the queue, dead-letter to the DLQ", policy = local.worker_policy }
+    migrate   = { name = "migrate-task", description = "migrate task role: read the master secret, nothing else", policy = local.migrate_policy }
+  }
+
+  roles = merge(
+    {
+      for k, r in local.ecs_roles : k => {
+        name                 = r.name
+        description          = r.description
+        trust                = local.ecs_trust
+        max_session_duration = null
+        policy_name          = k
+        policy               = jsonencode(r.policy)
+      }
+    },
+    {
+      operator = {
+        name        = "dlq-operator"
+        description = "Operators: inspect and replay the dead-letter queue (MFA required)"
+        trust = jsonencode({
+          Version = "2012-10-17"
+          Statement = [{
+            Effect    = "Allow"
+            Principal = { AWS = local.operator_principals }
+            Action    = "sts:AssumeRole"
+            Condition = { Bool = { "aws:MultiFactorAuthPresent" = "true" } }
+          }]
+        })
+        max_session_duration = 3600
+        policy_name          = "dlq-replay"
+        policy               = jsonencode(local.operator_policy)
+      }
+      # Bastion: SSM Session Manager only (no SSH key anywhere).
+      bastion = {
+        name                 = "bastion"
+        description          = null
+        trust                = jsonencode(local.bastion_trust)
+        max_session_duration = null
+        policy_name          = null
+        policy               = null
+      }
+    },
+  )
+}
+
+resource "aws_iam_role" "this" {
+  for_each = local.roles
+
+  name                 = "${var.name}-${each.value.name}"
+  description          = each.value.description
+  assume_role_policy   = each.value.trust
+  max_session_duration = each.value.max_session_duration
   permissions_boundary = var.permissions_boundary_arn
   tags                 = var.tags
 }
 
-resource "aws_iam_role_policy" "execution" {
-  name   = "execution"
-  role   = aws_iam_role.execution.id
-  policy = jsonencode(local.execution_policy)
-}
+resource "aws_iam_role_policy" "this" {
+  for_each = { for k, r in local.roles : k => r if r.policy != null }
 
-resource "aws_iam_role" "proxy" {
-  name                 = "${var.name}-proxy-task"
-  description          = "proxy task role: send to the queue"
-  assume_role_policy   = local.ecs_trust
-  permissions_boundary = var.permissions_boundary_arn
-  tags                 = var.tags
-}
-
-resource "aws_iam_role_policy" "proxy" {
-  name   = "proxy"
-  role   = aws_iam_role.proxy.id
-  policy = jsonencode(local.proxy_policy)
-}
-
-resource "aws_iam_role" "worker" {
-  name                 = "${var.name}-worker-task"
-  description          = "worker task role: consume the queue, dead-letter to the DLQ"
-  assume_role_policy   = local.ecs_trust
-  permissions_boundary = var.permissions_boundary_arn
-  tags                 = var.tags
-}
-
-resource "aws_iam_role_policy" "worker" {
-  name   = "worker"
-  role   = aws_iam_role.worker.id
-  policy = jsonencode(local.worker_policy)
-}
-
-resource "aws_iam_role" "migrate" {
-  name                 = "${var.name}-migrate-task"
-  description          = "migrate task role: read the master secret, nothing else"
-  assume_role_policy   = local.ecs_trust
-  permissions_boundary = var.permissions_boundary_arn
-  tags                 = var.tags
-}
-
-resource "aws_iam_role_policy" "migrate" {
-  name   = "migrate"
-  role   = aws_iam_role.migrate.id
-  policy = jsonencode(local.migrate_policy)
-}
-
-resource "aws_iam_role" "operator" {
-  name        = "${var.name}-dlq-operator"
-  description = "Operators: inspect and replay the dead-letter queue (MFA required)"
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { AWS = local.operator_principals }
-      Action    = "sts:AssumeRole"
-      Condition = { Bool = { "aws:MultiFactorAuthPresent" = "true" } }
-    }]
-  })
-  max_session_duration = 3600
-  permissions_boundary = var.permissions_boundary_arn
-  tags                 = var.tags
-}
-
-resource "aws_iam_role_policy" "operator" {
-  name   = "dlq-replay"
-  role   = aws_iam_role.operator.id
-  policy = jsonencode(local.operator_policy)
-}
-
-# Bastion: SSM Session Manager only (no SSH key anywhere).
-resource "aws_iam_role" "bastion" {
-  name                 = "${var.name}-bastion"
-  assume_role_policy   = jsonencode(local.bastion_trust)
-  permissions_boundary = var.permissions_boundary_arn
-  tags                 = var.tags
+  name   = each.value.policy_name
+  role   = aws_iam_role.this[each.key].id
+  policy = each.value.policy
 }
 
 resource "aws_iam_role_policy_attachment" "bastion_ssm" {
-  role       = aws_iam_role.bastion.name
+  role       = aws_iam_role.this["bastion"].name
   policy_arn = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 }
 
 resource "aws_iam_instance_profile" "bastion" {
   name = "${var.name}-bastion"
-  role = aws_iam_role.bastion.name
+  role = aws_iam_role.this["bastion"].name
   tags = var.tags
 }

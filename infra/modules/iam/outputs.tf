@@ -1,26 +1,6 @@
-output "execution_role_arn" {
-  description = "ARN of the ECS task execution role."
-  value       = aws_iam_role.execution.arn
-}
-
-output "proxy_task_role_arn" {
-  description = "ARN of the proxy task role."
-  value       = aws_iam_role.proxy.arn
-}
-
-output "worker_task_role_arn" {
-  description = "ARN of the worker task role."
-  value       = aws_iam_role.worker.arn
-}
-
-output "migrate_task_role_arn" {
-  description = "ARN of the migrate task role (master secret only)."
-  value       = aws_iam_role.migrate.arn
-}
-
-output "operator_role_arn" {
-  description = "ARN of the DLQ operator role."
-  value       = aws_iam_role.operator.arn
+output "role_arns" {
+  description = "ARN per role: execution (ECS task execution), proxy, worker, migrate (task roles; migrate reads only the master secret), operator (DLQ replay), bastion."
+  value       = { for k, r in aws_iam_role.this : k => r.arn }
 }
 
 output "bastion_instance_profile_name" {
@@ -49,10 +29,5 @@ output "trust_policies" {
 
 output "role_boundaries" {
   description = "Permissions boundary per role (every one must carry it)."
-  value = {
-    for k, r in {
-      execution = aws_iam_role.execution, proxy = aws_iam_role.proxy, worker = aws_iam_role.worker,
-      migrate   = aws_iam_role.migrate, operator = aws_iam_role.operator, bastion = aws_iam_role.bastion,
-    } : k => r.permissions_boundary
-  }
+  value       = { for k, r in aws_iam_role.this : k => r.permissions_boundary }
 }

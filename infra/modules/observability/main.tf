@@ -59,37 +59,97 @@ resource "aws_sns_topic_subscription" "email" {
   endpoint  = each.value
 }
 
-# ---- alarms ----
-resource "aws_cloudwatch_metric_alarm" "dlq_not_empty" {
-  alarm_name          = "${var.name}-dlq-not-empty"
-  alarm_description   = "Messages reached the dead-letter queue: inspect and replay them (README: DLQ replay)."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = var.dlq_name }
-  statistic           = "Maximum"
-  period              = 60
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
-  tags                = var.tags
+# ---- alarms on one metric each ----
+locals {
+  # What every alarm shares unless its group or its row says otherwise.
+  alarm_defaults = {
+    name                = null # "<var.name>-<kind with dashes>"
+    dimensions          = null
+    statistic           = "Maximum"
+    period              = 60
+    evaluation_periods  = 1
+    datapoints_to_alarm = null
+    comparison_operator = "GreaterThanThreshold"
+    threshold           = 0
+    treat_missing_data  = "notBreaching"
+  }
+  alarm_groups = {
+    sqs = { namespace = "AWS/SQS" }
+    # The worker's figures in this module's namespace (local.ns).
+    worker = { namespace = local.ns, statistic = "Sum", period = 300, threshold = var.worker_error_threshold }
+    # No figures from the database is itself a problem.
+    rds = {
+      namespace          = "AWS/RDS", dimensions = { DBInstanceIdentifier = var.db_identifier }, period = 300, evaluation_periods = 2
+      treat_missing_data = "breaching"
+    }
+    # The proxy's targets behind the ALB.
+    targets = { namespace = "AWS/ApplicationELB", dimensions = { LoadBalancer = var.alb_arn_suffix, TargetGroup = var.target_group_arn_suffix } }
+  }
+
+  # Alarm kind => group, metric and what differs from the defaults.
+  alarms = { for k, a in {
+    dlq_not_empty = {
+      group       = "sqs", metric_name = "ApproximateNumberOfMessagesVisible", dimensions = { QueueName = var.dlq_name }
+      description = "Messages reached the dead-letter queue: inspect and replay them (README: DLQ replay)."
+    }
+    oldest_message_age = {
+      group              = "sqs", metric_name = "ApproximateAgeOfOldestMessage", dimensions = { QueueName = var.queue_name }
+      description        = "The worker is not keeping up (or not running): the oldest message is older than ${var.oldest_message_age_threshold_seconds}s."
+      evaluation_periods = 5, datapoints_to_alarm = 3, threshold = var.oldest_message_age_threshold_seconds
+    }
+    # Error lines of the worker's JSON (zerolog) log, counted by the metric
+    # filter below.
+    worker_errors = {
+      group       = "worker", metric_name = aws_cloudwatch_log_metric_filter.worker_errors.metric_transformation[0].name
+      description = "The worker logged errors (failed batches, database or queue trouble)."
+    }
+    # From the Embedded Metric Format lines in the worker's log
+    # (METRICS_NAMESPACE = local.ns): messages left for redelivery because
+    # Postgres or the DLQ failed. Warnings, not errors, in the log, so the
+    # log-level filter does not see them.
+    worker_failed_messages = {
+      group       = "worker", metric_name = "worker_messages_total", dimensions = { service = "worker", outcome = "failed" }
+      description = "The worker could not store messages (left in the queue for redelivery): Postgres is down or failing."
+    }
+    rds_cpu = {
+      group       = "rds", metric_name = "CPUUtilization", statistic = "Average", threshold = var.rds_cpu_threshold_percent
+      description = "Database CPU above ${var.rds_cpu_threshold_percent}% for 10 minutes."
+    }
+    rds_free_storage = {
+      group       = "rds", metric_name = "FreeStorageSpace", statistic = "Minimum", comparison_operator = "LessThanThreshold", threshold = var.rds_free_storage_threshold_bytes
+      description = "Database free storage below ${floor(var.rds_free_storage_threshold_bytes / 1073741824)} GiB (autoscaling may be at its ceiling)."
+    }
+    rds_connections = {
+      group       = "rds", metric_name = "DatabaseConnections", threshold = var.rds_connections_threshold
+      description = "More than ${var.rds_connections_threshold} database connections: close to max_connections."
+    }
+    unhealthy_hosts = {
+      group       = "targets", metric_name = "UnHealthyHostCount", name = "proxy-unhealthy-hosts", evaluation_periods = 3
+      description = "proxy tasks fail the ALB health check (/healthz)."
+    }
+    no_healthy_hosts = {
+      group               = "targets", metric_name = "HealthyHostCount", name = "proxy-no-healthy-hosts", statistic = "Minimum", evaluation_periods = 2
+      comparison_operator = "LessThanThreshold", threshold = 1, treat_missing_data = "breaching"
+      description         = "No proxy task is healthy behind the ALB: the service is down."
+    }
+  } : k => merge(local.alarm_defaults, local.alarm_groups[a.group], a) }
 }
 
-resource "aws_cloudwatch_metric_alarm" "oldest_message_age" {
-  alarm_name          = "${var.name}-oldest-message-age"
-  alarm_description   = "The worker is not keeping up (or not running): the oldest message is older than ${var.oldest_message_age_threshold_seconds}s."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateAgeOfOldestMessage"
-  dimensions          = { QueueName = var.queue_name }
-  statistic           = "Maximum"
-  period              = 60
-  evaluation_periods  = 5
-  datapoints_to_alarm = 3
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.oldest_message_age_threshold_seconds
-  treat_missing_data  = "notBreaching"
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each = local.alarms
+
+  alarm_name          = "${var.name}-${coalesce(each.value.name, replace(each.key, "_", "-"))}"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric_name
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
+  period              = each.value.period
+  evaluation_periods  = each.value.evaluation_periods
+  datapoints_to_alarm = each.value.datapoints_to_alarm
+  comparison_operator = each.value.comparison_operator
+  threshold           = each.value.threshold
+  treat_missing_data  = each.value.treat_missing_data
   alarm_actions       = [aws_sns_topic.alarms.arn]
   ok_actions          = [aws_sns_topic.alarms.arn]
   tags                = var.tags
@@ -113,36 +173,19 @@ resource "aws_cloudwatch_metric_alarm" "http_5xx_rate" {
     return_data = true
   }
 
-  metric_query {
-    id = "target5xx"
-    metric {
-      namespace   = "AWS/ApplicationELB"
-      metric_name = "HTTPCode_Target_5XX_Count"
-      dimensions  = { LoadBalancer = var.alb_arn_suffix }
-      period      = 60
-      stat        = "Sum"
-    }
-  }
+  # The three counts of the load balancer the rate is computed from.
+  dynamic "metric_query" {
+    for_each = { target5xx = "HTTPCode_Target_5XX_Count", elb5xx = "HTTPCode_ELB_5XX_Count", requests = "RequestCount" }
 
-  metric_query {
-    id = "elb5xx"
-    metric {
-      namespace   = "AWS/ApplicationELB"
-      metric_name = "HTTPCode_ELB_5XX_Count"
-      dimensions  = { LoadBalancer = var.alb_arn_suffix }
-      period      = 60
-      stat        = "Sum"
-    }
-  }
-
-  metric_query {
-    id = "requests"
-    metric {
-      namespace   = "AWS/ApplicationELB"
-      metric_name = "RequestCount"
-      dimensions  = { LoadBalancer = var.alb_arn_suffix }
-      period      = 60
-      stat        = "Sum"
+    content {
+      id = metric_query.key
+      metric {
+        namespace   = "AWS/ApplicationELB"
+        metric_name = metric_query.value
+        dimensions  = { LoadBalancer = var.alb_arn_suffix }
+        period      = 60
+        stat        = "Sum"
+      }
     }
   }
 
@@ -163,45 +206,6 @@ resource "aws_cloudwatch_log_metric_filter" "worker_errors" {
   }
 }
 
-resource "aws_cloudwatch_metric_alarm" "worker_errors" {
-  alarm_name          = "${var.name}-worker-errors"
-  alarm_description   = "The worker logged errors (failed batches, database or queue trouble)."
-  namespace           = local.ns
-  metric_name         = "WorkerErrors"
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.worker_error_threshold
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
-  tags                = var.tags
-
-  depends_on = [aws_cloudwatch_log_metric_filter.worker_errors]
-}
-
-# The worker's own figures, from the Embedded Metric Format lines in its JSON
-# log (METRICS_NAMESPACE = this namespace): messages left for redelivery
-# because Postgres or the DLQ failed. Warnings, not errors, in the log, so the
-# log-level filter above does not see them.
-resource "aws_cloudwatch_metric_alarm" "worker_failed_messages" {
-  alarm_name          = "${var.name}-worker-failed-messages"
-  alarm_description   = "The worker could not store messages (left in the queue for redelivery): Postgres is down or failing."
-  namespace           = local.ns
-  metric_name         = "worker_messages_total"
-  dimensions          = { service = "worker", outcome = "failed" }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.worker_error_threshold
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
-  tags                = var.tags
-}
-
 resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
   for_each = toset(var.lambda_function_names)
 
@@ -220,161 +224,80 @@ resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
   tags                = var.tags
 }
 
-# ---- database ----
-resource "aws_cloudwatch_metric_alarm" "rds" {
-  for_each = {
-    cpu = {
-      metric = "CPUUtilization", stat = "Average", op = "GreaterThanThreshold", threshold = var.rds_cpu_threshold_percent
-      text   = "Database CPU above ${var.rds_cpu_threshold_percent}% for 10 minutes."
-    }
-    free_storage = {
-      metric = "FreeStorageSpace", stat = "Minimum", op = "LessThanThreshold", threshold = var.rds_free_storage_threshold_bytes
-      text   = "Database free storage below ${floor(var.rds_free_storage_threshold_bytes / 1073741824)} GiB (autoscaling may be at its ceiling)."
-    }
-    connections = {
-      metric = "DatabaseConnections", stat = "Maximum", op = "GreaterThanThreshold", threshold = var.rds_connections_threshold
-      text   = "More than ${var.rds_connections_threshold} database connections: close to max_connections."
-    }
-  }
-
-  alarm_name          = "${var.name}-rds-${replace(each.key, "_", "-")}"
-  alarm_description   = each.value.text
-  namespace           = "AWS/RDS"
-  metric_name         = each.value.metric
-  dimensions          = { DBInstanceIdentifier = var.db_identifier }
-  statistic           = each.value.stat
-  period              = 300
-  evaluation_periods  = 2
-  comparison_operator = each.value.op
-  threshold           = each.value.threshold
-  treat_missing_data  = "breaching" # no figures from the database is itself a problem
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
-  tags                = var.tags
-}
-
-# ---- load balancer targets ----
-resource "aws_cloudwatch_metric_alarm" "unhealthy_hosts" {
-  alarm_name          = "${var.name}-proxy-unhealthy-hosts"
-  alarm_description   = "proxy tasks fail the ALB health check (/healthz)."
-  namespace           = "AWS/ApplicationELB"
-  metric_name         = "UnHealthyHostCount"
-  dimensions          = { LoadBalancer = var.alb_arn_suffix, TargetGroup = var.target_group_arn_suffix }
-  statistic           = "Maximum"
-  period              = 60
-  evaluation_periods  = 3
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "no_healthy_hosts" {
-  alarm_name          = "${var.name}-proxy-no-healthy-hosts"
-  alarm_description   = "No proxy task is healthy behind the ALB: the service is down."
-  namespace           = "AWS/ApplicationELB"
-  metric_name         = "HealthyHostCount"
-  dimensions          = { LoadBalancer = var.alb_arn_suffix, TargetGroup = var.target_group_arn_suffix }
-  statistic           = "Minimum"
-  period              = 60
-  evaluation_periods  = 2
-  comparison_operator = "LessThanThreshold"
-  threshold           = 1
-  treat_missing_data  = "breaching"
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
-  tags                = var.tags
-}
-
 # ---- dashboard ----
+# Panels of 12x6 in two columns, in reading order; every panel shows this
+# region at one-minute resolution.
+locals {
+  dashboard_panels = [
+    {
+      title = "Requests and 5xx", stat = "Sum"
+      metrics = [
+        ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", var.alb_arn_suffix],
+        [".", "HTTPCode_Target_5XX_Count", ".", "."],
+        [".", "HTTPCode_ELB_5XX_Count", ".", "."],
+      ]
+    },
+    {
+      title = "Latency (p50, p99)"
+      metrics = [
+        ["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", var.alb_arn_suffix, { stat = "p50" }],
+        ["...", { stat = "p99" }],
+      ]
+    },
+    {
+      title = "Queue backlog", stat = "Maximum"
+      metrics = [
+        ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", var.queue_name],
+        [".", "ApproximateNumberOfMessagesNotVisible", ".", "."],
+        [".", "ApproximateNumberOfMessagesVisible", ".", var.dlq_name, { label = "DLQ" }],
+      ]
+    },
+    {
+      title   = "Oldest message age (s)", stat = "Maximum"
+      metrics = [["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", var.queue_name]]
+    },
+    {
+      title = "Running tasks", stat = "Average"
+      metrics = [
+        ["ECS/ContainerInsights", "RunningTaskCount", "ClusterName", var.cluster_name, "ServiceName", var.service_names.proxy],
+        ["...", var.service_names.worker],
+      ]
+    },
+    {
+      title = "Database", stat = "Average"
+      metrics = [
+        ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", var.db_identifier],
+        [".", "DatabaseConnections", ".", "."],
+        [local.ns, "WorkerErrors", { stat = "Sum", label = "worker errors" }],
+      ]
+    },
+    {
+      title = "Worker: messages by outcome (EMF)", stat = "Sum"
+      metrics = [
+        [local.ns, "worker_messages_total", "service", "worker", "outcome", "stored"],
+        ["...", "duplicate"],
+        ["...", "poisoned"],
+        ["...", "failed"],
+      ]
+    },
+    {
+      title = "End-to-end lag, accepted to stored (s, EMF)", stat = "Maximum"
+      metrics = [
+        [local.ns, "e2e_lag_seconds_p50", "service", "worker"],
+        [".", "e2e_lag_seconds_p99", ".", "."],
+      ]
+    },
+  ]
+}
+
 resource "aws_cloudwatch_dashboard" "this" {
   dashboard_name = var.name
   dashboard_body = jsonencode({
     widgets = [
-      {
-        type = "metric", x = 0, y = 0, width = 12, height = 6
-        properties = {
-          title = "Requests and 5xx", region = local.region, stat = "Sum", period = 60
-          metrics = [
-            ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", var.alb_arn_suffix],
-            [".", "HTTPCode_Target_5XX_Count", ".", "."],
-            [".", "HTTPCode_ELB_5XX_Count", ".", "."],
-          ]
-        }
-      },
-      {
-        type = "metric", x = 12, y = 0, width = 12, height = 6
-        properties = {
-          title = "Latency (p50, p99)", region = local.region, period = 60
-          metrics = [
-            ["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", var.alb_arn_suffix, { stat = "p50" }],
-            ["...", { stat = "p99" }],
-          ]
-        }
-      },
-      {
-        type = "metric", x = 0, y = 6, width = 12, height = 6
-        properties = {
-          title = "Queue backlog", region = local.region, stat = "Maximum", period = 60
-          metrics = [
-            ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", var.queue_name],
-            [".", "ApproximateNumberOfMessagesNotVisible", ".", "."],
-            [".", "ApproximateNumberOfMessagesVisible", ".", var.dlq_name, { label = "DLQ" }],
-          ]
-        }
-      },
-      {
-        type = "metric", x = 12, y = 6, width = 12, height = 6
-        properties = {
-          title   = "Oldest message age (s)", region = local.region, stat = "Maximum", period = 60
-          metrics = [["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", var.queue_name]]
-        }
-      },
-      {
-        type = "metric", x = 0, y = 12, width = 12, height = 6
-        properties = {
-          title = "Running tasks", region = local.region, stat = "Average", period = 60
-          metrics = [
-            ["ECS/ContainerInsights", "RunningTaskCount", "ClusterName", var.cluster_name, "ServiceName", var.proxy_service_name],
-            ["...", var.worker_service_name],
-          ]
-        }
-      },
-      {
-        type = "metric", x = 12, y = 12, width = 12, height = 6
-        properties = {
-          title = "Database", region = local.region, stat = "Average", period = 60
-          metrics = [
-            ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", var.db_identifier],
-            [".", "DatabaseConnections", ".", "."],
-            [local.ns, "WorkerErrors", { stat = "Sum", label = "worker errors" }],
-          ]
-        }
-      },
-      {
-        type = "metric", x = 0, y = 18, width = 12, height = 6
-        properties = {
-          title = "Worker: messages by outcome (EMF)", region = local.region, stat = "Sum", period = 60
-          metrics = [
-            [local.ns, "worker_messages_total", "service", "worker", "outcome", "stored"],
-            ["...", "duplicate"],
-            ["...", "poisoned"],
-            ["...", "failed"],
-          ]
-        }
-      },
-      {
-        type = "metric", x = 12, y = 18, width = 12, height = 6
-        properties = {
-          title = "End-to-end lag, accepted to stored (s, EMF)", region = local.region, stat = "Maximum", period = 60
-          metrics = [
-            [local.ns, "e2e_lag_seconds_p50", "service", "worker"],
-            [".", "e2e_lag_seconds_p99", ".", "."],
-          ]
-        }
-      },
+      for i, p in local.dashboard_panels : {
+        type       = "metric", x = 12 * (i % 2), y = 6 * floor(i / 2), width = 12, height = 6
+        properties = merge({ region = local.region, period = 60 }, p)
+      }
     ]
   })
 }

@@ -21,12 +21,9 @@ output "dashboard_name" {
 output "alarms" {
   description = "Alarm name per alarm kind (for review and tests)."
   value = merge(
-    { for k, a in aws_cloudwatch_metric_alarm.rds : "rds_${k}" => a.alarm_name },
-    {
-      unhealthy_hosts  = aws_cloudwatch_metric_alarm.unhealthy_hosts.alarm_name
-      no_healthy_hosts = aws_cloudwatch_metric_alarm.no_healthy_hosts.alarm_name
-      dlq_not_empty    = aws_cloudwatch_metric_alarm.dlq_not_empty.alarm_name
-    },
+    { for k, a in aws_cloudwatch_metric_alarm.this : k => a.alarm_name },
+    { http_5xx_rate = aws_cloudwatch_metric_alarm.http_5xx_rate.alarm_name },
+    { for k, a in aws_cloudwatch_metric_alarm.lambda_errors : "lambda_errors_${k}" => a.alarm_name },
   )
 }
 

@@ -82,14 +82,12 @@ variable "cluster_name" {
   type        = string
 }
 
-variable "proxy_service_name" {
-  description = "ECS service name of the proxy."
-  type        = string
-}
-
-variable "worker_service_name" {
-  description = "ECS service name of the worker."
-  type        = string
+variable "service_names" {
+  description = "ECS service name per service (proxy, worker)."
+  type = object({
+    proxy  = string
+    worker = string
+  })
 }
 
 variable "db_identifier" {

@@ -1,186 +1,105 @@
 # Rules are separate resources (one per rule) so that each one is reviewable
-# and testable, and no group has an implicit allow-all egress.
+# and testable, and no group has an implicit allow-all egress. Each rule is a
+# row of a table below; the key names it.
 
-resource "aws_security_group" "alb" {
-  name        = "${var.name}-alb"
-  description = "Application Load Balancer: HTTP/HTTPS in from the internet, out only to the proxy"
-  vpc_id      = var.vpc_id
-  tags        = merge(var.tags, { Name = "${var.name}-alb" })
-}
-
-resource "aws_security_group" "proxy" {
-  name        = "${var.name}-proxy"
-  description = "proxy service (ECS tasks and the HTTP Lambda)"
-  vpc_id      = var.vpc_id
-  tags        = merge(var.tags, { Name = "${var.name}-proxy" })
-}
-
-resource "aws_security_group" "worker" {
-  name        = "${var.name}-worker"
-  description = "worker service (ECS tasks and the SQS Lambda)"
-  vpc_id      = var.vpc_id
-  tags        = merge(var.tags, { Name = "${var.name}-worker" })
-}
-
-resource "aws_security_group" "rds" {
-  name        = "${var.name}-rds"
-  description = "RDS Postgres: only from the services and the bastion"
-  vpc_id      = var.vpc_id
-  tags        = merge(var.tags, { Name = "${var.name}-rds" })
-}
-
-resource "aws_security_group" "bastion" {
-  name        = "${var.name}-bastion"
-  description = "Bastion: no inbound at all (SSM Session Manager), out to the endpoints, S3 and RDS"
-  vpc_id      = var.vpc_id
-  tags        = merge(var.tags, { Name = "${var.name}-bastion" })
-}
-
-# ---- ALB ----
-resource "aws_vpc_security_group_ingress_rule" "alb_http" {
-  security_group_id = aws_security_group.alb.id
-  description       = "HTTP from anywhere (redirected to HTTPS)"
-  ip_protocol       = "tcp"
-  from_port         = 80
-  to_port           = 80
-  cidr_ipv4         = "0.0.0.0/0" #tfsec:ignore:aws-ec2-no-public-ingress-sgr public web entry point; port 80 only redirects to 443
-}
-
-resource "aws_vpc_security_group_ingress_rule" "alb_https" {
-  security_group_id = aws_security_group.alb.id
-  description       = "HTTPS from anywhere"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv4         = "0.0.0.0/0" #tfsec:ignore:aws-ec2-no-public-ingress-sgr public web entry point of the service
-}
-
-resource "aws_vpc_security_group_egress_rule" "alb_to_proxy" {
-  security_group_id            = aws_security_group.alb.id
-  description                  = "Only to the proxy tasks on their container port"
-  ip_protocol                  = "tcp"
-  from_port                    = var.proxy_port
-  to_port                      = var.proxy_port
-  referenced_security_group_id = aws_security_group.proxy.id
-}
-
-# ---- proxy ----
-resource "aws_vpc_security_group_ingress_rule" "proxy_from_alb" {
-  security_group_id            = aws_security_group.proxy.id
-  description                  = "From the ALB on the container port"
-  ip_protocol                  = "tcp"
-  from_port                    = var.proxy_port
-  to_port                      = var.proxy_port
-  referenced_security_group_id = aws_security_group.alb.id
-}
-
-# ---- egress shared by proxy and worker: AWS APIs through endpoints, S3 for
-# image layers, Postgres. Nothing to the internet. ----
-locals {
-  services = {
-    proxy  = aws_security_group.proxy.id
-    worker = aws_security_group.worker.id
+resource "aws_security_group" "this" {
+  for_each = {
+    alb     = "Application Load Balancer: HTTP/HTTPS in from the internet, out only to the proxy"
+    proxy   = "proxy service (ECS tasks and the HTTP Lambda)"
+    worker  = "worker service (ECS tasks and the SQS Lambda)"
+    rds     = "RDS Postgres: only from the services and the bastion"
+    bastion = "Bastion: no inbound at all (SSM Session Manager), out to the endpoints, S3 and RDS"
   }
+
+  name        = "${var.name}-${each.key}"
+  description = each.value
+  vpc_id      = var.vpc_id
+  tags        = merge(var.tags, { Name = "${var.name}-${each.key}" })
 }
 
-resource "aws_vpc_security_group_egress_rule" "service_to_endpoints" {
-  for_each = local.services
-
-  security_group_id            = each.value
-  description                  = "HTTPS to the interface VPC endpoints (SQS, ECR, logs, Secrets Manager)"
-  ip_protocol                  = "tcp"
-  from_port                    = 443
-  to_port                      = 443
-  referenced_security_group_id = var.endpoints_security_group_id
-}
-
-resource "aws_vpc_security_group_egress_rule" "service_to_s3" {
-  for_each = local.services
-
-  security_group_id = each.value
-  description       = "HTTPS to S3 through the gateway endpoint (ECR image layers)"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  prefix_list_id    = var.s3_prefix_list_id
-}
-
-resource "aws_vpc_security_group_egress_rule" "service_to_rds" {
-  for_each = local.services
-
-  security_group_id            = each.value
-  description                  = "Postgres"
-  ip_protocol                  = "tcp"
-  from_port                    = var.db_port
-  to_port                      = var.db_port
-  referenced_security_group_id = aws_security_group.rds.id
-}
-
-# ---- RDS ----
 locals {
-  rds_clients = {
-    proxy   = aws_security_group.proxy.id
-    worker  = aws_security_group.worker.id
-    bastion = aws_security_group.bastion.id
+  sg = { for k, g in aws_security_group.this : k => g.id }
+
+  # The groups that reach Postgres and the AWS APIs: the services and the
+  # bastion.
+  clients = ["proxy", "worker", "bastion"]
+}
+
+# ---- ALB: the public entry point ----
+resource "aws_vpc_security_group_ingress_rule" "alb_from_internet" {
+  for_each = {
+    http  = { port = 80, description = "HTTP from anywhere (redirected to HTTPS)" }
+    https = { port = 443, description = "HTTPS from anywhere" }
   }
-}
 
-resource "aws_vpc_security_group_ingress_rule" "rds_from" {
-  for_each = local.rds_clients
-
-  security_group_id            = aws_security_group.rds.id
-  description                  = "Postgres from ${each.key}"
-  ip_protocol                  = "tcp"
-  from_port                    = var.db_port
-  to_port                      = var.db_port
-  referenced_security_group_id = each.value
-}
-
-# ---- interface endpoints: HTTPS only from the groups that call AWS APIs ----
-locals {
-  endpoint_clients = {
-    proxy   = aws_security_group.proxy.id
-    worker  = aws_security_group.worker.id
-    bastion = aws_security_group.bastion.id
-  }
-}
-
-resource "aws_vpc_security_group_ingress_rule" "endpoints_from" {
-  for_each = local.endpoint_clients
-
-  security_group_id            = var.endpoints_security_group_id
-  description                  = "HTTPS from ${each.key}"
-  ip_protocol                  = "tcp"
-  from_port                    = 443
-  to_port                      = 443
-  referenced_security_group_id = each.value
-}
-
-# ---- bastion: no ingress rule at all; out only to the endpoints (SSM), S3
-# (OS packages) and Postgres ----
-resource "aws_vpc_security_group_egress_rule" "bastion_to_endpoints" {
-  security_group_id            = aws_security_group.bastion.id
-  description                  = "HTTPS to the interface VPC endpoints (SSM Session Manager)"
-  ip_protocol                  = "tcp"
-  from_port                    = 443
-  to_port                      = 443
-  referenced_security_group_id = var.endpoints_security_group_id
-}
-
-resource "aws_vpc_security_group_egress_rule" "bastion_to_s3" {
-  security_group_id = aws_security_group.bastion.id
-  description       = "HTTPS to S3 through the gateway endpoint (Amazon Linux package repositories)"
+  security_group_id = local.sg.alb
+  description       = each.value.description
   ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  prefix_list_id    = var.s3_prefix_list_id
+  from_port         = each.value.port
+  to_port           = each.value.port
+  cidr_ipv4         = "0.0.0.0/0" #tfsec:ignore:aws-ec2-no-public-ingress-sgr public web entry point of the service; port 80 only redirects to 443
 }
 
-resource "aws_vpc_security_group_egress_rule" "bastion_to_rds" {
-  security_group_id            = aws_security_group.bastion.id
-  description                  = "Postgres"
+# ---- every other ingress: from a security group only ----
+# The proxy from the ALB; RDS from each client; the interface endpoints
+# (HTTPS) from each client.
+locals {
+  ingress = merge(
+    { proxy_from_alb = { group = local.sg.proxy, port = var.proxy_port, from = local.sg.alb, description = "From the ALB on the container port" } },
+    { for c in local.clients : "rds_from_${c}" => { group = local.sg.rds, port = var.db_port, from = local.sg[c], description = "Postgres from ${c}" } },
+    { for c in local.clients : "endpoints_from_${c}" => { group = var.endpoints_security_group_id, port = 443, from = local.sg[c], description = "HTTPS from ${c}" } },
+  )
+}
+
+resource "aws_vpc_security_group_ingress_rule" "this" {
+  for_each = local.ingress
+
+  security_group_id            = each.value.group
+  description                  = each.value.description
   ip_protocol                  = "tcp"
-  from_port                    = var.db_port
-  to_port                      = var.db_port
-  referenced_security_group_id = aws_security_group.rds.id
+  from_port                    = each.value.port
+  to_port                      = each.value.port
+  referenced_security_group_id = each.value.from
+}
+
+# ---- egress: the ALB only to the proxy; the clients to the AWS APIs through
+# the interface endpoints, to S3 through the gateway endpoint (prefix list)
+# and to Postgres. Nothing to the internet (there is no NAT). ----
+locals {
+  egress_targets = {
+    endpoints = { port = 443, group = var.endpoints_security_group_id, prefix_list = null }
+    s3        = { port = 443, group = null, prefix_list = var.s3_prefix_list_id }
+    rds       = { port = var.db_port, group = local.sg.rds, prefix_list = null }
+  }
+  # Why each client goes there.
+  egress_reasons = {
+    proxy   = local.service_egress_reasons
+    worker  = local.service_egress_reasons
+    bastion = { endpoints = "HTTPS to the interface VPC endpoints (SSM Session Manager)", s3 = "HTTPS to S3 through the gateway endpoint (Amazon Linux package repositories)", rds = "Postgres" }
+  }
+  service_egress_reasons = {
+    endpoints = "HTTPS to the interface VPC endpoints (SQS, ECR, logs, Secrets Manager)"
+    s3        = "HTTPS to S3 through the gateway endpoint (ECR image layers)"
+    rds       = "Postgres"
+  }
+
+  egress = merge(
+    { alb_to_proxy = { from = local.sg.alb, port = var.proxy_port, group = local.sg.proxy, prefix_list = null, description = "Only to the proxy tasks on their container port" } },
+    {
+      for pair in setproduct(local.clients, keys(local.egress_targets)) : "${pair[0]}_to_${pair[1]}" =>
+      merge(local.egress_targets[pair[1]], { from = local.sg[pair[0]], description = local.egress_reasons[pair[0]][pair[1]] })
+    },
+  )
+}
+
+resource "aws_vpc_security_group_egress_rule" "this" {
+  for_each = local.egress
+
+  security_group_id            = each.value.from
+  description                  = each.value.description
+  ip_protocol                  = "tcp"
+  from_port                    = each.value.port
+  to_port                      = each.value.port
+  referenced_security_group_id = each.value.group
+  prefix_list_id               = each.value.prefix_list
 }

@@ -11,9 +11,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 
 	"github.com/hashicorp/terraform-plugin-go/tfprotov5"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov5/tf5server"
@@ -125,7 +126,7 @@ func toSchema(s schemaJSON) (*tfprotov5.Schema, error) {
 
 func toBlock(b blockJSON) (*tfprotov5.SchemaBlock, error) {
 	out := &tfprotov5.SchemaBlock{}
-	for _, name := range sortedKeys(b.Attributes) {
+	for _, name := range slices.Sorted(maps.Keys(b.Attributes)) {
 		a := b.Attributes[name]
 		t, err := parseType(a.Type)
 		if err != nil {
@@ -135,7 +136,7 @@ func toBlock(b blockJSON) (*tfprotov5.SchemaBlock, error) {
 			Name: name, Type: t, Required: a.Required, Optional: a.Optional, Computed: a.Computed,
 		})
 	}
-	for _, name := range sortedKeys(b.BlockTypes) {
+	for _, name := range slices.Sorted(maps.Keys(b.BlockTypes)) {
 		bt := b.BlockTypes[name]
 		inner, err := toBlock(bt.Block)
 		if err != nil {
@@ -214,15 +215,6 @@ func parseType(raw json.RawMessage) (tftypes.Type, error) {
 	return nil, fmt.Errorf("unknown type kind %q", kind)
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // unsupported is the answer to every call that would need AWS.
 func unsupported(call string) []*tfprotov5.Diagnostic {
 	return []*tfprotov5.Diagnostic{{
@@ -234,10 +226,10 @@ func unsupported(call string) []*tfprotov5.Diagnostic {
 
 func (s *server) GetMetadata(context.Context, *tfprotov5.GetMetadataRequest) (*tfprotov5.GetMetadataResponse, error) {
 	resp := &tfprotov5.GetMetadataResponse{ServerCapabilities: s.schema.ServerCapabilities}
-	for _, n := range sortedKeys(s.schema.ResourceSchemas) {
+	for _, n := range slices.Sorted(maps.Keys(s.schema.ResourceSchemas)) {
 		resp.Resources = append(resp.Resources, tfprotov5.ResourceMetadata{TypeName: n})
 	}
-	for _, n := range sortedKeys(s.schema.DataSourceSchemas) {
+	for _, n := range slices.Sorted(maps.Keys(s.schema.DataSourceSchemas)) {
 		resp.DataSources = append(resp.DataSources, tfprotov5.DataSourceMetadata{TypeName: n})
 	}
 	return resp, nil
