@@ -9,11 +9,10 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/numbers-app/numbers/proxy/server"
+	"github.com/numbers-app/numbers/shared/command"
 	"github.com/numbers-app/numbers/shared/config"
 	"github.com/numbers-app/numbers/shared/logging"
 	"github.com/numbers-app/numbers/shared/metrics"
@@ -41,12 +40,9 @@ type Config struct {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], config.Environ(os.Environ()), os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "proxy:", err)
-		os.Exit(1)
-	}
+	command.Main("proxy", func(ctx context.Context) error {
+		return run(ctx, os.Args[1:], config.Environ(os.Environ()), os.Stdout, os.Stderr)
+	})
 }
 
 // usage is what `proxy help` prints.
