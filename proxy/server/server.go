@@ -64,14 +64,18 @@ type Config struct {
 // WithDefaults returns c with every zero field that has a default set to
 // it, from the constants of the packages that own them. New calls it.
 func (c Config) WithDefaults() Config {
-	c.SendLinger = cmp.Or(c.SendLinger, sqsqueue.DefaultLinger)
-	c.SendMaxInFlight = cmp.Or(c.SendMaxInFlight, sqsqueue.DefaultMaxInFlight)
-	c.SendMaxPending = cmp.Or(c.SendMaxPending, sqsqueue.DefaultMaxPending)
-	c.SendMaxWait = cmp.Or(c.SendMaxWait, sqsqueue.DefaultMaxWait)
+	send := c.publisherConfig().WithDefaults()
+	c.SendLinger, c.SendMaxInFlight, c.SendMaxPending, c.SendMaxWait = send.Linger, send.MaxInFlight, send.MaxPending, send.MaxWait
 	c.ForwardedForHops = cmp.Or(c.ForwardedForHops, httpapi.DefaultForwardedForHops)
 	c.KeyWindow = cmp.Or(c.KeyWindow, number.DefaultKeyWindow)
 	c.MaxInflightWrites = cmp.Or(c.MaxInflightWrites, httpapi.DefaultMaxInflightWrites)
 	return c
+}
+
+// publisherConfig is the send batching the configuration asks for.
+func (c Config) publisherConfig() sqsqueue.PublisherConfig {
+	return sqsqueue.PublisherConfig{QueueURL: c.QueueURL, Linger: c.SendLinger, MaxInFlight: c.SendMaxInFlight,
+		MaxPending: c.SendMaxPending, MaxWait: c.SendMaxWait}
 }
 
 // Validate names the first bad field.
@@ -146,10 +150,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger, opts Options) (*Se
 	queue := sqsqueue.Queue{API: client, URL: cfg.QueueURL}
 	var sender events.Sender = queue
 	if !opts.DirectSend {
-		s.pub, err = sqsqueue.NewPublisher(client, sqsqueue.PublisherConfig{ //nolint:contextcheck // the publisher's loop lives until Close, each send under its own timeout
-			QueueURL: cfg.QueueURL, Linger: cfg.SendLinger, MaxInFlight: cfg.SendMaxInFlight, MaxPending: cfg.SendMaxPending,
-			MaxWait: cfg.SendMaxWait,
-		}, log)
+		s.pub, err = sqsqueue.NewPublisher(client, cfg.publisherConfig(), log) //nolint:contextcheck // the publisher's loop lives until Close, each send under its own timeout
 		if err != nil {
 			s.Close()
 			return nil, err
