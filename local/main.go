@@ -348,23 +348,7 @@ numbers is running (Ctrl-C stops everything):
 	}()
 	// Postgres is supervised too, as RDS restarts a failed instance: a fast
 	// restart by hand (`pkill -INT -f 'postgres -D .*/.local/pg'`) brings it back.
-	go func() {
-		for {
-			select {
-			case <-deps.PG.Exited():
-			case <-ctx.Done():
-				return
-			}
-			if ctx.Err() != nil {
-				return
-			}
-			fmt.Fprintln(both, "supervisor: Postgres exited (see "+serviceLogPath+"): restarting it")
-			if err := deps.PG.Restart(ctx); err != nil && ctx.Err() == nil {
-				fmt.Fprintln(both, "supervisor: Postgres did not restart:", err)
-				time.Sleep(time.Second)
-			}
-		}
-	}()
+	go deps.SupervisePG(ctx, both, serviceLogPath)
 	<-ctx.Done()
 	fmt.Fprintln(both, "\nstopping proxy and worker...")
 	wg.Wait()
