@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/numbers-app/numbers/functions/internal/functest"
+	"github.com/numbers-app/numbers/shared/testenv"
 )
 
 // Variables `make lambda-test` sets.
@@ -56,7 +56,7 @@ func underEmulator(function string) functest.Start {
 		for _, k := range keys {
 			cmd.Env = append(cmd.Env, k+"="+environ[k])
 		}
-		out := &syncBuffer{}
+		out := &testenv.Buffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		started := time.Now()
 		require.NoError(t, cmd.Start())
@@ -133,21 +133,4 @@ func waitListening(t *testing.T, addr string, exited <-chan error) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	t.Fatalf("aws-lambda-rie did not listen on %s within 10s", addr)
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
