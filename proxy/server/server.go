@@ -15,6 +15,7 @@ import (
 
 	"github.com/numbers-app/numbers/events"
 	"github.com/numbers-app/numbers/proxy/httpapi"
+	"github.com/numbers-app/numbers/shared/backends"
 	"github.com/numbers-app/numbers/shared/config"
 	"github.com/numbers-app/numbers/shared/metrics"
 	"github.com/numbers-app/numbers/shared/number"
@@ -127,22 +128,11 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger, opts Options) (*Se
 	if opts.MaxWait == 0 {
 		opts.MaxWait = time.Minute
 	}
-	store, err := openStore(cfg) //nolint:contextcheck // builds a pool: its connections take their contexts per query
+	store, sqsClient, err := backends.Open(ctx, cfg.Common, log, cfg.Migrate, opts.MaxWait)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{Store: store}
-	if cfg.Migrate {
-		if err := store.MigrateWithRetry(ctx, log, opts.MaxWait); err != nil {
-			s.Close()
-			return nil, err
-		}
-	}
-	sqsClient, err := sqsqueue.NewClient(ctx, sqsqueue.ClientConfig{Region: cfg.AWSRegion, Endpoint: cfg.SQSEndpoint})
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
 	var client sqsqueue.API = sqsClient
 	if opts.WrapSQS != nil {
 		client = opts.WrapSQS(client)
@@ -251,23 +241,12 @@ func registerStatsGauges(reg prometheus.Registerer, api *httpapi.API) {
 		})
 }
 
-// openStore opens the Postgres store the configuration names, with its
-// credentials source (DB_SECRET_ARN, DB_IAM_AUTH).
-func openStore(cfg Config) (*pgstore.Store, error) {
-	dbURL, err := cfg.PostgresURL()
-	if err != nil {
-		return nil, err
-	}
-	return pgstore.Open(pgstore.Config{URL: dbURL, MaxConns: cfg.DBMaxConns,
-		SecretARN: cfg.DBSecretARN, AWSRegion: cfg.AWSRegion, IAMAuth: cfg.DBIAMAuth})
-}
-
 // Migrate applies the schema migrations and returns: `proxy migrate`, the
 // deployment's one-off task, run as the database's owner before the
 // services roll (they then run with MIGRATE=false as least-privilege
 // logins). It waits up to a minute for Postgres to answer.
 func Migrate(ctx context.Context, cfg Config, log zerolog.Logger) error {
-	store, err := openStore(cfg) //nolint:contextcheck // builds a pool: its connections take their contexts per query
+	store, err := backends.OpenStore(cfg.Common) //nolint:contextcheck // builds a pool: its connections take their contexts per query
 	if err != nil {
 		return err
 	}
