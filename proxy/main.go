@@ -33,10 +33,7 @@ type Config struct {
 	DrainDelay time.Duration `env:"DRAIN_DELAY" envDefault:"0s"`
 	// ShutdownTimeout bounds finishing requests and pending sends.
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
-	// EMFInterval is how often metrics go to the JSON log as CloudWatch
-	// Embedded Metric Format (0: never; only when the log is JSON).
-	EMFInterval  time.Duration `env:"METRICS_EMF_INTERVAL" envDefault:"60s"`
-	EMFNamespace string        `env:"METRICS_NAMESPACE" envDefault:"numbers"`
+	config.EMF
 }
 
 func main() {

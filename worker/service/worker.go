@@ -39,10 +39,7 @@ type Config struct {
 	// 0.0.0.0:9090 in containers). If the default address is taken (another
 	// worker on this machine) the worker runs without it and says so.
 	MetricsAddr string `env:"METRICS_ADDR" envDefault:"127.0.0.1:9090"`
-	// EMFInterval is how often metrics go to the JSON log as CloudWatch
-	// Embedded Metric Format (0: never; only when the log is JSON).
-	EMFInterval  time.Duration `env:"METRICS_EMF_INTERVAL" envDefault:"60s"`
-	EMFNamespace string        `env:"METRICS_NAMESPACE" envDefault:"numbers"`
+	config.EMF
 }
 
 // WithDefaults returns c with every zero field that has a default set to
