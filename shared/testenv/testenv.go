@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -170,16 +169,13 @@ func IsLocal(u string) bool {
 
 // LogWriter sends what is written to it (a process's output) to the test
 // log, a line per write, shown on failure or with -v.
-func LogWriter(t testing.TB) io.Writer { return &logWriter{t: t} }
+func LogWriter(t testing.TB) io.Writer { return logWriter{t: t} }
 
-type logWriter struct {
-	mu sync.Mutex
-	t  testing.TB
-}
+// logWriter needs no lock of its own: t.Log may be called from several
+// goroutines at once.
+type logWriter struct{ t testing.TB }
 
-func (l *logWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+func (l logWriter) Write(b []byte) (int, error) {
 	l.t.Log(strings.TrimRight(string(b), "\n"))
 	return len(b), nil
 }
