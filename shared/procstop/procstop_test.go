@@ -1,7 +1,6 @@
 package procstop_test
 
 import (
-	"bufio"
 	"context"
 	"os/exec"
 	"syscall"
@@ -37,18 +36,9 @@ func TestAProcessThatHonoursTheSignalEndsByIt(t *testing.T) {
 
 func TestAProcessThatIgnoresTheSignalIsKilledAfterTheGrace(t *testing.T) {
 	t.Parallel()
-	// The shell ignores SIGTERM (its sleeps inherit that); it says "ready"
-	// once the trap is set.
-	cmd := exec.CommandContext(context.Background(), "sh", "-c", `trap "" TERM; echo ready; while :; do sleep 1; done`)
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	line, err := bufio.NewReader(out).ReadString('\n')
-	require.NoError(t, err)
-	require.Equal(t, "ready\n", line)
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	procstop.Stop(cmd.Process, syscall.SIGTERM, exited, 200*time.Millisecond)
+	// SIGWINCH's default action is to ignore it: sleep goes on.
+	cmd, exited := start(t, "exec sleep 600")
+	procstop.Stop(cmd.Process, syscall.SIGWINCH, exited, 200*time.Millisecond)
 	status, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
 	require.True(t, ok)
 	assert.True(t, status.Signaled())
