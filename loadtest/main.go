@@ -13,9 +13,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
+
+	"github.com/numbers-app/numbers/shared/command"
 )
 
 // Options are the command's flags.
@@ -34,12 +34,7 @@ type Options struct {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "loadtest:", err)
-		os.Exit(1)
-	}
+	command.Main("loadtest", func(ctx context.Context) error { return run(ctx, os.Args[1:], os.Stdout, os.Stderr) })
 }
 
 func parse(args []string, stderr io.Writer) (Options, error) {
@@ -91,7 +86,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if ctx.Err() != nil {
 		fmt.Fprintln(progress, "\ninterrupted: reporting what was sent (Ctrl-C again to stop waiting)")
 		var stop context.CancelFunc
-		drainCtx, stop = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		drainCtx, stop = command.Interruptible(context.Background())
 		defer stop()
 	}
 	var src resultSource

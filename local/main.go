@@ -14,7 +14,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -23,19 +22,13 @@ import (
 	"time"
 
 	"github.com/numbers-app/numbers/local/stack"
+	"github.com/numbers-app/numbers/shared/command"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	code, err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "local:", err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	os.Exit(code)
+	command.MainCode("local", func(ctx context.Context) (int, error) {
+		return run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	})
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (int, error) {
@@ -355,23 +348,7 @@ numbers is running (Ctrl-C stops everything):
 	}()
 	// Postgres is supervised too, as RDS restarts a failed instance: a fast
 	// restart by hand (`pkill -INT -f 'postgres -D .*/.local/pg'`) brings it back.
-	go func() {
-		for {
-			select {
-			case <-deps.PG.Exited():
-			case <-ctx.Done():
-				return
-			}
-			if ctx.Err() != nil {
-				return
-			}
-			fmt.Fprintln(both, "supervisor: Postgres exited (see "+serviceLogPath+"): restarting it")
-			if err := deps.PG.Restart(ctx); err != nil && ctx.Err() == nil {
-				fmt.Fprintln(both, "supervisor: Postgres did not restart:", err)
-				time.Sleep(time.Second)
-			}
-		}
-	}()
+	go deps.SupervisePG(ctx, both, serviceLogPath)
 	<-ctx.Done()
 	fmt.Fprintln(both, "\nstopping proxy and worker...")
 	wg.Wait()

@@ -9,11 +9,10 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/numbers-app/numbers/proxy/server"
+	"github.com/numbers-app/numbers/shared/command"
 	"github.com/numbers-app/numbers/shared/config"
 	"github.com/numbers-app/numbers/shared/gctune"
 	"github.com/numbers-app/numbers/shared/logging"
@@ -35,19 +34,13 @@ type Config struct {
 	DrainDelay time.Duration `env:"DRAIN_DELAY" envDefault:"0s"`
 	// ShutdownTimeout bounds finishing requests and pending sends.
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
-	// EMFInterval is how often metrics go to the JSON log as CloudWatch
-	// Embedded Metric Format (0: never; only when the log is JSON).
-	EMFInterval  time.Duration `env:"METRICS_EMF_INTERVAL" envDefault:"60s"`
-	EMFNamespace string        `env:"METRICS_NAMESPACE" envDefault:"numbers"`
+	config.EMF
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], config.Environ(os.Environ()), os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "proxy:", err)
-		os.Exit(1)
-	}
+	command.Main("proxy", func(ctx context.Context) error {
+		return run(ctx, os.Args[1:], config.Environ(os.Environ()), os.Stdout, os.Stderr)
+	})
 }
 
 // usage is what `proxy help` prints.

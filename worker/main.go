@@ -10,9 +10,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
+	"github.com/numbers-app/numbers/shared/command"
 	"github.com/numbers-app/numbers/shared/config"
 	"github.com/numbers-app/numbers/shared/gctune"
 	"github.com/numbers-app/numbers/shared/logging"
@@ -22,12 +21,9 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], config.Environ(os.Environ()), os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "worker:", err)
-		os.Exit(1)
-	}
+	command.Main("worker", func(ctx context.Context) error {
+		return run(ctx, os.Args[1:], config.Environ(os.Environ()), os.Stdout, os.Stderr)
+	})
 }
 
 func run(ctx context.Context, args []string, environ map[string]string, stdout, logOut io.Writer) error {

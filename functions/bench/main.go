@@ -70,13 +70,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "bench: %d runs; %d warm requests per latency run; %d messages per throughput run; load average %s\n",
-		o.runs, o.requests, o.messages, loadavg())
+		o.runs, o.requests, o.messages, measure.LoadAvg())
 	defer os.RemoveAll(b.tmp)
 	defer b.store.Close()
 	if err := b.all(ctx, out); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nload average at the end: %s\n", loadavg())
+	fmt.Fprintf(out, "\nload average at the end: %s\n", measure.LoadAvg())
 	return nil
 }
 
@@ -151,12 +151,3 @@ func get(m map[string]*stats, k string) *stats {
 }
 
 func ms(d time.Duration) float64 { return measure.Ms(d) }
-
-func loadavg() string {
-	b, _ := os.ReadFile("/proc/loadavg")
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
-}

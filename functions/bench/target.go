@@ -26,6 +26,7 @@ import (
 	"github.com/numbers-app/numbers/loadtest/measure"
 	"github.com/numbers-app/numbers/local/stack"
 	"github.com/numbers-app/numbers/shared/pgstore"
+	"github.com/numbers-app/numbers/shared/procstop"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 )
 
@@ -44,13 +45,8 @@ type target struct {
 
 func (t *target) stop() {
 	if t.cmd != nil && t.cmd.Process != nil {
-		_ = t.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-t.exited: //nolint:errcheck // stopping: how it exited no longer matters
-		case <-time.After(10 * time.Second):
-			_ = t.cmd.Process.Kill()
-			<-t.exited //nolint:errcheck // killed: how it exited no longer matters
-		}
+		// How it exited no longer matters.
+		procstop.Stop(t.cmd.Process, syscall.SIGTERM, t.exited, 10*time.Second)
 	}
 	for i := len(t.cleanup) - 1; i >= 0; i-- {
 		t.cleanup[i]()

@@ -36,10 +36,7 @@ func setup(ctx context.Context, environ map[string]string, logOut io.Writer) (ha
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := lambdaapi.InitStore(ctx, built.Store, false, log); err != nil {
-		built.Close()
-		return nil, nil, err
-	}
+	lambdaapi.WarmStore(ctx, built.Store, log)
 	log.Info().Str("database", cfg.PostgresURLForLog()).Str("queue", cfg.QueueURL).Int("db_max_conns", cfg.DBMaxConns).
 		Msg("http function initialised")
 	return lambdaapi.HTTPWith(built.API, lambdaapi.HTTPConfig{ForwardedForHops: cfg.ForwardedForHops}), built.Close, nil

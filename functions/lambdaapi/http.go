@@ -11,10 +11,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -198,13 +199,13 @@ func serveALB(ctx context.Context, h http.Handler, e events.ALBTargetGroupReques
 	// percent-encoded), so they are joined, not encoded again.
 	var query []string
 	if multi {
-		for _, k := range sortedKeys(e.MultiValueQueryStringParameters) {
+		for _, k := range slices.Sorted(maps.Keys(e.MultiValueQueryStringParameters)) {
 			for _, v := range e.MultiValueQueryStringParameters[k] {
 				query = append(query, k+"="+v)
 			}
 		}
 	} else {
-		for _, k := range sortedKeys(e.QueryStringParameters) {
+		for _, k := range slices.Sorted(maps.Keys(e.QueryStringParameters)) {
 			query = append(query, k+"="+e.QueryStringParameters[k])
 		}
 	}
@@ -406,13 +407,4 @@ func escapeExcept(s, allowed string) string {
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

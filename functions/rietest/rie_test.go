@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/numbers-app/numbers/functions/internal/functest"
+	"github.com/numbers-app/numbers/shared/procstop"
 	"github.com/numbers-app/numbers/shared/testenv"
 )
 
@@ -63,13 +64,7 @@ func underEmulator(function string) functest.Start {
 		exited := make(chan error, 1)
 		go func() { exited <- cmd.Wait() }()
 		t.Cleanup(func() {
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-exited:
-			case <-time.After(5 * time.Second):
-				_ = cmd.Process.Kill()
-				<-exited
-			}
+			procstop.Stop(cmd.Process, syscall.SIGTERM, exited, 5*time.Second)
 			if t.Failed() {
 				t.Logf("aws-lambda-rie (%s) output:\n%s", function, out.String())
 			}

@@ -39,12 +39,7 @@ func setup(ctx context.Context, environ map[string]string, logOut io.Writer) (ha
 	if err != nil {
 		return nil, nil, err
 	}
-	// Open the first connection now, so the first invocation does not pay
-	// for it (migrations, if asked, were applied by NewCore).
-	if err := lambdaapi.InitStore(ctx, core.Store, false, log); err != nil {
-		core.Close()
-		return nil, nil, err
-	}
+	lambdaapi.WarmStore(ctx, core.Store, log)
 	log.Info().Str("database", cfg.PostgresURLForLog()).Str("dlq", cfg.DLQURL).Int("db_max_conns", cfg.DBMaxConns).
 		Msg("sqs function initialised")
 	// Records that fail because a dependency is down are held back on the

@@ -11,7 +11,7 @@
 #      ca-certificates package, copied at build time: the images trust what
 #      the build machine trusts on the day of the build), and /tmp (1777).
 #      User 65532:65532. The proxy's base also sets HTTP_ADDR=0.0.0.0:8080
-#      and exposes 8080, as proxy/Dockerfile does. Pushed to an in-memory
+#      and exposes 8080, as the Dockerfile's proxy target does. Pushed to an in-memory
 #      `crane registry serve` on 127.0.0.1 that lives as long as this script.
 #   3. ko builds each binary (CGO off, -trimpath, -s -w) for both platforms on
 #      that base and writes an OCI layout (an index of two images).

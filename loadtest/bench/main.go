@@ -22,6 +22,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/numbers-app/numbers/loadtest/measure"
 )
 
 func main() {
@@ -182,7 +184,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	started := time.Now()
 	fmt.Fprintf(out, "bench: %d runs; steps of %s; ladder %v; CPU at %v/s; p99 at %d/s; overload %.0f× for %s; load average %s\n",
-		c.runs, c.stepFor, c.ladder, c.cpuRates, c.p99Rate, c.overload, c.overloadFor, loadavg())
+		c.runs, c.stepFor, c.ladder, c.cpuRates, c.p99Rate, c.overload, c.overloadFor, measure.LoadAvg())
 	var results []runResult
 	for i := 1; i <= c.runs; i++ {
 		fmt.Fprintf(out, "== run %d of %d\n", i, c.runs)
@@ -202,7 +204,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	defer f.Close()
 	w := io.MultiWriter(out, f)
-	fmt.Fprintf(w, "\nmake bench: %d runs in %s on %s; load average at the end %s\n\n", c.runs, time.Since(started).Round(time.Second), machine(), loadavg())
+	fmt.Fprintf(w, "\nmake bench: %d runs in %s on %s; load average at the end %s\n\n", c.runs, time.Since(started).Round(time.Second), machine(), measure.LoadAvg())
 	summarize(w, c, results)
 	return nil
 }
@@ -351,15 +353,6 @@ func (r *runner) overloadRound(ctx context.Context, t target, rate int, d time.D
 		fmt.Fprintf(r.log, "  overload errors: %s\n", s.topErrors(3))
 	}
 	return o, nil
-}
-
-func loadavg() string {
-	b, _ := os.ReadFile("/proc/loadavg")
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
 }
 
 func machine() string {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/numbers-app/numbers/local/stack"
+	"github.com/numbers-app/numbers/shared/procstop"
 )
 
 // process is one server under measurement, started by the harness, its
@@ -52,13 +53,7 @@ func (p *process) stop() {
 	if p == nil {
 		return
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.exited:
-	case <-time.After(20 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-	}
+	procstop.Stop(p.cmd.Process, syscall.SIGTERM, p.exited, 20*time.Second)
 }
 
 // waitHTTP polls url until it answers with a status below 500.

@@ -136,3 +136,14 @@ func statusKB(pid int, key string) (int64, error) {
 	}
 	return 0, fmt.Errorf("/proc/%d/status has no %s", pid, key)
 }
+
+// LoadAvg is this machine's load average over 1, 5 and 15 minutes as
+// /proc/loadavg gives it ("0.52 0.58 0.59"), or "?" when it cannot be read.
+func LoadAvg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/numbers-app/numbers/shared/procstop"
 )
 
 // MinNodeMajor is the oldest Node.js fauxqs 1.9.2 runs on.
@@ -196,13 +198,7 @@ func (s *Server) Stop() {
 	if cmd == nil || cmd.Process == nil {
 		return
 	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-exited:
-	case <-time.After(5 * time.Second):
-		_ = cmd.Process.Kill()
-		<-exited
-	}
+	procstop.Stop(cmd.Process, syscall.SIGTERM, exited, 5*time.Second)
 }
 
 // Kill ends the server at once, as a crash would.

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun/driver/pgdriver"
+
+	"github.com/numbers-app/numbers/shared/procstop"
 )
 
 // Options configure a cluster.
@@ -286,13 +288,7 @@ func (c *Cluster) Stop() {
 	if c.cmd == nil || c.cmd.Process == nil {
 		return
 	}
-	_ = c.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-c.exited:
-	case <-time.After(10 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-c.exited
-	}
+	procstop.Stop(c.cmd.Process, syscall.SIGINT, c.exited, 10*time.Second)
 }
 
 // Kill stops the server abruptly (SIGKILL), as a crash would.

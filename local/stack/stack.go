@@ -135,15 +135,7 @@ func (d *Deps) EnsureQueues(ctx context.Context) error {
 // and creates the queues again. The server keeps messages in memory, so a
 // restart loses every message of both queues: each restart says so on log.
 func (d *Deps) SuperviseSQS(ctx context.Context, log io.Writer) {
-	for {
-		select {
-		case <-d.SQS.Exited():
-		case <-ctx.Done():
-			return
-		}
-		if ctx.Err() != nil {
-			return
-		}
+	for exitedBeforeDone(ctx, d.SQS.Exited()) {
 		fmt.Fprintf(log, "supervisor: the local SQS exited: restarting it. It keeps messages in memory: "+
 			"every message in %s (accepted numbers not yet stored) and in %s (dead letters) is lost\n", QueueName, DLQName)
 		for {
@@ -170,6 +162,29 @@ func (d *Deps) SuperviseSQS(ctx context.Context, log io.Writer) {
 		}
 		fmt.Fprintf(log, "supervisor: the local SQS is back with empty queues %s and %s\n", QueueName, DLQName)
 	}
+}
+
+// SupervisePG restarts Postgres whenever it exits, until ctx is done, as
+// RDS restarts a failed instance; logPath, where its own lines go, is named
+// on log.
+func (d *Deps) SupervisePG(ctx context.Context, log io.Writer, logPath string) {
+	for exitedBeforeDone(ctx, d.PG.Exited()) {
+		fmt.Fprintln(log, "supervisor: Postgres exited (see "+logPath+"): restarting it")
+		if err := d.PG.Restart(ctx); err != nil && ctx.Err() == nil {
+			fmt.Fprintln(log, "supervisor: Postgres did not restart:", err)
+			time.Sleep(time.Second)
+		}
+	}
+}
+
+// exitedBeforeDone waits until a server has exited or ctx is done: true
+// for the first (the server is to be restarted).
+func exitedBeforeDone(ctx context.Context, exited <-chan struct{}) bool {
+	select {
+	case <-exited:
+	case <-ctx.Done():
+	}
+	return ctx.Err() == nil
 }
 
 // Down stops both servers.

@@ -109,24 +109,23 @@ func (c *statsCache) read(ctx context.Context, a *API) Stats {
 	}
 	wg.Wait()
 	log := a.deps.Log
-	if c.src.Queue == nil || mainQ.err != nil {
-		s.Unavailable = append(s.Unavailable, "queue")
-		if mainQ.err != nil {
-			log.Warn().Err(mainQ.err).Msg("stats: main queue")
+	// total is a queue's depth (visible + in flight), or nil with the
+	// queue named unavailable when it has no source or its read failed.
+	total := func(f number.DepthFunc, q depth, name, what string) *int {
+		if f == nil || q.err != nil {
+			s.Unavailable = append(s.Unavailable, name)
+			if q.err != nil {
+				log.Warn().Err(q.err).Msg("stats: " + what)
+			}
+			return nil
 		}
-	} else {
-		d := mainQ.visible + mainQ.inFlight
-		s.QueueDepth, s.QueueVisible, s.QueueInFlight = &d, &mainQ.visible, &mainQ.inFlight
+		d := q.visible + q.inFlight
+		return &d
 	}
-	if c.src.DLQ == nil || dlq.err != nil {
-		s.Unavailable = append(s.Unavailable, "dlq")
-		if dlq.err != nil {
-			log.Warn().Err(dlq.err).Msg("stats: dead-letter queue")
-		}
-	} else {
-		d := dlq.visible + dlq.inFlight
-		s.DLQDepth = &d
+	if d := total(c.src.Queue, mainQ, "queue", "main queue"); d != nil {
+		s.QueueDepth, s.QueueVisible, s.QueueInFlight = d, &mainQ.visible, &mainQ.inFlight
 	}
+	s.DLQDepth = total(c.src.DLQ, dlq, "dlq", "dead-letter queue")
 	if c.src.Store == nil || figErr != nil {
 		s.Unavailable = append(s.Unavailable, "store")
 		if figErr != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/numbers-app/numbers/events"
 	"github.com/numbers-app/numbers/proxy/httpapi"
+	"github.com/numbers-app/numbers/shared/backends"
 	"github.com/numbers-app/numbers/shared/config"
 	"github.com/numbers-app/numbers/shared/metrics"
 	"github.com/numbers-app/numbers/shared/number"
@@ -65,14 +66,18 @@ type Config struct {
 // WithDefaults returns c with every zero field that has a default set to
 // it, from the constants of the packages that own them. New calls it.
 func (c Config) WithDefaults() Config {
-	c.SendLinger = cmp.Or(c.SendLinger, sqsqueue.DefaultLinger)
-	c.SendMaxInFlight = cmp.Or(c.SendMaxInFlight, sqsqueue.DefaultMaxInFlight)
-	c.SendMaxPending = cmp.Or(c.SendMaxPending, sqsqueue.DefaultMaxPending)
-	c.SendMaxWait = cmp.Or(c.SendMaxWait, sqsqueue.DefaultMaxWait)
+	send := c.publisherConfig().WithDefaults()
+	c.SendLinger, c.SendMaxInFlight, c.SendMaxPending, c.SendMaxWait = send.Linger, send.MaxInFlight, send.MaxPending, send.MaxWait
 	c.ForwardedForHops = cmp.Or(c.ForwardedForHops, httpapi.DefaultForwardedForHops)
 	c.KeyWindow = cmp.Or(c.KeyWindow, number.DefaultKeyWindow)
 	c.MaxInflightWrites = cmp.Or(c.MaxInflightWrites, httpapi.DefaultMaxInflightWrites)
 	return c
+}
+
+// publisherConfig is the send batching the configuration asks for.
+func (c Config) publisherConfig() sqsqueue.PublisherConfig {
+	return sqsqueue.PublisherConfig{QueueURL: c.QueueURL, Linger: c.SendLinger, MaxInFlight: c.SendMaxInFlight,
+		MaxPending: c.SendMaxPending, MaxWait: c.SendMaxWait}
 }
 
 // Validate names the first bad field.
@@ -124,22 +129,11 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger, opts Options) (*Se
 	if opts.MaxWait == 0 {
 		opts.MaxWait = time.Minute
 	}
-	store, err := openStore(cfg) //nolint:contextcheck // builds a pool: its connections take their contexts per query
+	store, sqsClient, err := backends.Open(ctx, cfg.Common, log, cfg.Migrate, opts.MaxWait)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{Store: store}
-	if cfg.Migrate {
-		if err := store.MigrateWithRetry(ctx, log, opts.MaxWait); err != nil {
-			s.Close()
-			return nil, err
-		}
-	}
-	sqsClient, err := sqsqueue.NewClient(ctx, sqsqueue.ClientConfig{Region: cfg.AWSRegion, Endpoint: cfg.SQSEndpoint})
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
 	var client sqsqueue.API = sqsClient
 	if opts.WrapSQS != nil {
 		client = opts.WrapSQS(client)
@@ -149,10 +143,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger, opts Options) (*Se
 	s.Registry = metrics.NewRegistry()
 	met := metrics.NewProxy(s.Registry)
 	if !opts.DirectSend {
-		s.pub, err = sqsqueue.NewPublisher(sendCounter{client, met.SendBatch}, sqsqueue.PublisherConfig{ //nolint:contextcheck // the publisher's loop lives until Close, each send under its own timeout
-			QueueURL: cfg.QueueURL, Linger: cfg.SendLinger, MaxInFlight: cfg.SendMaxInFlight, MaxPending: cfg.SendMaxPending,
-			MaxWait: cfg.SendMaxWait,
-		}, log)
+		s.pub, err = sqsqueue.NewPublisher(sendCounter{client, met.SendBatch}, cfg.publisherConfig(), log) //nolint:contextcheck // the publisher's loop lives until Close, each send under its own timeout
 		if err != nil {
 			s.Close()
 			return nil, err
@@ -251,23 +242,12 @@ func registerStatsGauges(reg prometheus.Registerer, api *httpapi.API) {
 		})
 }
 
-// openStore opens the Postgres store the configuration names, with its
-// credentials source (DB_SECRET_ARN, DB_IAM_AUTH).
-func openStore(cfg Config) (*pgstore.Store, error) {
-	dbURL, err := cfg.PostgresURL()
-	if err != nil {
-		return nil, err
-	}
-	return pgstore.Open(pgstore.Config{URL: dbURL, MaxConns: cfg.DBMaxConns,
-		SecretARN: cfg.DBSecretARN, AWSRegion: cfg.AWSRegion, IAMAuth: cfg.DBIAMAuth})
-}
-
 // Migrate applies the schema migrations and returns: `proxy migrate`, the
 // deployment's one-off task, run as the database's owner before the
 // services roll (they then run with MIGRATE=false as least-privilege
 // logins). It waits up to a minute for Postgres to answer.
 func Migrate(ctx context.Context, cfg Config, log zerolog.Logger) error {
-	store, err := openStore(cfg) //nolint:contextcheck // builds a pool: its connections take their contexts per query
+	store, err := backends.OpenStore(cfg.Common) //nolint:contextcheck // builds a pool: its connections take their contexts per query
 	if err != nil {
 		return err
 	}

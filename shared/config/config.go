@@ -51,6 +51,15 @@ type Common struct {
 	LogFormat string `env:"LOG_FORMAT" envDefault:"auto"`
 }
 
+// EMF is the metrics-to-log setting of the long-running processes (the
+// proxy and the ECS worker; see shared/metrics StartEMF).
+type EMF struct {
+	// EMFInterval is how often metrics go to the JSON log as CloudWatch
+	// Embedded Metric Format (0: never; only when the log is JSON).
+	EMFInterval  time.Duration `env:"METRICS_EMF_INTERVAL" envDefault:"60s"`
+	EMFNamespace string        `env:"METRICS_NAMESPACE" envDefault:"numbers"`
+}
+
 // Parse fills cfg (a struct embedding Common or not) from environ, a map of
 // variable names to values, applying envDefault tags.
 func Parse(cfg any, environ map[string]string) error {

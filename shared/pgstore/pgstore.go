@@ -4,6 +4,7 @@
 package pgstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -63,21 +64,11 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.MaxConns == 0 {
-		c.MaxConns = DefaultMaxConns
-	}
-	if c.DialTimeout == 0 {
-		c.DialTimeout = DefaultDialTimeout
-	}
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
-	if c.ConnMaxIdleTime == 0 {
-		c.ConnMaxIdleTime = DefaultConnMaxIdleTime
-	}
-	if c.ConnMaxLifetime == 0 {
-		c.ConnMaxLifetime = DefaultConnMaxLifetime
-	}
+	c.MaxConns = cmp.Or(c.MaxConns, DefaultMaxConns)
+	c.DialTimeout = cmp.Or(c.DialTimeout, DefaultDialTimeout)
+	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)
+	c.ConnMaxIdleTime = cmp.Or(c.ConnMaxIdleTime, DefaultConnMaxIdleTime)
+	c.ConnMaxLifetime = cmp.Or(c.ConnMaxLifetime, DefaultConnMaxLifetime)
 	return c
 }
 

@@ -57,25 +57,15 @@ type PublisherConfig struct {
 	MaxWait time.Duration
 }
 
-func (c PublisherConfig) withDefaults() PublisherConfig {
-	if c.MaxBatch == 0 {
-		c.MaxBatch = DefaultMaxBatch
-	}
-	if c.Linger == 0 {
-		c.Linger = DefaultLinger
-	}
-	if c.MaxInFlight == 0 {
-		c.MaxInFlight = DefaultMaxInFlight
-	}
-	if c.MaxPending == 0 {
-		c.MaxPending = DefaultMaxPending
-	}
-	if c.SendTimeout == 0 {
-		c.SendTimeout = DefaultSendTimeout
-	}
-	if c.MaxWait == 0 {
-		c.MaxWait = DefaultMaxWait
-	}
+// WithDefaults returns c with each zero field set to its Default…
+// constant. NewPublisher calls it.
+func (c PublisherConfig) WithDefaults() PublisherConfig {
+	c.MaxBatch = cmp.Or(c.MaxBatch, DefaultMaxBatch)
+	c.Linger = cmp.Or(c.Linger, DefaultLinger)
+	c.MaxInFlight = cmp.Or(c.MaxInFlight, DefaultMaxInFlight)
+	c.MaxPending = cmp.Or(c.MaxPending, DefaultMaxPending)
+	c.SendTimeout = cmp.Or(c.SendTimeout, DefaultSendTimeout)
+	c.MaxWait = cmp.Or(c.MaxWait, DefaultMaxWait)
 	return c
 }
 
@@ -152,7 +142,7 @@ func (p *Publisher) observe(d time.Duration) {
 
 // NewPublisher starts a publisher; Close stops it.
 func NewPublisher(api SendBatchAPI, cfg PublisherConfig, log zerolog.Logger) (*Publisher, error) {
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

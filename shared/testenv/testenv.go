@@ -281,10 +281,11 @@ func IsLocal(u string) bool {
 }
 
 // LogWriter sends what is written to it (a process's output) to the test
-// log, a line per write, shown on failure or with -v. Concurrent writers
-// may share it: t.Log is safe for concurrent use.
+// log, a line per write, shown on failure or with -v.
 func LogWriter(t testing.TB) io.Writer { return logWriter{t: t} }
 
+// logWriter needs no lock of its own: t.Log may be called from several
+// goroutines at once.
 type logWriter struct{ t testing.TB }
 
 func (l logWriter) Write(b []byte) (int, error) {

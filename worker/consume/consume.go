@@ -32,28 +32,29 @@ const (
 	DefaultReceivePause      = 100 * time.Millisecond
 )
 
-// Config tunes the loop.
+// Config tunes the loop. The env tags are the worker's environment
+// variables (worker/service.Config embeds it; README).
 type Config struct {
 	// Pollers is the number of concurrent ReceiveMessage loops. Defaults to
 	// 2: one ReceiveMessage of ten takes a few ms, so two keep up with
 	// thousands of messages a second, and fewer pollers leave more to gather
 	// for each (docs/benchmarks.md, messages per ReceiveMessage).
-	Pollers int
+	Pollers int `env:"WORKER_POLLERS"`
 	// Flushers is the number of batches persisted concurrently. Defaults to 2.
-	Flushers int
+	Flushers int `env:"WORKER_FLUSHERS"`
 	// FlushSize is the most messages per database batch. Defaults to 500.
-	FlushSize int
+	FlushSize int `env:"WORKER_FLUSH_SIZE"`
 	// FlushInterval is how long a flusher waits for more messages once it
 	// holds some. Defaults to 10ms.
-	FlushInterval time.Duration
+	FlushInterval time.Duration `env:"WORKER_FLUSH_INTERVAL"`
 	// WaitTime is the long-poll wait. Defaults to 20s.
-	WaitTime time.Duration
+	WaitTime time.Duration `env:"SQS_WAIT_TIME"`
 	// VisibilityTimeout is the queue's; batches that take longer than a third
 	// of it get their visibility extended. Defaults to 30s.
-	VisibilityTimeout time.Duration
+	VisibilityTimeout time.Duration `env:"SQS_VISIBILITY_TIMEOUT"`
 	// ShutdownTimeout bounds finishing in-flight batches after the context is
 	// cancelled. Defaults to 15s.
-	ShutdownTimeout time.Duration
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT"`
 	// ReceivePause is how long a poller waits after a receive that brought
 	// some messages but fewer than ten, before it receives again. A long poll
 	// returns as soon as one message is there, so without it a thin stream
@@ -61,10 +62,12 @@ type Config struct {
 	// gather in the queue meanwhile, and the cost per message stays flat as
 	// the rate falls. It adds at most this much to the time to store.
 	// Defaults to 100ms; negative: no pause.
-	ReceivePause time.Duration
+	ReceivePause time.Duration `env:"WORKER_RECEIVE_PAUSE"`
 }
 
-func (c Config) withDefaults() Config {
+// WithDefaults returns c with each zero field set to its Default…
+// constant. New calls it.
+func (c Config) WithDefaults() Config {
 	def := func(v *int, d int) {
 		if *v == 0 {
 			*v = d
@@ -136,7 +139,7 @@ type Consumer struct {
 
 // New builds a consumer.
 func New(cfg Config, q Queue, proc Processor, db Prober, log zerolog.Logger) (*Consumer, error) {
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

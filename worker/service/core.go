@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/numbers-app/numbers/shared/backends"
 	"github.com/numbers-app/numbers/shared/config"
 	"github.com/numbers-app/numbers/shared/metrics"
 	"github.com/numbers-app/numbers/shared/pgstore"
@@ -62,23 +63,8 @@ func NewCore(ctx context.Context, cfg config.Common, log zerolog.Logger, opts Op
 	if cfg.DLQURL == "" {
 		return nil, ErrNoDLQ
 	}
-	dbURL, err := cfg.PostgresURL()
+	store, client, err := backends.Open(ctx, cfg, log, opts.Migrate, cmp.Or(opts.MaxWait, DefaultMaxWait))
 	if err != nil {
-		return nil, err
-	}
-	store, err := pgstore.Open(pgstore.Config{URL: dbURL, MaxConns: cfg.DBMaxConns, SecretARN: cfg.DBSecretARN, AWSRegion: cfg.AWSRegion, IAMAuth: cfg.DBIAMAuth}) //nolint:contextcheck // Open builds a pool: its connections outlive this call and take their contexts per query
-	if err != nil {
-		return nil, err
-	}
-	if opts.Migrate {
-		if err := store.MigrateWithRetry(ctx, log, cmp.Or(opts.MaxWait, DefaultMaxWait)); err != nil {
-			store.Close()
-			return nil, err
-		}
-	}
-	client, err := sqsqueue.NewClient(ctx, sqsqueue.ClientConfig{Region: cfg.AWSRegion, Endpoint: cfg.SQSEndpoint})
-	if err != nil {
-		store.Close()
 		return nil, err
 	}
 	dlq := sqsqueue.Queue{API: client, URL: cfg.DLQURL}

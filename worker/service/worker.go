@@ -34,38 +34,21 @@ type Config struct {
 	// KeyWindow is the proxy's IDEMPOTENCY_WINDOW: older keys are pruned.
 	// Defaults to number.DefaultKeyWindow.
 	KeyWindow time.Duration `env:"IDEMPOTENCY_WINDOW"`
-	// The consumer's knobs (consume.Config); each defaults to its
-	// consume.Default… constant.
-	Pollers           int           `env:"WORKER_POLLERS"`
-	Flushers          int           `env:"WORKER_FLUSHERS"`
-	FlushSize         int           `env:"WORKER_FLUSH_SIZE"`
-	FlushInterval     time.Duration `env:"WORKER_FLUSH_INTERVAL"`
-	ReceivePause      time.Duration `env:"WORKER_RECEIVE_PAUSE"`
-	WaitTime          time.Duration `env:"SQS_WAIT_TIME"`
-	VisibilityTimeout time.Duration `env:"SQS_VISIBILITY_TIMEOUT"`
-	ShutdownTimeout   time.Duration `env:"SHUTDOWN_TIMEOUT"`
+	// The consumer's knobs, each with its env tag there; each defaults to
+	// its consume.Default… constant.
+	consume.Config
 	// MetricsAddr serves GET /metrics and /healthz ("": no listener;
 	// 0.0.0.0:9090 in containers). If the default address is taken (another
 	// worker on this machine) the worker runs without it and says so.
 	MetricsAddr string `env:"METRICS_ADDR" envDefault:"127.0.0.1:9090"`
-	// EMFInterval is how often metrics go to the JSON log as CloudWatch
-	// Embedded Metric Format (0: never; only when the log is JSON).
-	EMFInterval  time.Duration `env:"METRICS_EMF_INTERVAL" envDefault:"60s"`
-	EMFNamespace string        `env:"METRICS_NAMESPACE" envDefault:"numbers"`
+	config.EMF
 }
 
 // WithDefaults returns c with every zero field that has a default set to
 // it, from the constants of the packages that own them. NewWorker calls it.
 func (c Config) WithDefaults() Config {
 	c.KeyWindow = cmp.Or(c.KeyWindow, number.DefaultKeyWindow)
-	c.Pollers = cmp.Or(c.Pollers, consume.DefaultPollers)
-	c.Flushers = cmp.Or(c.Flushers, consume.DefaultFlushers)
-	c.FlushSize = cmp.Or(c.FlushSize, consume.DefaultFlushSize)
-	c.FlushInterval = cmp.Or(c.FlushInterval, consume.DefaultFlushInterval)
-	c.ReceivePause = cmp.Or(c.ReceivePause, consume.DefaultReceivePause)
-	c.WaitTime = cmp.Or(c.WaitTime, consume.DefaultWaitTime)
-	c.VisibilityTimeout = cmp.Or(c.VisibilityTimeout, consume.DefaultVisibilityTimeout)
-	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, consume.DefaultShutdownTimeout)
+	c.Config = c.Config.WithDefaults()
 	return c
 }
 
@@ -114,10 +97,7 @@ func NewWorker(ctx context.Context, cfg Config, log zerolog.Logger, opts WorkerO
 	}
 	queue := sqsqueue.Queue{API: core.Client, URL: cfg.QueueURL}
 	core.Registry.MustRegister(metrics.QueueDepth{Queues: map[string]number.DepthFunc{"main": queue.Depth, "dlq": core.DLQ.Depth}})
-	consumer, err := consume.New(consume.Config{
-		Pollers: cfg.Pollers, Flushers: cfg.Flushers, FlushSize: cfg.FlushSize, FlushInterval: cfg.FlushInterval, ReceivePause: cfg.ReceivePause,
-		WaitTime: cfg.WaitTime, VisibilityTimeout: cfg.VisibilityTimeout, ShutdownTimeout: cfg.ShutdownTimeout,
-	}, receiveCounter{Queue: queue, sizes: core.Metrics.ReceiveBatch}, core.Persister, core.Store, log)
+	consumer, err := consume.New(cfg.Config, receiveCounter{Queue: queue, sizes: core.Metrics.ReceiveBatch}, core.Persister, core.Store, log)
 	if err != nil {
 		core.Close()
 		return nil, err

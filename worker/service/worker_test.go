@@ -16,6 +16,7 @@ import (
 	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/shared/testenv"
+	"github.com/numbers-app/numbers/worker/consume"
 	"github.com/numbers-app/numbers/worker/service"
 )
 
@@ -26,8 +27,8 @@ func TestTheWorkerStoresWhatItReceivesAndSaysSoOnHealthz(t *testing.T) {
 	common.LogLevel, common.LogFormat = "info", "json"
 	cfg := service.Config{
 		Common:  common,
-		Migrate: true, KeyWindow: time.Hour, Pollers: 2, Flushers: 1, FlushSize: 100, FlushInterval: 10 * time.Millisecond,
-		WaitTime: time.Second, VisibilityTimeout: 30 * time.Second, ShutdownTimeout: 5 * time.Second,
+		Migrate: true, KeyWindow: time.Hour, Config: consume.Config{Pollers: 2, Flushers: 1, FlushSize: 100, FlushInterval: 10 * time.Millisecond,
+			WaitTime: time.Second, VisibilityTimeout: 30 * time.Second, ShutdownTimeout: 5 * time.Second},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w, err := service.NewWorker(ctx, cfg, testenv.Logger(t), service.WorkerOptions{})
