@@ -58,11 +58,11 @@ func TestDuplicateDeliveriesStoreOneRowEach(t *testing.T) {
 	c, err := consume.New(consume.Config{Pollers: 3, WaitTime: time.Second}, qs.Main, p, store, testenv.Logger(t))
 	require.NoError(t, err)
 	stop := start(t, c)
-	testenv.Eventually(t, 20*time.Second, "300 rows", func() bool {
+	testenv.Eventually(t, 60*time.Second, "300 rows", func() bool {
 		n, err := store.Count(ctx)
 		return err == nil && n == 300
 	})
-	testenv.Eventually(t, 10*time.Second, "the queue to be empty", func() bool {
+	testenv.Eventually(t, 60*time.Second, "the queue to be empty", func() bool {
 		st, err := qs.Main.Stats(ctx)
 		return err == nil && st.Visible == 0 && st.InFlight == 0
 	})
