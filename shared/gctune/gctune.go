@@ -67,7 +67,7 @@ var cgroupFiles = []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/m
 // containerLimit is the container's memory limit in bytes, if one is set.
 func containerLimit() (int64, bool) {
 	for _, f := range cgroupFiles {
-		b, err := os.ReadFile(f)
+		b, err := os.ReadFile(f) //nolint:gosec // f is one of the two fixed cgroup paths above
 		if err != nil {
 			continue
 		}
