@@ -3,6 +3,7 @@ package measure
 import (
 	"math"
 	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -28,13 +29,37 @@ func TestPercentileIsTheNearestRank(t *testing.T) {
 }
 
 func TestParseStatCountsFieldsAfterTheCommand(t *testing.T) {
-	// A command name with spaces and a parenthesis, utime 250 and stime 50 ticks.
-	line := "4242 (node (x) y) S 17 4242 4242 0 -1 4194560 1 0 0 0 250 50 0 0 20 0 11 0 1 1 1"
+	// A command name with spaces and a parenthesis, utime 250 and stime 50
+	// ticks, cutime 7 and cstime 3.
+	line := "4242 (node (x) y) S 17 4242 4242 0 -1 4194560 1 0 0 0 250 50 7 3 20 0 11 0 1 1 1"
 	st, err := parseStat(4242, line)
 	require.NoError(t, err)
 	assert.Equal(t, 17, st.PPID)
 	assert.Equal(t, "node (x) y", st.Comm)
 	assert.Equal(t, 300*time.Second/time.Duration(clockTicks()), st.CPU)
+	assert.Equal(t, 10*time.Second/time.Duration(clockTicks()), st.ChildrenCPU)
+}
+
+// A tree's CPU time must not fall when a child ends: Postgres's backends
+// come and go with the pool's connections.
+func TestATreesCPUTimeKeepsWhatAnEndedChildUsed(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; sleep 5")
+	require.NoError(t, cmd.Start())
+	// Wait until the child has used some CPU, then end it and reap it.
+	var during time.Duration
+	require.Eventually(t, func() bool {
+		child, err := ReadStat(cmd.Process.Pid)
+		if err != nil || child.CPU < 100*time.Millisecond {
+			return false
+		}
+		during, err = CPUTime(os.Getpid(), true)
+		return err == nil
+	}, time.Minute, 10*time.Millisecond)
+	require.NoError(t, cmd.Process.Kill())
+	_ = cmd.Wait()
+	after, err := CPUTime(os.Getpid(), true)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, after, during, "the ended child's time left the total")
 }
 
 func TestThisProcessHasCPUTimeAndMemory(t *testing.T) {
