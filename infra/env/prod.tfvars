@@ -22,7 +22,10 @@ proxy = {
   memory              = 1024
   min_tasks           = 2
   max_tasks           = 10
-  requests_per_target = 2000
+  # ALB requests per task per minute: a 0.5 vCPU proxy carries ~400 writes/s
+  # at 60% CPU (docs/capacity.md, from make bench); scaling out earlier
+  # spreads the posts thinner and makes each write cost more.
+  requests_per_target = 24000
 }
 
 worker = {
