@@ -81,8 +81,7 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 	if command == "migrate" {
 		return server.Migrate(ctx, cfg.Config, log)
 	}
-	gc := gctune.Apply(func(k string) string { return environ[k] })
-	log.Debug().Int("gogc", gc.GCPercent).Int64("gomemlimit_bytes", gc.MemoryLimit).Msg("garbage collector (0: as the environment says)")
+	gctune.Apply(func(k string) string { return environ[k] }, log)
 	stopPprof, err := profiling.Serve(cfg.PprofAddr) // debug only, off by default
 	if err != nil {
 		return err

@@ -52,8 +52,7 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	gc := gctune.Apply(func(k string) string { return environ[k] })
-	log.Debug().Int("gogc", gc.GCPercent).Int64("gomemlimit_bytes", gc.MemoryLimit).Msg("garbage collector (0: as the environment says)")
+	gctune.Apply(func(k string) string { return environ[k] }, log)
 	stopPprof, err := profiling.Serve(cfg.PprofAddr) // debug only, off by default
 	if err != nil {
 		return err

@@ -140,6 +140,14 @@ run "services_read_their_own_login_not_the_master" {
     condition     = alltrue([for k, c in module.ecs.container_definitions : c.stopTimeout >= 25 if k != "migrate"])
     error_message = "stopTimeout must leave room for the 20 s graceful shutdown."
   }
+
+  assert {
+    condition = alltrue([
+      for k in ["proxy", "worker"] :
+      one([for e in module.ecs.container_definitions[k].environment : e.value if e.name == "GOMEMLIMIT"]) == "${floor((k == "proxy" ? var.proxy : var.worker).memory * 0.8)}MiB"
+    ])
+    error_message = "proxy and worker get GOMEMLIMIT = 80% of their task's memory (MiB)."
+  }
 }
 
 run "the_edge_is_protected" {

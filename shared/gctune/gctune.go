@@ -16,6 +16,8 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+
+	"github.com/rs/zerolog"
 )
 
 // Defaults, used when the environment sets neither GOGC nor GOMEMLIMIT.
@@ -44,8 +46,9 @@ type Settings struct {
 // reads those itself, and an operator's word wins). The memory limit is
 // containerShare of the cgroup's limit (v2 memory.max, or v1
 // memory.limit_in_bytes, as ECS sets from the task size), else
-// DefaultMemoryLimit. getenv is os.Getenv in production.
-func Apply(getenv func(string) string) Settings {
+// DefaultMemoryLimit. getenv is os.Getenv in production; what was set is
+// logged at debug level.
+func Apply(getenv func(string) string, log zerolog.Logger) Settings {
 	var s Settings
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(DefaultGCPercent)
@@ -58,6 +61,7 @@ func Apply(getenv func(string) string) Settings {
 		}
 		debug.SetMemoryLimit(s.MemoryLimit)
 	}
+	log.Debug().Int("gogc", s.GCPercent).Int64("gomemlimit_bytes", s.MemoryLimit).Msg("garbage collector (0: as the environment says)")
 	return s
 }
 

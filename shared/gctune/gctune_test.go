@@ -4,6 +4,7 @@ import (
 	"runtime/debug"
 	"testing"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -23,10 +24,10 @@ func TestApplyLeavesWhatTheEnvironmentSets(t *testing.T) {
 	t.Cleanup(func() { debug.SetGCPercent(oldGC); debug.SetMemoryLimit(oldLimit) })
 
 	env := map[string]string{"GOGC": "150", "GOMEMLIMIT": "1GiB"}
-	assert.Equal(t, Settings{}, Apply(func(k string) string { return env[k] }))
+	assert.Equal(t, Settings{}, Apply(func(k string) string { return env[k] }, zerolog.Nop()))
 	assert.Equal(t, 100, debug.SetGCPercent(100), "GOGC set by the environment stays")
 
-	s := Apply(func(string) string { return "" })
+	s := Apply(func(string) string { return "" }, zerolog.Nop())
 	assert.Equal(t, DefaultGCPercent, s.GCPercent)
 	assert.Equal(t, DefaultGCPercent, debug.SetGCPercent(DefaultGCPercent))
 	assert.Positive(t, s.MemoryLimit)

@@ -42,6 +42,14 @@ locals {
     { name = "DB_SECRET_ARN", value = var.db.secret_arns.worker },
   ]
 
+  # The Go runtime's soft memory limit, 80% of the task's memory: the
+  # garbage collector works harder near it instead of the task being killed
+  # for memory (shared/gctune sets the same from the cgroup when it can see
+  # it; set here so it does not depend on what Fargate exposes).
+  memory_limit = {
+    for k, s in local.services : k => [{ name = "GOMEMLIMIT", value = "${floor(s.memory * 0.8)}MiB" }]
+  }
+
   # What each container adds to the settings all three share (below).
   container_settings = {
     proxy = {
@@ -49,7 +57,7 @@ locals {
       log_group    = var.log_group_names.proxy
       stopTimeout  = 30 # the proxy drains within 20 s
       portMappings = [{ containerPort = var.proxy_port, protocol = "tcp", name = "http" }]
-      environment  = concat(local.environment, local.proxy_environment)
+      environment  = concat(local.environment, local.proxy_environment, local.memory_limit.proxy)
       # No container healthCheck: the distroless image has no shell or curl
       # to run one. The ALB health check on /healthz replaces it.
     }
@@ -57,7 +65,7 @@ locals {
       image       = var.images.worker
       log_group   = var.log_group_names.worker
       stopTimeout = 30 # the worker finishes its batch within 20 s
-      environment = concat(local.environment, local.worker_environment)
+      environment = concat(local.environment, local.worker_environment, local.memory_limit.worker)
       # No container healthCheck (distroless, no shell); ECS replaces a
       # worker whose process exits.
     }
