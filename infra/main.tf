@@ -61,11 +61,9 @@ module "security" {
 module "queue" {
   source = "./modules/queue"
 
-  name                       = local.name
-  visibility_timeout_seconds = var.queue.visibility_timeout_seconds
-  max_receive_count          = var.queue.max_receive_count
-  message_retention_seconds  = var.queue.message_retention_seconds
-  tags                       = local.tags
+  name     = local.name
+  settings = var.queue
+  tags     = local.tags
 }
 
 module "database" {
