@@ -69,17 +69,12 @@ module "queue" {
 module "database" {
   source = "./modules/database"
 
-  name                  = local.name
-  subnet_ids            = module.network.private_subnet_ids
-  security_group_id     = module.security.security_group_ids.rds
-  instance_class        = var.database.instance_class
-  allocated_storage     = var.database.allocated_storage
-  max_allocated_storage = var.database.max_allocated_storage
-  backup_retention_days = var.database.backup_retention_days
-  multi_az              = var.database.multi_az
-  deletion_protection   = var.database.deletion_protection
-  log_retention_days    = var.log_retention_days
-  tags                  = local.tags
+  name               = local.name
+  subnet_ids         = module.network.private_subnet_ids
+  security_group_id  = module.security.security_group_ids.rds
+  settings           = var.database
+  log_retention_days = var.log_retention_days
+  tags               = local.tags
 }
 
 module "ecr" {
