@@ -19,13 +19,3 @@ output "resource_id" {
   description = "RDS resource id (dbi-resource-id, for rds-db:connect should IAM authentication be used)."
   value       = aws_db_instance.this.resource_id
 }
-
-output "login_users" {
-  description = "Login role per service."
-  value       = var.service_logins
-}
-
-output "log_group_retention" {
-  description = "Retention (days) per exported Postgres log group."
-  value       = { for k, g in aws_cloudwatch_log_group.exports : k => g.retention_in_days }
-}
