@@ -10,15 +10,6 @@ locals {
   # Created by infra/bootstrap; every role here carries it, and the apply
   # roles cannot create a role without it.
   permissions_boundary_arn = "arn:aws:iam::${data.aws_caller_identity.current.account_id}:policy/${var.permissions_boundary_name}"
-
-  # How the ECS services and the Lambda functions reach the database: the
-  # endpoint and each service's login secret.
-  db = {
-    host        = module.database.address
-    port        = module.database.port
-    name        = module.database.db_name
-    secret_arns = module.database.login_secret_arns
-  }
 }
 
 data "aws_caller_identity" "current" {}
@@ -61,27 +52,20 @@ module "security" {
 module "queue" {
   source = "./modules/queue"
 
-  name                       = local.name
-  visibility_timeout_seconds = var.queue.visibility_timeout_seconds
-  max_receive_count          = var.queue.max_receive_count
-  message_retention_seconds  = var.queue.message_retention_seconds
-  tags                       = local.tags
+  name     = local.name
+  settings = var.queue
+  tags     = local.tags
 }
 
 module "database" {
   source = "./modules/database"
 
-  name                  = local.name
-  subnet_ids            = module.network.private_subnet_ids
-  security_group_id     = module.security.security_group_ids.rds
-  instance_class        = var.database.instance_class
-  allocated_storage     = var.database.allocated_storage
-  max_allocated_storage = var.database.max_allocated_storage
-  backup_retention_days = var.database.backup_retention_days
-  multi_az              = var.database.multi_az
-  deletion_protection   = var.database.deletion_protection
-  log_retention_days    = var.log_retention_days
-  tags                  = local.tags
+  name               = local.name
+  subnet_ids         = module.network.private_subnet_ids
+  security_group_id  = module.security.security_group_ids.rds
+  settings           = var.database
+  log_retention_days = var.log_retention_days
+  tags               = local.tags
 }
 
 module "ecr" {
@@ -115,9 +99,9 @@ module "iam" {
   name                     = local.name
   queue_arn                = module.queue.queue_arn
   dlq_arn                  = module.queue.dlq_arn
-  db_master_secret_arn     = module.database.master_user_secret_arn
-  db_login_secret_arns     = module.database.login_secret_arns
-  db_secrets_kms_key_arn   = module.database.secrets_kms_key_arn
+  db_master_secret_arn     = module.database.connection.master_secret_arn
+  db_login_secret_arns     = module.database.connection.secret_arns
+  db_secrets_kms_key_arn   = module.database.connection.kms_key_arn
   permissions_boundary_arn = local.permissions_boundary_arn
   log_group_arns           = module.observability.log_group_arns
   ecr_repository_arns      = values(module.ecr.repository_arns)
@@ -164,9 +148,8 @@ module "ecs" {
   dlq_url                    = module.queue.dlq_url
   queue_name                 = module.queue.queue_name
   visibility_timeout_seconds = var.queue.visibility_timeout_seconds
-  db = merge(local.db, {
-    master_secret_arn = module.database.master_user_secret_arn
-    ssl_root_cert     = var.db_ssl_root_cert
+  db = merge(module.database.connection, {
+    ssl_root_cert = var.db_ssl_root_cert
   })
   log_level = var.log_level
   proxy     = var.proxy
@@ -203,8 +186,7 @@ module "lambda" {
   dlq_arn                    = module.queue.dlq_arn
   dlq_url                    = module.queue.dlq_url
   visibility_timeout_seconds = var.queue.visibility_timeout_seconds
-  db = merge(local.db, {
-    kms_key_arn   = module.database.secrets_kms_key_arn
+  db = merge(module.database.connection, {
     ssl_root_cert = var.lambda_db_ssl_root_cert
   })
   vpc_arn                  = module.network.vpc_arn

@@ -33,17 +33,17 @@ output "queue_urls" {
 
 output "db_master_secret_arn" {
   description = "Secrets Manager secret of the database master user (managed and rotated by RDS): migrations and administration only."
-  value       = module.database.master_user_secret_arn
+  value       = module.database.connection.master_secret_arn
 }
 
 output "db_login_secret_arns" {
   description = "Secret per service login (DB_SECRET_ARN of proxy/HTTP function and worker/SQS function); set their values once (infra/README.md, Database logins)."
-  value       = module.database.login_secret_arns
+  value       = module.database.connection.secret_arns
 }
 
 output "db_address" {
   description = "Host name of the database."
-  value       = module.database.address
+  value       = module.database.connection.host
 }
 
 output "operator_role_arn" {

@@ -44,18 +44,16 @@ resource "aws_s3_bucket_public_access_block" "state" {
 # TLS only, and every state object encrypted with the state key: the S3
 # backend's `encrypt = true` alone asks for SSE-S3 (AES256), which this
 # refuses; infra/ passes kms_key_id at init (TF_STATE_KMS_KEY_ARN).
+module "state_tls_only" {
+  source     = "../modules/s3-tls-only"
+  bucket_arn = aws_s3_bucket.state.arn
+}
+
 locals {
   state_bucket_policy = {
     Version = "2012-10-17"
     Statement = [
-      {
-        Sid       = "DenyInsecureTransport"
-        Effect    = "Deny"
-        Principal = "*"
-        Action    = "s3:*"
-        Resource  = [aws_s3_bucket.state.arn, "${aws_s3_bucket.state.arn}/*"]
-        Condition = { Bool = { "aws:SecureTransport" = "false" } }
-      },
+      module.state_tls_only.statement,
       {
         Sid       = "DenyOtherEncryption"
         Effect    = "Deny"

@@ -104,21 +104,21 @@ run "services_read_their_own_login_not_the_master" {
   assert {
     condition = alltrue([
       for k in ["proxy", "worker"] :
-      one([for e in module.ecs.container_definitions[k].environment : e.value if e.name == "DB_SECRET_ARN"]) == module.database.login_secret_arns[k]
+      one([for e in module.ecs.container_definitions[k].environment : e.value if e.name == "DB_SECRET_ARN"]) == module.database.connection.secret_arns[k]
     ])
     error_message = "proxy and worker get DB_SECRET_ARN = their own login's secret, never the master's."
   }
 
   assert {
-    condition     = one([for e in module.ecs.container_definitions.migrate.environment : e.value if e.name == "DB_SECRET_ARN"]) == module.database.master_user_secret_arn
+    condition     = one([for e in module.ecs.container_definitions.migrate.environment : e.value if e.name == "DB_SECRET_ARN"]) == module.database.connection.master_secret_arn
     error_message = "Only the migrate task uses the master secret."
   }
 
   assert {
     condition = alltrue([
       for k in ["proxy", "worker", "migrate"] : anytrue([
-        for s in module.iam.policies[k].Statement : contains(s.Action, "secretsmanager:GetSecretValue") && s.Resource == [k == "migrate" ? module.database.master_user_secret_arn : module.database.login_secret_arns[k]]
-      ]) && anytrue([for s in module.iam.policies[k].Statement : contains(s.Action, "kms:Decrypt") && s.Resource == [module.database.secrets_kms_key_arn]])
+        for s in module.iam.policies[k].Statement : contains(s.Action, "secretsmanager:GetSecretValue") && s.Resource == [k == "migrate" ? module.database.connection.master_secret_arn : module.database.connection.secret_arns[k]]
+      ]) && anytrue([for s in module.iam.policies[k].Statement : contains(s.Action, "kms:Decrypt") && s.Resource == [module.database.connection.kms_key_arn]])
     ])
     error_message = "Each task role reads its own secret (and its KMS key): the app re-reads it after a rotation."
   }
@@ -230,7 +230,7 @@ run "services_roll_out_and_lambda_can_start" {
   assert {
     condition = !var.enable_lambda || alltrue([
       for k, f in try(module.lambda[0].functions, {}) :
-      f.environment.DB_SECRET_ARN == module.database.login_secret_arns[k == "http" ? "proxy" : "worker"] && f.environment.PGSSLMODE == "verify-full" && f.environment.PGSSLROOTCERT != ""
+      f.environment.DB_SECRET_ARN == module.database.connection.secret_arns[k == "http" ? "proxy" : "worker"] && f.environment.PGSSLMODE == "verify-full" && f.environment.PGSSLROOTCERT != ""
     ])
     error_message = "The functions read their service's login (DB_SECRET_ARN) and verify the server."
   }

@@ -172,4 +172,9 @@ run "state_is_encrypted_with_the_state_key" {
     ])
     error_message = "The state bucket must refuse objects encrypted otherwise than with the state key (e.g. the backend's default AES256)."
   }
+
+  assert {
+    condition     = anytrue([for s in output.policies.state.Statement : s.Effect == "Deny" && s.Action == "s3:*" && try(s.Condition.Bool["aws:SecureTransport"], "") == "false" && s.Resource == [aws_s3_bucket.state.arn, "${aws_s3_bucket.state.arn}/*"]])
+    error_message = "The state bucket and its objects must refuse requests without TLS."
+  }
 }

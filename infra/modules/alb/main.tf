@@ -205,6 +205,11 @@ resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
   }
 }
 
+module "access_logs_tls_only" {
+  source     = "../s3-tls-only"
+  bucket_arn = aws_s3_bucket.access_logs.arn
+}
+
 locals {
   access_logs_policy = {
     Version = "2012-10-17"
@@ -224,14 +229,7 @@ locals {
         Resource  = "${aws_s3_bucket.access_logs.arn}/alb/AWSLogs/${data.aws_caller_identity.current.account_id}/*"
         Condition = { StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id } }
       },
-      {
-        Sid       = "DenyInsecureTransport"
-        Effect    = "Deny"
-        Principal = "*"
-        Action    = "s3:*"
-        Resource  = [aws_s3_bucket.access_logs.arn, "${aws_s3_bucket.access_logs.arn}/*"]
-        Condition = { Bool = { "aws:SecureTransport" = "false" } }
-      },
+      module.access_logs_tls_only.statement,
     ]
   }
 }

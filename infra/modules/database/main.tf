@@ -35,7 +35,7 @@ resource "aws_db_instance" "this" {
   identifier     = var.name
   engine         = "postgres"
   engine_version = var.engine_version
-  instance_class = var.instance_class
+  instance_class = var.settings.instance_class
 
   db_name  = var.db_name
   username = var.master_username
@@ -49,24 +49,24 @@ resource "aws_db_instance" "this" {
   # bundle is https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem.
   ca_cert_identifier = var.ca_cert_identifier
 
-  allocated_storage     = var.allocated_storage
-  max_allocated_storage = var.max_allocated_storage
+  allocated_storage     = var.settings.allocated_storage
+  max_allocated_storage = var.settings.max_allocated_storage
   storage_type          = "gp3"
   storage_encrypted     = true
 
   db_subnet_group_name   = aws_db_subnet_group.this.name
   vpc_security_group_ids = [var.security_group_id]
   publicly_accessible    = false
-  multi_az               = var.multi_az
+  multi_az               = var.settings.multi_az
   parameter_group_name   = aws_db_parameter_group.this.name
 
-  backup_retention_period   = var.backup_retention_days
+  backup_retention_period   = var.settings.backup_retention_days
   backup_window             = "03:00-04:00"
   maintenance_window        = "sun:04:30-sun:05:30"
   copy_tags_to_snapshot     = true
-  deletion_protection       = var.deletion_protection
-  skip_final_snapshot       = !var.deletion_protection
-  final_snapshot_identifier = var.deletion_protection ? "${var.name}-final" : null
+  deletion_protection       = var.settings.deletion_protection
+  skip_final_snapshot       = !var.settings.deletion_protection
+  final_snapshot_identifier = var.settings.deletion_protection ? "${var.name}-final" : null
 
   auto_minor_version_upgrade          = true
   iam_database_authentication_enabled = true

@@ -19,22 +19,22 @@ variable "engine_version" {
   default     = "17"
 }
 
-variable "instance_class" {
-  description = "RDS instance class."
-  type        = string
-  default     = "db.t4g.micro"
-}
+variable "settings" {
+  description = "Size, backups and protection of the instance (the root's var.database): instance class, initial and ceiling storage in GiB (autoscaling), days of automated backups (1-35), a standby in a second AZ and refusal of deletion (both prod)."
+  type = object({
+    instance_class        = optional(string, "db.t4g.micro")
+    allocated_storage     = optional(number, 20)
+    max_allocated_storage = optional(number, 100)
+    backup_retention_days = optional(number, 7)
+    multi_az              = optional(bool, false)
+    deletion_protection   = optional(bool, false)
+  })
+  default = {}
 
-variable "allocated_storage" {
-  description = "Initial storage in GiB."
-  type        = number
-  default     = 20
-}
-
-variable "max_allocated_storage" {
-  description = "Storage autoscaling ceiling in GiB."
-  type        = number
-  default     = 100
+  validation {
+    condition     = var.settings.backup_retention_days >= 1 && var.settings.backup_retention_days <= 35
+    error_message = "Backups must be kept: 1 to 35 days."
+  }
 }
 
 variable "db_name" {
@@ -47,29 +47,6 @@ variable "master_username" {
   description = "Master user name. Its password is generated and rotated by RDS in Secrets Manager."
   type        = string
   default     = "numbers"
-}
-
-variable "backup_retention_days" {
-  description = "Days of automated backups (1-35)."
-  type        = number
-  default     = 7
-
-  validation {
-    condition     = var.backup_retention_days >= 1 && var.backup_retention_days <= 35
-    error_message = "Backups must be kept: 1 to 35 days."
-  }
-}
-
-variable "multi_az" {
-  description = "Standby in a second AZ (prod)."
-  type        = bool
-  default     = false
-}
-
-variable "deletion_protection" {
-  description = "Refuse deletion of the instance (prod)."
-  type        = bool
-  default     = false
 }
 
 variable "ca_cert_identifier" {

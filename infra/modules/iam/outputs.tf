@@ -10,13 +10,7 @@ output "bastion_instance_profile_name" {
 
 output "policies" {
   description = "The inline policies as objects (for review and tests): execution, proxy, worker, migrate, operator."
-  value = {
-    execution = local.execution_policy
-    proxy     = local.proxy_policy
-    worker    = local.worker_policy
-    migrate   = local.migrate_policy
-    operator  = local.operator_policy
-  }
+  value       = merge({ for k, r in local.ecs_roles : k => r.policy }, { operator = local.operator_policy })
 }
 
 output "trust_policies" {

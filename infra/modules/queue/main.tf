@@ -6,7 +6,7 @@ resource "aws_sqs_queue" "dlq" {
 
   lifecycle {
     precondition {
-      condition     = var.dlq_message_retention_seconds > var.message_retention_seconds
+      condition     = var.dlq_message_retention_seconds > var.settings.message_retention_seconds
       error_message = "The DLQ must keep messages longer than the main queue."
     }
   }
@@ -14,14 +14,14 @@ resource "aws_sqs_queue" "dlq" {
 
 resource "aws_sqs_queue" "main" {
   name                       = "${var.name}-numbers"
-  visibility_timeout_seconds = var.visibility_timeout_seconds
-  message_retention_seconds  = var.message_retention_seconds
+  visibility_timeout_seconds = var.settings.visibility_timeout_seconds
+  message_retention_seconds  = var.settings.message_retention_seconds
   receive_wait_time_seconds  = 20 # long polling
   sqs_managed_sse_enabled    = true
 
   redrive_policy = jsonencode({
     deadLetterTargetArn = aws_sqs_queue.dlq.arn
-    maxReceiveCount     = var.max_receive_count
+    maxReceiveCount     = var.settings.max_receive_count
   })
 
   tags = var.tags

@@ -3,27 +3,19 @@ variable "name" {
   type        = string
 }
 
-variable "visibility_timeout_seconds" {
-  description = "Visibility timeout of the main queue; must match the worker's SQS_VISIBILITY_TIMEOUT (30 s by default) and exceed the SQS Lambda's timeout."
-  type        = number
-  default     = 30
-}
-
-variable "max_receive_count" {
-  description = "Receives before a message is moved to the dead-letter queue."
-  type        = number
-  default     = 5
+variable "settings" {
+  description = "The main queue (the root's var.queue): visibility timeout in seconds, which must match the worker's SQS_VISIBILITY_TIMEOUT (30 s by default) and exceed the SQS Lambda's timeout; receives before a message is moved to the dead-letter queue (1..1000); retention in seconds (4 days by default)."
+  type = object({
+    visibility_timeout_seconds = optional(number, 30)
+    max_receive_count          = optional(number, 5)
+    message_retention_seconds  = optional(number, 345600)
+  })
+  default = {}
 
   validation {
-    condition     = var.max_receive_count >= 1 && var.max_receive_count <= 1000
+    condition     = var.settings.max_receive_count >= 1 && var.settings.max_receive_count <= 1000
     error_message = "max_receive_count must be 1..1000."
   }
-}
-
-variable "message_retention_seconds" {
-  description = "Retention of the main queue."
-  type        = number
-  default     = 345600 # 4 days
 }
 
 variable "dlq_message_retention_seconds" {

@@ -45,9 +45,11 @@ run "prod_settings_protect_the_database" {
   command = plan
 
   variables {
-    multi_az              = true
-    deletion_protection   = true
-    backup_retention_days = 14
+    settings = {
+      multi_az              = true
+      deletion_protection   = true
+      backup_retention_days = 14
+    }
   }
 
   assert {
@@ -60,10 +62,10 @@ run "backups_cannot_be_turned_off" {
   command = plan
 
   variables {
-    backup_retention_days = 0
+    settings = { backup_retention_days = 0 }
   }
 
-  expect_failures = [var.backup_retention_days]
+  expect_failures = [var.settings]
 }
 
 run "clients_can_verify_the_server_and_logs_expire" {

@@ -1,8 +1,8 @@
 mock_provider "aws" {}
 
 variables {
-  name              = "numbers-test"
-  max_receive_count = 4
+  name     = "numbers-test"
+  settings = { max_receive_count = 4 }
 }
 
 run "main_queue_dead_letters_to_the_dlq" {
@@ -17,7 +17,7 @@ run "main_queue_dead_letters_to_the_dlq" {
 
   assert {
     condition     = try(jsondecode(aws_sqs_queue.main.redrive_policy).maxReceiveCount, null) == 4
-    error_message = "maxReceiveCount does not come from var.max_receive_count."
+    error_message = "maxReceiveCount does not come from var.settings.max_receive_count."
   }
 
   assert {
