@@ -18,10 +18,10 @@ database = {
 }
 
 proxy = {
-  cpu                 = 512
-  memory              = 1024
-  min_tasks           = 2
-  max_tasks           = 10
+  cpu       = 512
+  memory    = 1024
+  min_tasks = 2
+  max_tasks = 10
   # ALB requests per task per minute: a 0.5 vCPU proxy carries ~400 writes/s
   # at 60% CPU (docs/capacity.md, from make bench); scaling out earlier
   # spreads the posts thinner and makes each write cost more.
