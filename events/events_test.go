@@ -18,11 +18,17 @@ import (
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 )
 
-func TestGoldenFixtureRoundTrips(t *testing.T) {
-	golden, err := os.ReadFile("testdata/number_submitted.json")
+// goldenEvent is the body of testdata/number_submitted.json.
+func goldenEvent(t testing.TB) string {
+	t.Helper()
+	b, err := os.ReadFile("testdata/number_submitted.json")
 	require.NoError(t, err)
+	return string(b)
+}
 
-	sub, err := events.Decode(string(golden))
+func TestGoldenFixtureRoundTrips(t *testing.T) {
+	golden := goldenEvent(t)
+	sub, err := events.Decode(golden)
 	require.NoError(t, err)
 	assert.Equal(t, number.Submission{
 		ID:         "019abc6e-8f2a-7c3d-9e1f-2a3b4c5d6e7f",
@@ -33,7 +39,7 @@ func TestGoldenFixtureRoundTrips(t *testing.T) {
 
 	msg, err := events.Encode(sub)
 	require.NoError(t, err)
-	assert.JSONEq(t, string(golden), msg.Body, "encoding the decoded fixture gives the fixture back")
+	assert.JSONEq(t, golden, msg.Body, "encoding the decoded fixture gives the fixture back")
 	assert.Equal(t, "req-7f3a9c", msg.Text(events.AttrRequestID))
 	assert.Equal(t, events.TypeNumberSubmitted, msg.Text(events.AttrEventType))
 }
@@ -134,8 +140,7 @@ func TestEnqueuerSendsTheEncodedEvent(t *testing.T) {
 }
 
 func FuzzDecode(f *testing.F) {
-	golden, _ := os.ReadFile("testdata/number_submitted.json")
-	f.Add(string(golden))
+	f.Add(goldenEvent(f))
 	f.Add(`{"type":"number.submitted","version":2}`)
 	f.Add(`{"value":1e400}`)
 	f.Fuzz(func(t *testing.T, body string) {

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -357,4 +358,204 @@ func TestGracefulShutdownIsBoundedAndLosesNothing(t *testing.T) {
 	l := <-done
 	// The supervised worker of s stores whatever the stopped one released.
 	assertEvery202StoredOnce(t, s, l, 40*time.Second)
+}
+
+// setReadOnly makes every session of the cluster read-only (or writable
+// again) at its next transaction, as a failover does: ALTER SYSTEM and a
+// configuration reload. Cluster-wide: only on a private cluster.
+func setReadOnly(t *testing.T, adminURL string, on bool) {
+	t.Helper()
+	db := testenv.OpenDB(t, adminURL)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	stmt := "ALTER SYSTEM RESET default_transaction_read_only"
+	if on {
+		stmt = "ALTER SYSTEM SET default_transaction_read_only = on"
+	}
+	_, err := db.ExecContext(ctx, stmt)
+	require.NoError(t, err)
+	_, err = db.ExecContext(ctx, "SELECT pg_reload_conf()")
+	require.NoError(t, err)
+}
+
+// The database that answers but refuses writes (an RDS Multi-AZ or Aurora
+// failover looks like this for a while): the worker must hold what it has
+// and stop receiving, not burn accepted numbers into the dead-letter queue.
+func TestFaultPostgresRefusingWritesLongerThanTheRedrivePolicyAllowsSendsNothingToTheDLQ(t *testing.T) {
+	pg := ownPostgres(t)
+	// maxReceiveCount 2 x visibility 3s = 6s: a read-only spell of well over
+	// that would push every message into the DLQ if the worker kept
+	// receiving while its inserts fail with SQLSTATE 25006.
+	const maxReceive, visibility = 2, 3 * time.Second
+	s := startSystemWith(t, sysOpts{DatabaseURL: pg.URL(), MaxReceive: maxReceive, Visibility: visibility})
+
+	// The worker is up and has migrated: one number goes through.
+	first := runLoad(t, s.URL, 1, time.Second)
+	assertEvery202StoredOnce(t, s, first, 60*time.Second)
+
+	setReadOnly(t, pg.AdminURL(), true)
+	readOnlySince := time.Now()
+	t.Cleanup(func() { setReadOnly(t, pg.AdminURL(), false) })
+	l := runLoad(t, s.URL, 50, 4*time.Second)
+	assert.Equal(t, 200, len(l.accepted), "writes are accepted while Postgres refuses them: they wait in the queue")
+
+	// Stay read-only for five times maxReceiveCount x visibility, counted
+	// from the last POST.
+	time.Sleep(5 * maxReceive * visibility)
+	stored := storedIDs(t, s)
+	for id := range l.accepted {
+		require.NotContains(t, stored, id, "nothing is stored while the database refuses writes (the fault is real)")
+	}
+	dead, err := s.Queues.DLQ.Stats(context.Background())
+	require.NoError(t, err)
+	assert.Zero(t, dead.Visible+dead.InFlight, "nothing reached the DLQ during the read-only spell")
+	t.Logf("read-only for %s (maxReceiveCount x visibility = %s)", time.Since(readOnlySince).Round(time.Second), maxReceive*visibility)
+
+	setReadOnly(t, pg.AdminURL(), false)
+	assertEvery202StoredOnce(t, s, l, 90*time.Second)
+}
+
+// A database that hangs (every Postgres process stopped: it accepts TCP
+// connections and answers nothing) must not take the write path down: the
+// load balancer's health check and the proxy's readiness answer 200, POSTs
+// get 202, and every 202 is stored once the database answers again.
+func TestFaultPostgresHangingKeepsTheHealthCheckAndWritesUp(t *testing.T) {
+	pg := ownPostgres(t)
+	s := startSystemWith(t, sysOpts{DatabaseURL: pg.URL(), Visibility: 5 * time.Second})
+
+	require.NoError(t, pg.Pause(), "stop every Postgres process")
+	resumed := false
+	resume := func() {
+		if !resumed {
+			resumed = true
+			require.NoError(t, pg.Resume())
+		}
+	}
+	defer resume()
+
+	// An ALB gives its health check 5 s by default; this client allows
+	// more so a busy machine does not fail the test: the assertion is that
+	// it answers, and with what.
+	client := &http.Client{Timeout: 8 * time.Second}
+	var slowest time.Duration
+	for range 5 {
+		start := time.Now()
+		resp, err := client.Get(s.URL + "/healthz")
+		require.NoError(t, err, "the health check answers while Postgres hangs")
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
+		slowest = max(slowest, time.Since(start))
+	}
+	start := time.Now()
+	code, ready := testenv.GetReadiness(t, client, s.URL, "readiness answers while Postgres hangs")
+	readyTook := time.Since(start)
+	assert.Equal(t, http.StatusOK, code, "the proxy can accept writes")
+	assert.Equal(t, "unavailable", ready.Checks["postgres"], "and says Postgres is not answering")
+
+	l := runLoad(t, s.URL, 20, 2*time.Second)
+	assert.Equal(t, 40, l.statuses[http.StatusAccepted], "every POST is accepted while Postgres hangs: %v", l.statuses)
+	t.Logf("Postgres stopped: /healthz slowest %s, /readyz %s, POSTs %v", slowest.Round(time.Millisecond),
+		readyTook.Round(time.Millisecond), l.statuses)
+
+	resume()
+	assertEvery202StoredOnce(t, s, l, 90*time.Second)
+}
+
+// After a fast restart of Postgres, once it answers again, no client sees an
+// error: the proxy's pooled connections that the restart broke are found
+// before use or retried on fresh ones, sequentially and concurrently, for
+// reads and for keyed writes (which claim their key in Postgres).
+func TestFaultNoClientErrorOnceARestartedPostgresAnswers(t *testing.T) {
+	pg := ownPostgres(t)
+	s := startSystemWith(t, sysOpts{DatabaseURL: pg.URL()})
+	client := &http.Client{Timeout: 20 * time.Second}
+	l := runLoad(t, s.URL, 50, time.Second)
+	assertEvery202StoredOnce(t, s, l, 30*time.Second)
+	var anID string
+	for id := range l.accepted {
+		anID = id
+		break
+	}
+
+	var seq atomic.Int64 // distinct values: the load's checks count rows per value
+	status := func(method, path, key string) int {
+		req, err := http.NewRequest(method, s.URL+path, nil)
+		require.NoError(t, err)
+		if method == http.MethodPost {
+			req, err = http.NewRequest(method, s.URL+path, strings.NewReader(fmt.Sprintf(`{"value": %d}`, 7_000_000+seq.Add(1))))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Idempotency-Key", key)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// fillPool makes the proxy hold many connections at once, then idle.
+	fillPool := func() {
+		var wg sync.WaitGroup
+		for range 30 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				status(http.MethodGet, "/api/values?limit=500", "")
+			}()
+		}
+		wg.Wait()
+	}
+	work := func(round, i int) map[string]int {
+		return map[string]int{
+			"list":      status(http.MethodGet, "/api/values?limit=10", ""),
+			"get":       status(http.MethodGet, "/api/values/"+anID, ""),
+			"stats":     status(http.MethodGet, "/api/stats", ""),
+			"keyed-put": status(http.MethodPost, "/api/values", fmt.Sprintf("restart-%d-%d", round, i)),
+		}
+	}
+	want := map[string]int{"list": 200, "get": 200, "stats": 200, "keyed-put": 202}
+
+	fillPool()
+	require.NoError(t, pg.Restart(context.Background()), "fast shutdown, then start")
+	bad := 0
+	for i := range 20 {
+		for op, code := range work(1, i) {
+			if code != want[op] {
+				bad++
+				t.Errorf("sequential %s #%d after the restart: %d", op, i, code)
+			}
+		}
+	}
+	assert.Zero(t, bad, "sequential requests after the restart")
+	badSequential := bad
+
+	fillPool()
+	require.NoError(t, pg.Restart(context.Background()), "fast shutdown, then start")
+	var mu sync.Mutex
+	bad = 0
+	var wg sync.WaitGroup
+	for g := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 3 {
+				for op, code := range work(2, g*10+i) {
+					if code != want[op] {
+						mu.Lock()
+						bad++
+						mu.Unlock()
+						t.Errorf("concurrent %s after the restart: %d", op, code)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Zero(t, bad, "concurrent requests after the restart")
+	t.Logf("after a restart, %d sequential requests: %d failed; after another, %d concurrent: %d failed",
+		20*4, badSequential, 20*3*4, bad)
+
+	after := runLoad(t, s.URL, 50, time.Second)
+	assertEvery202StoredOnce(t, s, after, 60*time.Second)
 }

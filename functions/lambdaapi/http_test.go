@@ -59,7 +59,8 @@ func echo(t *testing.T) http.Handler {
 	})
 }
 
-func golden(t *testing.T, name string) []byte {
+// golden reads an event from functions/testdata.
+func golden(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "testdata", name))
 	require.NoError(t, err)

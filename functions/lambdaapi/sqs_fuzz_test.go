@@ -3,7 +3,6 @@ package lambdaapi_test
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -19,11 +18,7 @@ import (
 // testdata/fuzz/FuzzMessages and the golden batch. Longer runs:
 // go test -run '^$' -fuzz FuzzMessages -fuzztime 60s ./functions/lambdaapi
 func FuzzMessages(f *testing.F) {
-	golden, err := os.ReadFile("../testdata/sqs-batch.json")
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(golden)
+	f.Add(golden(f, "sqs-batch.json"))
 	f.Add([]byte(`{"Records":[{"messageId":"m","body":"x","messageAttributes":{"b":{"dataType":"Binary","binaryValue":"AAE="}}}]}`))
 	f.Add([]byte(`{"Records":[{"messageId":"m","body":"","messageAttributes":{"n":{"dataType":"Number.int"}}}]}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {

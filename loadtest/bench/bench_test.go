@@ -87,9 +87,17 @@ func TestTheSummaryJudgesEachGoalOnTheRatiosOfARun(t *testing.T) {
 		Overload: overloadResult{step: step{Target: "numbers", Sent: 100, OK: 80, Status503: 20, RetryAfter: 20, WithinSecond: 100}, ProxyPeakMB: 40, WorkerPeakMB: 30},
 		Raw:      map[string]float64{"SQSCombined": 10000},
 	}
-	var out strings.Builder
-	summarize(&out, c, []runResult{good})
-	for _, line := range []string{
+	// says summarizes r and checks that the summary has every line.
+	says := func(r runResult, lines ...string) string {
+		t.Helper()
+		var out strings.Builder
+		summarize(&out, c, []runResult{r})
+		for _, line := range lines {
+			assert.Contains(t, out.String(), line)
+		}
+		return out.String()
+	}
+	summary := says(good,
 		"pass  proxy + worker CPU per write ≤ 0.5× the original's at 1200/s: 0.40×",
 		"pass  proxy ≤ 1.5× the floor at 1200/s: 1.50×",
 		"pass  worker ≤ 1.0× the floor at 1200/s: 0.90×",
@@ -99,26 +107,20 @@ func TestTheSummaryJudgesEachGoalOnTheRatiosOfARun(t *testing.T) {
 		"pass  overload: every request answered within 1 s",
 		"pass  overload: no connection errors",
 		"pass  nothing lost or duplicated",
-	} {
-		assert.Contains(t, out.String(), line)
-	}
-	assert.NotContains(t, out.String(), "FAIL")
+	)
+	assert.NotContains(t, summary, "FAIL")
 
 	bad := good
 	bad.Fixed = append([]step{}, good.Fixed...)
 	bad.Fixed[3] = cpu("numbers", map[string]float64{"proxy": 400, "worker": 200}, 1)
 	bad.Fixed = append(bad.Fixed, step{Target: "numbers", Rate: 400, Lost: 1})
 	bad.Overload.ConnErrors, bad.Overload.Status503, bad.Overload.RetryAfter = 3, 20, 19
-	out.Reset()
-	summarize(&out, c, []runResult{bad})
-	for _, line := range []string{
+	says(bad,
 		"FAIL  proxy + worker CPU per write ≤ 0.5× the original's at 1200/s: 1.00×",
 		"FAIL  proxy ≤ 1.5× the floor at 1200/s: 4.00×",
 		"FAIL  worker ≤ 1.0× the floor at 1200/s: 2.00×",
 		"FAIL  overload: every request answered within 1 s with 202 or 503 + Retry-After",
 		"FAIL  overload: no connection errors: 3",
 		"FAIL  nothing lost or duplicated in any round of any run (overload included): 1 lost",
-	} {
-		assert.Contains(t, out.String(), line)
-	}
+	)
 }

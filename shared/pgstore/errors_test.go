@@ -80,6 +80,13 @@ func TestEveryPostgresErrorIsClassifiedOnce(t *testing.T) {
 		_, err = c.ExecContext(ctx, query)
 		return err
 	}
+	// afterSet runs query on a connection of its own after the SET statement set.
+	afterSet := func(set, query string) error {
+		return onOwnConn(func(c *sql.Conn, _ int) {
+			_, err := c.ExecContext(ctx, set)
+			require.NoError(t, err)
+		}, query)
+	}
 
 	for _, tc := range []struct {
 		name string
@@ -88,10 +95,7 @@ func TestEveryPostgresErrorIsClassifiedOnce(t *testing.T) {
 		msg  string // for invalid: what the client reads
 	}{
 		{"a read-only transaction (a failover, default_transaction_read_only) is unavailable", func() error {
-			return onOwnConn(func(c *sql.Conn, _ int) {
-				_, err := c.ExecContext(ctx, "SET default_transaction_read_only = on")
-				require.NoError(t, err)
-			}, "CREATE TEMP TABLE t (x int)")
+			return afterSet("SET default_transaction_read_only = on", "CREATE TEMP TABLE t (x int)")
 		}, KindUnavailable, ""},
 		{"a terminated backend (pg_terminate_backend, a restart) is unavailable", func() error {
 			return onOwnConn(func(_ *sql.Conn, pid int) {
@@ -112,10 +116,7 @@ func TestEveryPostgresErrorIsClassifiedOnce(t *testing.T) {
 			return exec("postgres://postgres@"+hungDB.Addr().String()+"/postgres?sslmode=disable", "SELECT 1", 300*time.Millisecond)
 		}, KindUnavailable, ""},
 		{"a statement timeout (57014) is unavailable", func() error {
-			return onOwnConn(func(c *sql.Conn, _ int) {
-				_, err := c.ExecContext(ctx, "SET statement_timeout = '50ms'")
-				require.NoError(t, err)
-			}, "SELECT pg_sleep(5)")
+			return afterSet("SET statement_timeout = '50ms'", "SELECT pg_sleep(5)")
 		}, KindUnavailable, ""},
 		{"a serialization failure (40001) is unavailable", func() error { return exec("", raise("40001"), 5*time.Second) }, KindUnavailable, ""},
 		{"a deadlock (40P01) is unavailable", func() error { return exec("", raise("40P01"), 5*time.Second) }, KindUnavailable, ""},

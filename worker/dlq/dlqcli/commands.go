@@ -145,15 +145,25 @@ func (c *exportCmd) Run(ctx context.Context, a *app) (err error) {
 	if err != nil {
 		return err
 	}
-	w := a.stdout
-	if c.File != "-" {
-		f, err := os.Create(c.File)
-		if err != nil {
+	if c.File == "-" {
+		if err := writeRecords(a.stdout, msgs); err != nil {
 			return err
 		}
-		defer f.Close()
-		w = f
+	} else {
+		if err := writeRecordsFile(c.File, msgs); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "exported %d messages to %s (they are still in the DLQ)\n", len(msgs), c.File)
 	}
+	if err := sc.Release(ctx); err != nil {
+		return err
+	}
+	noteUnseen(ctx, a)
+	return nil
+}
+
+// writeRecords writes msgs to w as JSON Lines, a dlq.Record each.
+func writeRecords(w io.Writer, msgs []message.Message) error {
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
@@ -162,25 +172,21 @@ func (c *exportCmd) Run(ctx context.Context, a *app) (err error) {
 			return err
 		}
 	}
-	if err := bw.Flush(); err != nil {
+	return bw.Flush()
+}
+
+// writeRecordsFile writes msgs to a new file at path (writeRecords) and
+// syncs it to disk before it is closed.
+func writeRecordsFile(path string, msgs []message.Message) error {
+	f, err := os.Create(path) //nolint:gosec // G304: the operator names the file (worker dlq export --file)
+	if err != nil {
 		return err
 	}
-	if f, ok := w.(*os.File); ok && c.File != "-" {
-		if err := f.Sync(); err != nil {
-			return err
-		}
-		if err := f.Close(); err != nil {
-			return err
-		}
+	err = writeRecords(f, msgs)
+	if err == nil {
+		err = f.Sync()
 	}
-	if c.File != "-" {
-		fmt.Fprintf(a.stdout, "exported %d messages to %s (they are still in the DLQ)\n", len(msgs), c.File)
-	}
-	if err := sc.Release(ctx); err != nil {
-		return err
-	}
-	noteUnseen(ctx, a)
-	return nil
+	return errors.Join(err, f.Close())
 }
 
 // noteUnseen warns about messages in flight in the DLQ once a command has
