@@ -123,4 +123,11 @@ func TestTheSummaryJudgesEachGoalOnTheRatiosOfARun(t *testing.T) {
 		"FAIL  overload: no connection errors: 3",
 		"FAIL  nothing lost or duplicated in any round of any run (overload included): 1 lost",
 	)
+
+	// A ladder that ends before numbers does decides nothing about its limit.
+	topped := good
+	topped.Ladders = map[string]ladder{"original": {Holding: 5000}, "numbers": {Holding: 5000}}
+	summary = says(topped, "open  highest rate that holds ≥ 2.5× the original's (1.00×)",
+		"undecided, numbers held the top of the ladder (5000/s); extend -ladder")
+	assert.NotContains(t, summary, "FAIL  highest rate")
 }

@@ -141,10 +141,12 @@ func summarize(w io.Writer, c config, runs []runResult) {
 	row("all/dup", "duplicated", "%.0f", func(r runResult) float64 { return float64(sum(r, func(s step) int { return s.Duplicates })) })
 
 	top := c.ladder[len(c.ladder)-1]
+	numbersTopped := false
 	for _, side := range []string{"original", "numbers"} {
 		for _, r := range runs {
 			if r.Ladders[side].Holding == top {
 				fmt.Fprintf(w, "\nNote: %s held the top of the ladder (%d/s) in run %d: its real limit is higher; extend -ladder.\n", side, top, r.Run)
+				numbersTopped = numbersTopped || side == "numbers"
 				break
 			}
 		}
@@ -163,9 +165,15 @@ func summarize(w io.Writer, c config, runs []runResult) {
 		goal(med[k+"proxy-floor"] <= 1.5, "proxy ≤ 1.5× the floor at %d/s: %.2f×", rate, med[k+"proxy-floor"])
 		goal(med[k+"worker-floor"] <= 1.0, "worker ≤ 1.0× the floor at %d/s: %.2f×", rate, med[k+"worker-floor"])
 	}
-	goal(med["hold/ratio"] >= 2.5 || med["hold/sqs-share"] >= 0.8,
-		"highest rate that holds ≥ 2.5× the original's (%s), or ≥ 80%% of the local SQS's raw send+consume (%s)",
+	holdOK := med["hold/ratio"] >= 2.5 || med["hold/sqs-share"] >= 0.8
+	holdLine := fmt.Sprintf("highest rate that holds ≥ 2.5× the original's (%s), or ≥ 80%% of the local SQS's raw send+consume (%s)",
 		num("%.2f×", med["hold/ratio"]), num("%.0f%%", 100*med["hold/sqs-share"]))
+	if !holdOK && numbersTopped {
+		// Not a failure: the ladder ended before numbers did.
+		fmt.Fprintf(w, "  open  %s: undecided, numbers held the top of the ladder (%d/s); extend -ladder\n", holdLine, top)
+	} else {
+		goal(holdOK, "%s", holdLine)
+	}
 	goal(med["p99/numbers"] <= med["p99/original"], "accept p99 at %d/s no worse than the original's: %.1f ms vs %.1f ms",
 		c.p99Rate, med["p99/numbers"], med["p99/original"])
 	goal(med["over/proxy-mb"] < 100 && med["over/worker-mb"] < 100, "overload: proxy and worker under 100 MB RSS: %.1f and %.1f MB",
