@@ -40,7 +40,7 @@ type targetFlags struct {
 }
 
 var errNoQueue = errors.New("no dead-letter queue configured: start the stack with `make run` " +
-	"(it writes .local/stack.env, which this command reads), or set SQS_DLQ_URL (with SQS_QUEUE_URL, " +
+	"(it writes .local/stack.env, which this command reads; $LOCAL_STATE_DIR/stack.env when make run was given that), or set SQS_DLQ_URL (with SQS_QUEUE_URL, " +
 	"and SQS_ENDPOINT for a local SQS), or pass --dlq-url / --stack-env FILE")
 
 // resolveTarget applies, from strongest to weakest: flags, the environment
