@@ -1,12 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // batchFigure is a Prometheus histogram of messages per SQS call.
@@ -55,27 +55,15 @@ func scrapeHist(ctx context.Context, url, metric string) (histSum, bool) {
 		return histSum{}, false
 	}
 	defer resp.Body.Close()
-	var h histSum
-	found := 0
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		name, value, ok := strings.Cut(sc.Text(), " ")
-		if !ok {
-			continue
-		}
-		var dst *float64
-		switch name {
-		case metric + "_sum":
-			dst = &h.sum
-		case metric + "_count":
-			dst = &h.count
-		default:
-			continue
-		}
-		if v, err := strconv.ParseFloat(value, 64); err == nil {
-			*dst = v
-			found++
-		}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return histSum{}, false
 	}
-	return h, found == 2 && sc.Err() == nil
+	f, ok := families[metric]
+	if !ok || len(f.GetMetric()) != 1 || f.GetMetric()[0].GetHistogram() == nil {
+		return histSum{}, false
+	}
+	h := f.GetMetric()[0].GetHistogram()
+	return histSum{sum: h.GetSampleSum(), count: float64(h.GetSampleCount())}, true
 }

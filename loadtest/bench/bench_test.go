@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -130,4 +134,21 @@ func TestTheSummaryJudgesEachGoalOnTheRatiosOfARun(t *testing.T) {
 	summary = says(topped, "open  highest rate that holds ≥ 2.5× the original's (1.00×)",
 		"undecided, numbers held the top of the ladder (5000/s); extend -ladder")
 	assert.NotContains(t, summary, "FAIL  highest rate")
+}
+
+func TestMessagesPerCallAreReadFromTheServicesHistograms(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "numbers_sqs_send_batch_size", Buckets: []float64{1, 10}})
+	reg.MustRegister(h)
+	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	defer srv.Close()
+	figs := []batchFigure{{"send", srv.URL, "numbers_sqs_send_batch_size"}, {"receive", srv.URL, "numbers_absent"}}
+
+	h.Observe(1)
+	before := readBatches(context.Background(), figs)
+	for _, n := range []float64{10, 10, 4} {
+		h.Observe(n)
+	}
+	calls := perCall(before, readBatches(context.Background(), figs))
+	assert.Equal(t, map[string]float64{"send": 8}, calls, "(10+10+4)/3 between the readings; an absent figure is left out")
 }
