@@ -37,6 +37,7 @@ type Config struct {
 	// Send batching: see sqsqueue.PublisherConfig. Each defaults to its
 	// sqsqueue.Default… constant.
 	SendLinger      time.Duration `env:"SQS_SEND_LINGER"`
+	SendBusyRate    float64       `env:"SQS_SEND_BUSY_RATE"`
 	SendMaxInFlight int           `env:"SQS_SEND_MAX_IN_FLIGHT"`
 	SendMaxPending  int           `env:"SQS_SEND_MAX_PENDING"`
 	// SendMaxWait is the admission bound: a POST whose send would wait
@@ -67,7 +68,7 @@ type Config struct {
 // it, from the constants of the packages that own them. New calls it.
 func (c Config) WithDefaults() Config {
 	send := c.publisherConfig().WithDefaults()
-	c.SendLinger, c.SendMaxInFlight, c.SendMaxPending, c.SendMaxWait = send.Linger, send.MaxInFlight, send.MaxPending, send.MaxWait
+	c.SendLinger, c.SendBusyRate, c.SendMaxInFlight, c.SendMaxPending, c.SendMaxWait = send.Linger, send.BusyRate, send.MaxInFlight, send.MaxPending, send.MaxWait
 	c.ForwardedForHops = cmp.Or(c.ForwardedForHops, httpapi.DefaultForwardedForHops)
 	c.KeyWindow = cmp.Or(c.KeyWindow, number.DefaultKeyWindow)
 	c.MaxInflightWrites = cmp.Or(c.MaxInflightWrites, httpapi.DefaultMaxInflightWrites)
@@ -76,7 +77,7 @@ func (c Config) WithDefaults() Config {
 
 // publisherConfig is the send batching the configuration asks for.
 func (c Config) publisherConfig() sqsqueue.PublisherConfig {
-	return sqsqueue.PublisherConfig{QueueURL: c.QueueURL, Linger: c.SendLinger, MaxInFlight: c.SendMaxInFlight,
+	return sqsqueue.PublisherConfig{QueueURL: c.QueueURL, Linger: c.SendLinger, BusyRate: c.SendBusyRate, MaxInFlight: c.SendMaxInFlight,
 		MaxPending: c.SendMaxPending, MaxWait: c.SendMaxWait}
 }
 

@@ -25,6 +25,7 @@ type SendBatchAPI interface {
 const (
 	DefaultMaxBatch    = 10 // SQS's limit per SendMessageBatch
 	DefaultLinger      = 2 * time.Millisecond
+	DefaultBusyRate    = 500 // messages per second
 	DefaultMaxInFlight = 16
 	DefaultMaxPending  = 1024
 	DefaultSendTimeout = 5 * time.Second
@@ -37,10 +38,20 @@ type PublisherConfig struct {
 	QueueURL string
 	// MaxBatch is the most messages per SendMessageBatch. Defaults to 10.
 	MaxBatch int
-	// Linger is how long a batch waits for more messages before it is sent,
-	// only while another send is in flight: a message that finds no send in
-	// flight goes at once, so a lone user never waits for it. Defaults to 2ms.
+	// Linger is how long a batch waits for more messages before it is sent.
+	// A batch lingers only under concurrency: while another send is in
+	// flight, or while messages arrive faster than BusyRate. Otherwise (a
+	// lone user) a message goes at once. Defaults to 2ms.
 	Linger time.Duration
+	// BusyRate, in messages per second, is the arrival rate (a moving
+	// average of the gaps between Sends) from which a message that finds no
+	// send in flight still lingers for company: at that rate the next
+	// message is expected within 1/BusyRate, so waiting up to Linger turns
+	// one SendMessageBatch per message into one per several. Locally an SQS
+	// call takes less than the gap between posts even at 1,200/s, so
+	// without it nearly every post paid a whole call (docs/benchmarks.md).
+	// Defaults to 500/s, one message per 2ms: far above any human user.
+	BusyRate float64
 	// MaxInFlight bounds concurrent SendMessageBatch calls. Defaults to 16.
 	MaxInFlight int
 	// MaxPending bounds messages waiting for a batch. Past it, Send fails at
@@ -62,6 +73,7 @@ type PublisherConfig struct {
 func (c PublisherConfig) WithDefaults() PublisherConfig {
 	c.MaxBatch = cmp.Or(c.MaxBatch, DefaultMaxBatch)
 	c.Linger = cmp.Or(c.Linger, DefaultLinger)
+	c.BusyRate = cmp.Or(c.BusyRate, DefaultBusyRate)
 	c.MaxInFlight = cmp.Or(c.MaxInFlight, DefaultMaxInFlight)
 	c.MaxPending = cmp.Or(c.MaxPending, DefaultMaxPending)
 	c.SendTimeout = cmp.Or(c.SendTimeout, DefaultSendTimeout)
@@ -80,6 +92,8 @@ func (c PublisherConfig) Validate() error {
 		return errors.New("sqsqueue: MaxInFlight must be at least 1")
 	case c.MaxPending < 1:
 		return errors.New("sqsqueue: MaxPending must be at least 1")
+	case c.BusyRate <= 0:
+		return errors.New("sqsqueue: BusyRate must be positive")
 	}
 	return nil
 }
@@ -237,6 +251,8 @@ func (p *Publisher) loop() {
 	defer senders.Wait()
 	defer close(p.batches)
 
+	arrived := arrivals{maxGap: time.Second}
+	busyGap := time.Duration(float64(time.Second) / p.cfg.BusyRate)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	var linger <-chan time.Time
@@ -268,10 +284,12 @@ func (p *Publisher) loop() {
 			}
 			batch = append(batch, pd)
 			size += pd.size
+			arrived.add(time.Now())
 			// A full batch goes; so does one that finds no send in flight
-			// (nobody to batch with: a lone user does not wait for the
-			// linger). Under concurrency the batch lingers to fill up.
-			if len(batch) >= p.cfg.MaxBatch || len(p.sem) == 0 {
+			// while messages come slower than BusyRate (a lone user does not
+			// wait for the linger). Under concurrency the batch lingers to
+			// fill up.
+			if len(batch) >= p.cfg.MaxBatch || (len(p.sem) == 0 && arrived.gap >= busyGap) {
 				flush()
 			} else if len(batch) == 1 {
 				timer.Reset(p.cfg.Linger)
@@ -280,11 +298,34 @@ func (p *Publisher) loop() {
 		case <-linger:
 			flush()
 		case <-freed:
-			if len(p.sem) == 0 {
-				flush() // nobody left to batch with
+			if len(p.sem) == 0 && arrived.gap >= busyGap {
+				flush() // nobody left to batch with, and nobody expected soon
 			}
 		}
 	}
+}
+
+// arrivals is a moving average of the gap between messages (weight 1/8
+// to the newest gap). Each gap counts as at most maxGap, and the first as
+// maxGap, so the first message after a pause reads as lone and a new busy
+// spell is recognised within a few dozen messages.
+type arrivals struct {
+	last   time.Time
+	gap    time.Duration
+	maxGap time.Duration
+}
+
+func (a *arrivals) add(now time.Time) {
+	g := a.maxGap
+	if !a.last.IsZero() {
+		g = min(now.Sub(a.last), a.maxGap)
+	}
+	a.last = now
+	if a.gap == 0 {
+		a.gap = g
+		return
+	}
+	a.gap += (g - a.gap) / 8
 }
 
 func (p *Publisher) send(batch []*pending) {

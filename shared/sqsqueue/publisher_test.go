@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -193,6 +194,48 @@ func TestMessagesThatArriveWhileASendIsInFlightAreBatched(t *testing.T) {
 		require.NoError(t, <-errs)
 	}
 	assert.Len(t, receiveAll(t, qs.Main, 11, 10*time.Second), 11)
+}
+
+// countingSQS is the real client, counting calls and the entries they carry.
+type countingSQS struct {
+	sqsqueue.SendBatchAPI
+	calls, entries atomic.Int64
+}
+
+func (c *countingSQS) SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, opts ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	c.calls.Add(1)
+	c.entries.Add(int64(len(in.Entries)))
+	return c.SendBatchAPI.SendMessageBatch(ctx, in, opts...)
+}
+
+func TestMessagesComingFasterThanTheBusyRateAreBatchedThoughEachSendIsQuick(t *testing.T) {
+	t.Parallel()
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	api := &countingSQS{SendBatchAPI: qs.Client}
+	// Messages come every few ms, much faster than the 20/s busy rate, and
+	// the local SQS answers each send before the next message comes: only
+	// lingering for company fills the batches. (On a busy machine the gaps
+	// grow, but stay far under 1/20 s, and late messages bunch up, which
+	// fills batches more, not less.)
+	pub, err := sqsqueue.NewPublisher(api, sqsqueue.PublisherConfig{QueueURL: qs.Main.URL, Linger: 200 * time.Millisecond, BusyRate: 20}, testenv.Logger(t))
+	require.NoError(t, err)
+	defer pub.Close()
+
+	const n = 200
+	errs := make(chan error, n)
+	for i := range n {
+		go func() { errs <- pub.Send(context.Background(), message.Message{Body: fmt.Sprint("steady ", i)}) }()
+		time.Sleep(2 * time.Millisecond)
+	}
+	for range n {
+		require.NoError(t, <-errs)
+	}
+	// The first few dozen go alone while the moving average of the gaps
+	// learns the rate; then batches of up to ten. One call per message is
+	// what a publisher that lingers only behind a send in flight does here.
+	assert.Equal(t, int64(n), api.entries.Load())
+	assert.LessOrEqual(t, api.calls.Load(), int64(n/3), "a steady stream faster than the busy rate is sent in batches")
+	assert.Len(t, receiveAll(t, qs.Main, n, 10*time.Second), n)
 }
 
 func TestAMessageThatWouldWaitTooLongIsRefusedAtOnceNotQueued(t *testing.T) {
