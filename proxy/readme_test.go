@@ -72,6 +72,36 @@ func TestTheDefaultConfigurationIsValidAsParsed(t *testing.T) {
 	assert.NoError(t, worker.Validate())
 }
 
+// Send batching settings that would stall posts or never mean what they
+// say are refused by name when the configuration is validated, before
+// Postgres or SQS is opened.
+func TestBadSendBatchingSettingsAreRefusedByName(t *testing.T) {
+	for _, tc := range []struct{ name, value, want string }{
+		{"SQS_SEND_LINGER", "-5ms", "SQS_SEND_LINGER"},
+		{"SQS_SEND_LINGER", "1h", "SQS_SEND_LINGER"},
+		{"SQS_SEND_BUSY_RATE", "NaN", "BusyRate"},
+		{"SQS_SEND_BUSY_RATE", "+Inf", "BusyRate"},
+		{"SQS_SEND_BUSY_RATE", "0.5", "BusyRate"},
+		{"SQS_SEND_BUSY_RATE", "-1", "BusyRate"},
+		{"SQS_SEND_MAX_IN_FLIGHT", "-1", "MaxInFlight"},
+	} {
+		env := map[string]string{"DATABASE_URL": "postgres://u@127.0.0.1/db", "SQS_QUEUE_URL": "http://127.0.0.1/q", tc.name: tc.value}
+		var proxy Config
+		require.NoError(t, config.Parse(&proxy, env), "%s=%s parses", tc.name, tc.value)
+		err := proxy.Validate()
+		if assert.Error(t, err, "%s=%s is refused", tc.name, tc.value) {
+			assert.Contains(t, err.Error(), tc.want)
+			assert.Contains(t, err.Error(), "SQS_SEND_", "the message names the variables")
+		}
+	}
+	for _, ok := range []struct{ name, value string }{{"SQS_SEND_LINGER", "1s"}, {"SQS_SEND_BUSY_RATE", "1e9"}, {"SQS_SEND_BUSY_RATE", "1"}} {
+		env := map[string]string{"DATABASE_URL": "postgres://u@127.0.0.1/db", "SQS_QUEUE_URL": "http://127.0.0.1/q", ok.name: ok.value}
+		var proxy Config
+		require.NoError(t, config.Parse(&proxy, env))
+		assert.NoError(t, proxy.Validate(), "%s=%s is a valid setting", ok.name, ok.value)
+	}
+}
+
 // assertDefault checks a README default cell against v: "—…" and
 // "empty…" are the zero value, "X proxy, Y worker" is per binary, else the
 // cell's first word is the value.

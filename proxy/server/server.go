@@ -81,6 +81,11 @@ func (c Config) publisherConfig() sqsqueue.PublisherConfig {
 		MaxPending: c.SendMaxPending, MaxWait: c.SendMaxWait}
 }
 
+// maxSendLinger bounds SQS_SEND_LINGER: a POST is answered only once SQS
+// has its message, and a linger longer than this is no longer "a few ms
+// under concurrency" but a stall a client will time out on.
+const maxSendLinger = time.Second
+
 // Validate names the first bad field.
 // A zero field that has a default is judged by its default (WithDefaults),
 // so a configuration can be validated as parsed.
@@ -94,6 +99,13 @@ func (c Config) Validate() error {
 	}
 	if c.WriteMode != "async" && c.WriteMode != "sync" {
 		return fmt.Errorf("configuration: WRITE_MODE must be async or sync, got %q", c.WriteMode)
+	}
+	// Checked here, before anything is opened, and named by variable.
+	if c.SendLinger < 0 || c.SendLinger > maxSendLinger {
+		return fmt.Errorf("configuration: SQS_SEND_LINGER must be between 0 and %v, got %v", maxSendLinger, c.SendLinger)
+	}
+	if err := c.publisherConfig().WithDefaults().Validate(); err != nil {
+		return fmt.Errorf("configuration: SQS_SEND_*: %w", err)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,12 +41,15 @@ type PublisherConfig struct {
 	MaxBatch int
 	// Linger is how long a batch waits for more messages before it is sent.
 	// A batch lingers only under concurrency: while another send is in
-	// flight, or while messages arrive faster than BusyRate. Otherwise (a
-	// lone user) a message goes at once. Defaults to 2ms.
+	// flight, or while messages that have been seen to overlap arrive
+	// faster than BusyRate. Otherwise (a lone user, or one client that
+	// waits for each answer, however fast) a message goes at once.
+	// Defaults to 2ms; must not be negative.
 	Linger time.Duration
 	// BusyRate, in messages per second, is the arrival rate (a moving
 	// average of the gaps between Sends) from which a message that finds no
-	// send in flight still lingers for company: at that rate the next
+	// send in flight still lingers for company, once messages have been
+	// seen to overlap (see company): at that rate the next
 	// message is expected within 1/BusyRate, so waiting up to Linger turns
 	// one SendMessageBatch per message into one per several. Locally an SQS
 	// call takes less than the gap between posts even at 1,200/s, so
@@ -54,7 +58,8 @@ type PublisherConfig struct {
 	// millisecond that is where posts begin to overlap (Little's law), and
 	// below it lingering only adds latency (at 800/s a 2ms linger took the
 	// accept p99 from about 2 to 4.6 ms). On AWS a call takes several ms,
-	// so the in-flight rule fills batches from far lower rates anyway.
+	// so the in-flight rule fills batches from far lower rates anyway. At
+	// least 1; a huge rate (1e9) turns the rule off.
 	BusyRate float64
 	// MaxInFlight bounds concurrent SendMessageBatch calls. Defaults to 16.
 	MaxInFlight int
@@ -96,8 +101,11 @@ func (c PublisherConfig) Validate() error {
 		return errors.New("sqsqueue: MaxInFlight must be at least 1")
 	case c.MaxPending < 1:
 		return errors.New("sqsqueue: MaxPending must be at least 1")
-	case c.BusyRate <= 0:
-		return errors.New("sqsqueue: BusyRate must be positive")
+	case !(c.BusyRate >= 1) || math.IsInf(c.BusyRate, 1):
+		// Below 1/s every gap (capped at a second) would read busy.
+		return fmt.Errorf("sqsqueue: BusyRate must be a finite rate of at least 1 a second, got %v", c.BusyRate)
+	case c.Linger < 0:
+		return fmt.Errorf("sqsqueue: Linger must not be negative, got %v", c.Linger)
 	}
 	return nil
 }
@@ -125,6 +133,10 @@ type Publisher struct {
 	// observed yet). Together they estimate a new message's wait.
 	waiting   atomic.Int64
 	callNanos atomic.Int64
+	// sending counts messages handed to a sender and not yet answered
+	// (decremented before the answers go out, so a caller that sends again
+	// as soon as it is answered does not find its own message here).
+	sending atomic.Int64
 }
 
 type pending struct {
@@ -255,8 +267,7 @@ func (p *Publisher) loop() {
 	defer senders.Wait()
 	defer close(p.batches)
 
-	arrived := arrivals{maxGap: time.Second}
-	busyGap := time.Duration(float64(time.Second) / p.cfg.BusyRate)
+	busy := company{arrivals: arrivals{maxGap: time.Second}, busyGap: time.Duration(float64(time.Second) / p.cfg.BusyRate)}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	var linger <-chan time.Time
@@ -270,6 +281,7 @@ func (p *Publisher) loop() {
 		// reqs fills up and Send sheds load with ErrOverloaded. A free slot
 		// means a sender is free (or about to be), so the hand-over is quick.
 		p.sem <- struct{}{}
+		p.sending.Add(int64(len(batch)))
 		p.batches <- batch
 		batch = make([]*pending, 0, p.cfg.MaxBatch)
 		size = 0
@@ -283,31 +295,62 @@ func (p *Publisher) loop() {
 				flush()
 				return
 			}
+			busy.arrive(time.Now(), len(batch) > 0 || p.sending.Load() > 0)
 			if size+pd.size > message.MaxRequestBytes {
 				flush() // SQS's limit on the whole request
 			}
 			batch = append(batch, pd)
 			size += pd.size
-			arrived.add(time.Now())
 			// A full batch goes; so does one that finds no send in flight
-			// while messages come slower than BusyRate (a lone user does not
-			// wait for the linger). Under concurrency the batch lingers to
-			// fill up.
-			if len(batch) >= p.cfg.MaxBatch || (len(p.sem) == 0 && arrived.gap >= busyGap) {
+			// unless company is expected (a lone user does not wait for the
+			// linger). Under concurrency the batch lingers to fill up.
+			if len(batch) >= p.cfg.MaxBatch || (len(p.sem) == 0 && !busy.expected()) {
 				flush()
 			} else if len(batch) == 1 {
 				timer.Reset(p.cfg.Linger)
 				linger = timer.C
 			}
 		case <-linger:
+			if len(batch) == 1 && p.sending.Load() == 0 {
+				busy.nobodyCame()
+			}
 			flush()
 		case <-freed:
-			if len(p.sem) == 0 && arrived.gap >= busyGap {
+			if len(p.sem) == 0 && !busy.expected() {
 				flush() // nobody left to batch with, and nobody expected soon
 			}
 		}
 	}
 }
+
+// company says whether a message that finds no send in flight should
+// linger for others: only while messages come faster than the busy rate
+// (one gap < busyGap) and they have been seen to overlap: one came while
+// another was waiting for a batch or being sent. A client that waits for
+// each answer before its next post never overlaps itself, however fast it
+// posts, so it never waits for the linger; a linger that ends with its
+// message still alone and nothing being sent says the same, and stops the
+// lingering until messages overlap again.
+type company struct {
+	arrivals
+	busyGap    time.Duration
+	overlapped bool
+}
+
+// arrive records a message at now; others says whether another message
+// was then waiting for a batch or being sent.
+func (c *company) arrive(now time.Time, others bool) {
+	c.add(now)
+	if others {
+		c.overlapped = true
+	}
+}
+
+// expected: company is due within the linger.
+func (c *company) expected() bool { return c.overlapped && c.gap < c.busyGap }
+
+// nobodyCame records a linger that ended alone.
+func (c *company) nobodyCame() { c.overlapped = false }
 
 // arrivals is a moving average of the gap between messages (weight 1/8
 // to the newest gap). Each gap counts as at most maxGap, and the first as
@@ -343,6 +386,7 @@ func (p *Publisher) send(batch []*pending) {
 	errs := sendChunk(ctx, p.api, p.cfg.QueueURL, msgs)
 	p.observe(time.Since(start))
 	p.waiting.Add(-int64(len(batch)))
+	p.sending.Add(-int64(len(batch)))
 	var firstErr error
 	failed := 0
 	for i, err := range errs {

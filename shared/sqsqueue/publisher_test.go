@@ -238,6 +238,36 @@ func TestMessagesComingFasterThanTheBusyRateAreBatchedThoughEachSendIsQuick(t *t
 	assert.Len(t, receiveAll(t, qs.Main, n, 10*time.Second), n)
 }
 
+func TestAClientThatWaitsForEachAnswerNeverWaitsForTheLingerHoweverFastItPosts(t *testing.T) {
+	t.Parallel()
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	// Posts come far faster than a busy rate of 20/s, but one at a time:
+	// each waits for its answer, so none ever has company and lingering
+	// (for an hour here) would only stall the client.
+	pub, err := sqsqueue.NewPublisher(qs.Client, sqsqueue.PublisherConfig{QueueURL: qs.Main.URL, Linger: time.Hour, BusyRate: 20}, testenv.Logger(t))
+	require.NoError(t, err)
+	defer pub.Close()
+
+	const n = 300
+	done := make(chan error, 1)
+	go func() {
+		for i := range n {
+			if err := pub.Send(context.Background(), message.Message{Body: fmt.Sprint("sequential ", i)}); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(2 * time.Minute):
+		t.Fatal("a client that posts one at a time waited for the linger")
+	}
+	assert.Len(t, receiveAll(t, qs.Main, n, 10*time.Second), n)
+}
+
 func TestAMessageThatWouldWaitTooLongIsRefusedAtOnceNotQueued(t *testing.T) {
 	t.Parallel()
 	qs := testenv.NewQueues(t, 5, 30*time.Second)
