@@ -56,8 +56,9 @@ type PublisherConfig struct {
 	// without it nearly every post paid a whole call (docs/benchmarks.md).
 	// Defaults to 1,000/s, a message a millisecond: with a call of about a
 	// millisecond that is where posts begin to overlap (Little's law), and
-	// below it lingering only adds latency (at 800/s a 2ms linger took the
-	// accept p99 from about 2 to 4.6 ms). On AWS a call takes several ms,
+	// below it lingering only adds latency (at 800/s, in make bench runs of
+	// one afternoon, the accept p99 was 4.4-5.6 ms with a 2ms linger and
+	// 2.3-3.1 ms without). On AWS a call takes several ms,
 	// so the in-flight rule fills batches from far lower rates anyway. At
 	// least 1; a huge rate (1e9) turns the rule off.
 	BusyRate float64
