@@ -268,7 +268,7 @@ func (p *Publisher) loop() {
 	defer senders.Wait()
 	defer close(p.batches)
 
-	busy := company{arrivals: arrivals{maxGap: time.Second}, busyGap: time.Duration(float64(time.Second) / p.cfg.BusyRate)}
+	busy := company{busyGap: time.Duration(float64(time.Second) / p.cfg.BusyRate), maxGap: time.Second}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	var linger <-chan time.Time
@@ -326,22 +326,36 @@ func (p *Publisher) loop() {
 
 // company says whether a message that finds no send in flight should
 // linger for others: only while messages come faster than the busy rate
-// (one gap < busyGap) and they have been seen to overlap: one came while
+// (the moving average of the gaps between them, weight 1/8 to the newest,
+// under busyGap) and they have been seen to overlap: one came while
 // another was waiting for a batch or being sent. A client that waits for
 // each answer before its next post never overlaps itself, however fast it
 // posts, so it never waits for the linger; a linger that ends with its
 // message still alone and nothing being sent says the same, and stops the
-// lingering until messages overlap again.
+// lingering until messages overlap again. Each gap counts as at most
+// maxGap, and the first as maxGap, so the first message after a pause
+// reads as lone and a new busy spell is recognised within a few dozen
+// messages.
 type company struct {
-	arrivals
-	busyGap    time.Duration
-	overlapped bool
+	busyGap, maxGap time.Duration
+	last            time.Time
+	gap             time.Duration
+	overlapped      bool
 }
 
 // arrive records a message at now; others says whether another message
 // was then waiting for a batch or being sent.
 func (c *company) arrive(now time.Time, others bool) {
-	c.add(now)
+	g := c.maxGap
+	if !c.last.IsZero() {
+		g = min(now.Sub(c.last), c.maxGap)
+	}
+	c.last = now
+	if c.gap == 0 {
+		c.gap = g
+	} else {
+		c.gap += (g - c.gap) / 8
+	}
 	if others {
 		c.overlapped = true
 	}
@@ -352,29 +366,6 @@ func (c *company) expected() bool { return c.overlapped && c.gap < c.busyGap }
 
 // nobodyCame records a linger that ended alone.
 func (c *company) nobodyCame() { c.overlapped = false }
-
-// arrivals is a moving average of the gap between messages (weight 1/8
-// to the newest gap). Each gap counts as at most maxGap, and the first as
-// maxGap, so the first message after a pause reads as lone and a new busy
-// spell is recognised within a few dozen messages.
-type arrivals struct {
-	last   time.Time
-	gap    time.Duration
-	maxGap time.Duration
-}
-
-func (a *arrivals) add(now time.Time) {
-	g := a.maxGap
-	if !a.last.IsZero() {
-		g = min(now.Sub(a.last), a.maxGap)
-	}
-	a.last = now
-	if a.gap == 0 {
-		a.gap = g
-		return
-	}
-	a.gap += (g - a.gap) / 8
-}
 
 func (p *Publisher) send(batch []*pending) {
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.SendTimeout)
