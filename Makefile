@@ -50,7 +50,8 @@ FUZZ_TARGETS := \
 	FuzzListCursor:./shared/pgstore \
 	FuzzMessages:./functions/lambdaapi \
 	FuzzParseRecord:./worker/dlq \
-	FuzzDecode:./events
+	FuzzDecode:./events \
+	FuzzEncodeIsWhatJSONMarshalWrites:./events
 # An iteration count, not a duration, so a busy machine runs the same work.
 FUZZ_SHORT ?= 2000x
 FUZZTIME ?= 10m

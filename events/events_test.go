@@ -6,8 +6,11 @@ import (
 	"errors"
 	"math"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -160,5 +163,35 @@ func FuzzDecode(f *testing.F) {
 		if err != nil || again != sub {
 			t.Fatalf("round trip changed %+v into %+v (%v)", sub, again, err)
 		}
+	})
+}
+
+// FuzzEncodeIsWhatJSONMarshalWrites holds Encode's hand-appended body to
+// what json.Marshal writes for the same NumberSubmitted: the same fields in
+// the same order with the same values. The bytes are equal but for how a
+// string escapes HTML characters and invalid UTF-8 (both valid JSON).
+func FuzzEncodeIsWhatJSONMarshalWrites(f *testing.F) {
+	f.Add(int64(math.MaxInt64), "req-7f3a9c", int64(1_795_000_000_123_456_789), 0)
+	f.Add(int64(math.MinInt64), "", int64(0), 3600)
+	f.Add(int64(-1), "a\"b\\c\n<&>\u2028\xff", int64(-62_135_596_800_000_000_000/1000), -1800)
+	f.Fuzz(func(t *testing.T, value int64, requestID string, unixNano int64, zoneOffset int) {
+		sub := number.Submission{ID: "019abc6e-8f2a-7c3d-9e1f-2a3b4c5d6e7f", Value: value,
+			AcceptedAt: time.Unix(0, unixNano).In(time.FixedZone("z", zoneOffset%86400)), RequestID: requestID}
+		msg, err := events.Encode(sub)
+		require.NoError(t, err)
+		rid := sub.RequestID
+		want, err := json.Marshal(events.NumberSubmitted{Type: events.TypeNumberSubmitted, Version: json.RawMessage("1"),
+			ID: sub.ID, Value: json.RawMessage(strconv.FormatInt(value, 10)),
+			AcceptedAt: number.Truncate(sub.AcceptedAt).Format(time.RFC3339Nano), RequestID: &rid})
+		require.NoError(t, err)
+		if plain := !strings.ContainsAny(requestID, "<>&\u2028\u2029") && utf8.ValidString(requestID); plain {
+			require.Equal(t, string(want), msg.Body)
+			return
+		}
+		require.True(t, json.Valid([]byte(msg.Body)), "body %q is not JSON", msg.Body)
+		var got, ref events.NumberSubmitted
+		require.NoError(t, json.Unmarshal([]byte(msg.Body), &got))
+		require.NoError(t, json.Unmarshal(want, &ref))
+		require.Equal(t, ref, got)
 	})
 }

@@ -7,11 +7,18 @@ import (
 
 func FuzzParseValueBody(f *testing.F) {
 	for _, s := range []string{`{"value": 42}`, `{"value":"-9223372036854775808"}`, `{"value": 1e3}`, `{"value": null}`,
-		`[]`, `{"value": "007"}`, `{"value": 9223372036854775808}`, ``, `{"value":1}{}`} {
+		`[]`, `{"value": "007"}`, `{"value": 9223372036854775808}`, ``, `{"value":1}{}`,
+		" {\t\"value\" :\r\n-12 } \n", `{"value":-}`, `{"value":01}`, `{"value":-0}`, `{"value":1.0}`, `{"valu\u0065":1}`,
+		`{"value":1,"value":2}`, `{"value":1`, `{"value":1}}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
+		quick, quickOK := plainValue(body)
 		v, err := parseValueBody(body)
+		full, fullErr := parseValueBodyFull(body)
+		if quickOK && (fullErr != nil || full != quick) {
+			t.Fatalf("the quick read takes %q as %d, the full parse as %d, %v", body, quick, full, fullErr)
+		}
 		if err != nil {
 			return
 		}
@@ -22,4 +29,17 @@ func FuzzParseValueBody(f *testing.F) {
 			t.Fatalf("accepted %q as %d but its canonical form gives %d, %v", body, v, again, err)
 		}
 	})
+}
+
+// The quick read must take the shapes clients send, or it saves nothing.
+func TestPlainValueReadsTheCommonShapes(t *testing.T) {
+	for body, want := range map[string]int64{
+		`{"value":42}`:                    42,
+		`{"value": -9223372036854775808}`: -9223372036854775808,
+		" {\n  \"value\" : 7\r\n}\n":      7,
+	} {
+		if got, ok := plainValue([]byte(body)); !ok || got != want {
+			t.Errorf("plainValue(%q) = %d, %v; want %d, true", body, got, ok, want)
+		}
+	}
 }

@@ -125,7 +125,7 @@ func New(d Deps) (*API, error) {
 	a.mux.HandleFunc("GET /assets/{name}", serveAsset)
 	a.mux.HandleFunc("/", a.noRoute)
 	a.stats = newStatsCache(d.Stats, d.Now)
-	a.handler = a.withRequestID(a.withMetrics(newEdge(d.Edge, d.Now).wrap(a.mux)))
+	a.handler = a.observe(newEdge(d.Edge, d.Now).wrap(a.mux))
 	return a, nil
 }
 
@@ -152,7 +152,8 @@ func (a *API) noRoute(w http.ResponseWriter, r *http.Request) {
 // before the server shuts down.
 func (a *API) SetDraining() { a.draining.Store(true) }
 
-// ServeHTTP adds request ids, logging and panic recovery around the routes.
+// ServeHTTP adds request ids, metrics, logging and panic recovery around the
+// routes.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.handler.ServeHTTP(w, r)
 }
@@ -216,8 +217,7 @@ func (a *API) postValue(w http.ResponseWriter, r *http.Request) {
 				if a.deps.SyncWriter != nil {
 					code = http.StatusCreated
 				}
-				w.Header().Set("Location", "/api/values/"+id)
-				writeJSON(w, code, map[string]string{"id": id, "status": "stored"})
+				answerWrite(w, code, id, "stored")
 				return
 			}
 		}
@@ -227,16 +227,14 @@ func (a *API) postValue(w http.ResponseWriter, r *http.Request) {
 			a.fail(w, r, err)
 			return
 		}
-		w.Header().Set("Location", "/api/values/"+id)
-		writeJSON(w, http.StatusCreated, map[string]string{"id": id, "status": "stored"})
+		answerWrite(w, http.StatusCreated, id, "stored")
 		return
 	}
 	if err := a.deps.Enqueuer.Enqueue(r.Context(), sub); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Location", "/api/values/"+id)
-	writeJSON(w, http.StatusAccepted, map[string]string{"id": id, "status": "queued"})
+	answerWrite(w, http.StatusAccepted, id, "queued")
 }
 
 func (a *API) getValue(w http.ResponseWriter, r *http.Request) {

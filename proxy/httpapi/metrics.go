@@ -13,30 +13,16 @@ type RequestObserver interface {
 	ObserveRequest(route string, code int, took time.Duration)
 }
 
-// withMetrics observes each request after the mux has set r.Pattern.
-func (a *API) withMetrics(next http.Handler) http.Handler {
-	if a.deps.Metrics == nil {
-		return next
+// route is the pattern that served r or would have, for metrics: the mux
+// sets r.Pattern; a request answered before routing (a 429, a CORS
+// preflight) is looked up; unknown paths and methods are "other".
+func (a *API) route(r *http.Request) string {
+	route := r.Pattern
+	if route == "" {
+		_, route = a.mux.Handler(r)
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w}
-		defer func() {
-			route := r.Pattern
-			if route == "" {
-				// Answered before routing (a 429, a CORS preflight): count
-				// it under the route it was for.
-				_, route = a.mux.Handler(r)
-			}
-			if route == "" || route == "/" {
-				route = "other"
-			}
-			code := rec.status
-			if code == 0 {
-				code = http.StatusInternalServerError // the handler panicked
-			}
-			a.deps.Metrics.ObserveRequest(route, code, time.Since(start))
-		}()
-		next.ServeHTTP(rec, r)
-	})
+	if route == "" || route == "/" {
+		route = "other"
+	}
+	return route
 }

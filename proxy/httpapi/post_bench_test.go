@@ -2,26 +2,39 @@ package httpapi_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/numbers-app/numbers/events"
 	"github.com/numbers-app/numbers/proxy/httpapi"
-	"github.com/numbers-app/numbers/shared/number"
+	"github.com/numbers-app/numbers/shared/message"
+	"github.com/numbers-app/numbers/shared/metrics"
 )
 
-type discardEnqueuer struct{}
+// discardSender takes every message at once.
+type discardSender struct{}
 
-func (discardEnqueuer) Enqueue(context.Context, number.Submission) error { return nil }
+func (discardSender) Send(context.Context, message.Message) error { return nil }
 
 // BenchmarkPostValue is the proxy's own CPU and allocations per accepted
-// write: routing, request id, validation, id, the answer. The queue is a
-// no-op here; its cost is in sqsqueue's benchmarks and the load test.
+// write, wired as the proxy wires it (request metrics, the timed enqueuer,
+// the event encoding, an info-level logger): routing, request id,
+// validation, id, the answer. Only the queue is a no-op; its cost is in
+// sqsqueue's benchmarks and the load test.
 func BenchmarkPostValue(b *testing.B) {
-	api, err := httpapi.New(httpapi.Deps{Enqueuer: discardEnqueuer{}, Reader: fakeReader{}, Log: zerolog.Nop()})
+	met := metrics.NewProxy(prometheus.NewRegistry())
+	api, err := httpapi.New(httpapi.Deps{
+		Enqueuer: metrics.TimedEnqueuer{Next: events.Enqueuer{Sender: discardSender{}}, Metrics: met},
+		Reader:   fakeReader{},
+		Metrics:  met,
+		Log:      zerolog.New(io.Discard).Level(zerolog.InfoLevel),
+	})
 	if err != nil {
 		b.Fatal(err)
 	}

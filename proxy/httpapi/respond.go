@@ -3,9 +3,10 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"encoding/json/jsontext"
 	"errors"
 	"net/http"
-	"regexp"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -50,9 +51,14 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
+// setJSONHeaders marks an answer as JSON that no cache keeps.
+func setJSONHeaders(h http.Header) {
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
+	setJSONHeaders(w.Header())
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	// Error messages quote what the client sent ({"value": <integer>}):
@@ -67,9 +73,18 @@ func writeError(w http.ResponseWriter, r *http.Request, status int, msg string) 
 
 type ctxKey struct{}
 
+// reqInfo is what a request's context carries: its id, and the logger with
+// that id, built on first use (most requests log nothing at the usual level).
 type reqInfo struct {
-	id  string
-	log zerolog.Logger
+	id   string
+	base zerolog.Logger
+	once sync.Once
+	log  zerolog.Logger
+}
+
+func (ri *reqInfo) logger() *zerolog.Logger {
+	ri.once.Do(func() { ri.log = ri.base.With().Str("request_id", ri.id).Logger() })
+	return &ri.log
 }
 
 // RequestID returns the request id of ctx, or "".
@@ -83,14 +98,27 @@ func RequestID(ctx context.Context) string {
 // Logger returns the request's logger (with its request id), or fallback.
 func Logger(ctx context.Context, fallback zerolog.Logger) *zerolog.Logger {
 	if ri, ok := ctx.Value(ctxKey{}).(*reqInfo); ok {
-		return &ri.log
+		return ri.logger()
 	}
 	return &fallback
 }
 
-var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._\-]{1,64}$`)
+// validRequestID reports whether a client's X-Request-Id may be kept: 1 to
+// 64 of [A-Za-z0-9._-], safe in logs, headers and message attributes.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
-// statusRecorder remembers the status for the access log.
+// statusRecorder remembers the status for the metrics and the access log.
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
@@ -110,34 +138,59 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	return s.ResponseWriter.Write(b)
 }
 
-// withRequestID takes the client's X-Request-Id when it is sane or makes
-// one, echoes it, puts a logger carrying it in the context, logs the request
-// and turns panics into a 500.
-func (a *API) withRequestID(next http.Handler) http.Handler {
+// observe wraps every request. It takes the client's X-Request-Id when it is
+// sane or makes one, echoes it and puts it in the context; it turns panics
+// into a 500; and it counts the request in Deps.Metrics and logs it, from one
+// status recorder and one clock reading.
+func (a *API) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
-		if !validRequestID.MatchString(id) {
+		if !validRequestID(id) {
 			id = uuid.NewString()
 		}
-		ri := &reqInfo{id: id, log: a.deps.Log.With().Str("request_id", id).Logger()}
+		ri := &reqInfo{id: id, base: a.deps.Log}
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, ri))
 		w.Header().Set("X-Request-Id", id)
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
-				ri.log.Error().Interface("panic", p).Msg("handler panicked")
+				ri.logger().Error().Interface("panic", p).Msg("handler panicked")
 				if rec.status == 0 {
 					writeError(rec, r, http.StatusInternalServerError, "internal error")
 				}
 			}
-			ev := ri.log.Debug()
-			if rec.status >= 400 {
-				ev = ri.log.Info()
+			took := time.Since(start)
+			code := rec.status
+			if code == 0 {
+				code = http.StatusOK // what net/http sends for a handler that wrote nothing
 			}
-			ev.Str("method", r.Method).Str("path", r.URL.Path).Int("status", rec.status).
-				Dur("took", time.Since(start)).Msg("request")
+			if a.deps.Metrics != nil {
+				a.deps.Metrics.ObserveRequest(a.route(r), code, took)
+			}
+			ev := a.deps.Log.Debug()
+			if code >= 400 {
+				ev = a.deps.Log.Info()
+			}
+			ev.Str("request_id", id).Str("method", r.Method).Str("path", r.URL.Path).Int("status", code).
+				Dur("took", took).Msg("request")
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// answerWrite answers an accepted or stored write: Location and
+// {"id": id, "status": status}, the bytes writeJSON would write, appended
+// without reflection because every write passes here.
+func answerWrite(w http.ResponseWriter, code int, id, status string) {
+	w.Header().Set("Location", "/api/values/"+id)
+	b := make([]byte, 0, 32+len(id)+len(status))
+	b = append(b, `{"id":`...)
+	b, _ = jsontext.AppendQuote(b, id) // an id is a UUID: valid UTF-8
+	b = append(b, `,"status":`...)
+	b, _ = jsontext.AppendQuote(b, status)
+	b = append(b, "}\n"...)
+	setJSONHeaders(w.Header())
+	w.WriteHeader(code)
+	_, _ = w.Write(b)
 }
