@@ -56,11 +56,12 @@ type Config struct {
 	// cancelled. Defaults to 15s.
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT"`
 	// ReceivePause is how long a poller waits after a receive that brought
-	// some messages but fewer than ten, before it receives again. A long poll
-	// returns as soon as one message is there, so without it a thin stream
-	// costs a ReceiveMessage (and a delete) per message; with it messages
-	// gather in the queue meanwhile, and the cost per message stays flat as
-	// the rate falls. It adds at most this much to the time to store.
+	// fewer than ten messages (none, if it ended before its long poll did),
+	// before it receives again. A long poll returns as soon as one message
+	// is there, so without it a thin stream costs a ReceiveMessage (and a
+	// delete) per message; with it messages gather in the queue meanwhile,
+	// and the cost per message stays flat as the rate falls. It adds at most
+	// this much to the time to store.
 	// Defaults to 100ms; negative: no pause.
 	ReceivePause time.Duration `env:"WORKER_RECEIVE_PAUSE"`
 }
@@ -224,7 +225,9 @@ func (c *Consumer) poll(ctx context.Context, in chan<- []message.Message) {
 		// A bound above the long poll: a connection that hangs without an
 		// error must not stall this poller for ever.
 		rctx, cancel := context.WithTimeout(ctx, c.cfg.WaitTime+10*time.Second)
+		began := time.Now()
 		msgs, err := c.queue.Receive(rctx, receiveMax, c.cfg.WaitTime)
+		took := time.Since(began)
 		cancel()
 		if ctx.Err() != nil {
 			// Messages SQS handed out to an aborted receive become visible
@@ -243,12 +246,28 @@ func (c *Consumer) poll(ctx context.Context, in chan<- []message.Message) {
 		if len(msgs) > 0 {
 			in <- msgs
 		}
-		if len(msgs) > 0 && len(msgs) < receiveMax && c.cfg.ReceivePause > 0 {
+		if c.gather(len(msgs), took) {
 			if clock.Sleep(ctx, c.cfg.ReceivePause) != nil {
 				return
 			}
 		}
 	}
+}
+
+// gather says whether a poller pauses for ReceivePause after a receive of
+// n messages that took took, so that messages gather in the queue: after a
+// receive of fewer than ten, and after an empty one that ended before its
+// long poll did. An empty early answer is what short polling (a wait under
+// a second) gives on an empty queue, and what a local SQS gives the pollers
+// it woke for a message another one took; without the pause each is one
+// more ReceiveMessage, billed, in a tight loop. An empty receive that waited
+// out its long poll says the queue is idle: the next long poll costs
+// nothing until a message comes, so it starts at once.
+func (c *Consumer) gather(n int, took time.Duration) bool {
+	if c.cfg.ReceivePause <= 0 || n >= receiveMax {
+		return false
+	}
+	return n > 0 || took < c.cfg.WaitTime
 }
 
 // flushLoop coalesces received messages into batches of up to FlushSize.

@@ -222,6 +222,55 @@ func TestAfterAReceiveOfFewerThanTenAPollerPausesSoMessagesGather(t *testing.T) 
 	}
 }
 
+// countedQueue is the real queue, counting receives; a receive waits
+// wait instead of what the consumer asks when wait is not negative.
+type countedQueue struct {
+	consume.Queue
+	wait     time.Duration
+	receives atomic.Int64
+}
+
+func (q *countedQueue) Receive(ctx context.Context, max int, wait time.Duration) ([]message.Message, error) {
+	q.receives.Add(1)
+	if q.wait >= 0 {
+		wait = q.wait
+	}
+	return q.Queue.Receive(ctx, max, wait)
+}
+
+// An empty answer before the long poll is over (short polling, or a local
+// SQS that woke a poller for a message another took) must not make the
+// poller ask again at once, in a loop.
+func TestAnEmptyReceiveThatEndsBeforeItsLongPollPausesThePollerToo(t *testing.T) {
+	t.Parallel()
+	store := testenv.Store(t)
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	q := &countedQueue{Queue: qs.Main, wait: 0} // short polls of an empty queue: empty at once
+	p := &persist.Persister{Store: store, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
+	c, err := consume.New(consume.Config{Pollers: 1, WaitTime: 5 * time.Second, ReceivePause: time.Hour}, q, p, store, testenv.Logger(t))
+	require.NoError(t, err)
+	stop := start(t, c)
+	defer stop()
+	testenv.Eventually(t, 30*time.Second, "a first receive", func() bool { return q.receives.Load() >= 1 })
+	time.Sleep(300 * time.Millisecond) // without the pause, dozens of receives at least
+	assert.Equal(t, int64(1), q.receives.Load(), "the poller pauses after an empty receive that ended early")
+}
+
+// An empty receive that waited out its long poll says the queue is idle:
+// the next long poll starts at once, so a message that comes is taken at once.
+func TestAnEmptyReceiveThatWaitedOutItsLongPollIsFollowedAtOnce(t *testing.T) {
+	t.Parallel()
+	store := testenv.Store(t)
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	q := &countedQueue{Queue: qs.Main, wait: -1}
+	p := &persist.Persister{Store: store, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
+	c, err := consume.New(consume.Config{Pollers: 1, WaitTime: time.Second, ReceivePause: time.Hour}, q, p, store, testenv.Logger(t))
+	require.NoError(t, err)
+	stop := start(t, c)
+	defer stop()
+	testenv.Eventually(t, 60*time.Second, "three long polls in a row", func() bool { return q.receives.Load() >= 3 })
+}
+
 func TestConfigIsValidated(t *testing.T) {
 	_, err := consume.New(consume.Config{WaitTime: 21 * time.Second}, nil, nil, nil, testenv.Logger(t))
 	assert.ErrorContains(t, err, "WaitTime")
