@@ -9,9 +9,7 @@ import (
 	"encoding/json/jsontext"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -120,13 +118,10 @@ func appendString(b []byte, s string) []byte {
 // compatible addition within a version); everything the contract requires
 // must be present and valid, or the error wraps ErrInvalidEvent.
 func Decode(body string) (number.Submission, error) {
-	dec := json.NewDecoder(strings.NewReader(body))
+	// Unmarshal refuses data after the object, as the contract does.
 	var ev NumberSubmitted
-	if err := dec.Decode(&ev); err != nil {
+	if err := json.Unmarshal([]byte(body), &ev); err != nil {
 		return number.Submission{}, &DecodeError{ReasonMalformed, err.Error()}
-	}
-	if err := dec.Decode(&struct{}{}); err != io.EOF {
-		return number.Submission{}, &DecodeError{ReasonMalformed, "data after the JSON object"}
 	}
 	switch {
 	case ev.Type == "":
