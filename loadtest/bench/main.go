@@ -325,30 +325,48 @@ func climb(rates []int, try func(rate int) (step, error)) (ladder, error) {
 	return l, nil
 }
 
-// overloadResult is the overload round.
+// overloadResult is the overload round. The peaks are the round's own;
+// the Before peaks are those of the processes' lives up to the round (the
+// ladder's failing steps included, where the client's connections are not
+// capped). PeakOfRound is false when the peak could not be reset, and then
+// the round's peaks are the lifetime ones.
 type overloadResult struct {
 	step
-	ProxyPeakMB  float64 `json:"proxy_peak_rss_mb"`
-	WorkerPeakMB float64 `json:"worker_peak_rss_mb"`
+	ProxyPeakMB        float64 `json:"proxy_peak_rss_mb"`
+	WorkerPeakMB       float64 `json:"worker_peak_rss_mb"`
+	ProxyPeakBeforeMB  float64 `json:"proxy_peak_rss_before_mb"`
+	WorkerPeakBeforeMB float64 `json:"worker_peak_rss_before_mb"`
+	PeakOfRound        bool    `json:"peak_of_round"`
 }
 
 func (r *runner) overloadRound(ctx context.Context, t target, rate int, d time.Duration) (overloadResult, error) {
+	var o overloadResult
+	o.ProxyPeakBeforeMB, _ = peakMB(r.e.proxy)
+	o.WorkerPeakBeforeMB, _ = peakMB(r.e.worker)
+	o.PeakOfRound = true
+	for _, p := range []*process{r.e.proxy, r.e.worker} {
+		if err := measure.ResetPeakRSS(p.pid()); err != nil {
+			o.PeakOfRound = false
+			fmt.Fprintf(r.log, "  overload: %v; the peaks below are over the processes' lives\n", err)
+		}
+	}
 	r.maxWorkers = r.c.overloadConns
 	s, err := r.run(ctx, t, rate, d)
 	r.maxWorkers = 0
-	o := overloadResult{step: s}
+	o.step = s
 	if err != nil {
 		return o, err
 	}
-	// VmHWM: the peak over the process's life, this round included.
+	// VmHWM since the reset: the peak of this round.
 	if b, err := peakMB(r.e.proxy); err == nil {
 		o.ProxyPeakMB = b
 	}
 	if b, err := peakMB(r.e.worker); err == nil {
 		o.WorkerPeakMB = b
 	}
-	fmt.Fprintf(r.log, "  overload: %d/s offered, %d sent: %d 2xx, %d 503 (%d with Retry-After), %d connection errors, %d timeouts, %.2f%% answered within 1 s; peak RSS proxy %.0f MB, worker %.0f MB\n",
-		rate, s.Sent, s.OK, s.Status503, s.RetryAfter, s.ConnErrors, s.Timeouts, 100*float64(s.WithinSecond)/float64(max(1, s.Sent)), o.ProxyPeakMB, o.WorkerPeakMB)
+	fmt.Fprintf(r.log, "  overload: %d/s offered, %d sent: %d 2xx, %d 503 (%d with Retry-After), %d connection errors, %d timeouts, %.2f%% answered within 1 s; peak RSS proxy %.0f MB, worker %.0f MB (before the round: %.0f and %.0f)\n",
+		rate, s.Sent, s.OK, s.Status503, s.RetryAfter, s.ConnErrors, s.Timeouts, 100*float64(s.WithinSecond)/float64(max(1, s.Sent)), o.ProxyPeakMB, o.WorkerPeakMB,
+		o.ProxyPeakBeforeMB, o.WorkerPeakBeforeMB)
 	if len(s.Errors) > 0 {
 		fmt.Fprintf(r.log, "  overload errors: %s\n", s.topErrors(3))
 	}

@@ -132,8 +132,10 @@ func summarize(w io.Writer, c config, runs []runResult) {
 		return float64(r.Overload.WithinSecond) / float64(max(1, r.Overload.Sent))
 	})
 	row("", "p99 (ms)", "%.0f", func(r runResult) float64 { return r.Overload.P99 })
-	row("over/proxy-mb", "proxy peak RSS (MB, VmHWM)", "%.1f", func(r runResult) float64 { return r.Overload.ProxyPeakMB })
-	row("over/worker-mb", "worker peak RSS (MB, VmHWM)", "%.1f", func(r runResult) float64 { return r.Overload.WorkerPeakMB })
+	row("over/proxy-mb", "proxy peak RSS in the round (MB, VmHWM reset before it)", "%.1f", func(r runResult) float64 { return r.Overload.ProxyPeakMB })
+	row("over/worker-mb", "worker peak RSS in the round (MB, VmHWM reset before it)", "%.1f", func(r runResult) float64 { return r.Overload.WorkerPeakMB })
+	row("", "proxy peak RSS before the round (MB: the ladder's failing steps, client connections not capped)", "%.1f", func(r runResult) float64 { return r.Overload.ProxyPeakBeforeMB })
+	row("", "worker peak RSS before the round (MB)", "%.1f", func(r runResult) float64 { return r.Overload.WorkerPeakBeforeMB })
 	row("over/lost", "lost / duplicated", "%.0f", func(r runResult) float64 { return float64(r.Overload.Lost + r.Overload.Duplicates) })
 
 	section("every round of numbers and the sync baseline")

@@ -1,6 +1,8 @@
 package measure
 
 import (
+	"runtime"
+	"runtime/debug"
 	"math"
 	"os"
 	"os/exec"
@@ -75,4 +77,21 @@ func TestThisProcessHasCPUTimeAndMemory(t *testing.T) {
 	require.NoError(t, err)
 	assert.Positive(t, now)
 	assert.GreaterOrEqual(t, peak, now)
+}
+
+func TestResetPeakRSSForgetsAnEarlierPeak(t *testing.T) {
+	const size = 256 << 20
+	b := make([]byte, size)
+	for i := 0; i < len(b); i += 4096 {
+		b[i] = 1 // resident, page by page
+	}
+	before, err := PeakRSS(os.Getpid())
+	require.NoError(t, err)
+	runtime.KeepAlive(b)
+	b = nil
+	debug.FreeOSMemory() // the pages go back: RSS falls, VmHWM stays
+	require.NoError(t, ResetPeakRSS(os.Getpid()))
+	after, err := PeakRSS(os.Getpid())
+	require.NoError(t, err)
+	assert.Less(t, after, before-size/2, "the peak before the reset (%d MB) is forgotten (now %d MB)", before>>20, after>>20)
 }

@@ -128,6 +128,16 @@ func Cmdline(pid int) string {
 // PeakRSS is the process's peak resident set (VmHWM) in bytes.
 func PeakRSS(pid int) (int64, error) { return statusKB(pid, "VmHWM:") }
 
+// ResetPeakRSS sets the process's VmHWM back to its resident set now, so
+// that PeakRSS afterwards is the peak of what follows: writing "5" to
+// /proc/PID/clear_refs (Linux 4.0 and later, proc(5)).
+func ResetPeakRSS(pid int) error {
+	if err := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0); err != nil {
+		return fmt.Errorf("reset peak RSS: %w", err)
+	}
+	return nil
+}
+
 // RSS is the process's resident set now (VmRSS) in bytes.
 func RSS(pid int) (int64, error) { return statusKB(pid, "VmRSS:") }
 
