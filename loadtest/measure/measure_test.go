@@ -1,11 +1,11 @@
 package measure
 
 import (
-	"runtime"
-	"runtime/debug"
 	"math"
 	"os"
 	"os/exec"
+	"runtime"
+	"runtime/debug"
 	"testing"
 	"time"
 
