@@ -262,12 +262,15 @@ func (c *Consumer) poll(ctx context.Context, in chan<- []message.Message) {
 // it woke for a message another one took; without the pause each is one
 // more ReceiveMessage, billed, in a tight loop. An empty receive that waited
 // out its long poll says the queue is idle: the next long poll costs
-// nothing until a message comes, so it starts at once.
+// nothing until a message comes, so it starts at once. SQS waits whole
+// seconds (WaitTimeSeconds): that is the long poll an empty answer is held
+// against, and with none (a wait under a second) every empty answer pauses.
 func (c *Consumer) gather(n int, took time.Duration) bool {
 	if c.cfg.ReceivePause <= 0 || n >= receiveMax {
 		return false
 	}
-	return n > 0 || took < c.cfg.WaitTime
+	longPoll := c.cfg.WaitTime.Truncate(time.Second)
+	return n > 0 || longPoll == 0 || took < longPoll
 }
 
 // flushLoop coalesces received messages into batches of up to FlushSize.
