@@ -81,14 +81,15 @@ func TestThisProcessHasCPUTimeAndMemory(t *testing.T) {
 
 func TestResetPeakRSSForgetsAnEarlierPeak(t *testing.T) {
 	const size = 256 << 20
-	b := make([]byte, size)
-	for i := 0; i < len(b); i += 4096 {
-		b[i] = 1 // resident, page by page
-	}
-	before, err := PeakRSS(os.Getpid())
+	func() {
+		b := make([]byte, size)
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1 // resident, page by page
+		}
+		runtime.KeepAlive(b)
+	}()
+	before, err := PeakRSS(os.Getpid()) // the peak stays after the pages are gone
 	require.NoError(t, err)
-	runtime.KeepAlive(b)
-	b = nil
 	debug.FreeOSMemory() // the pages go back: RSS falls, VmHWM stays
 	require.NoError(t, ResetPeakRSS(os.Getpid()))
 	after, err := PeakRSS(os.Getpid())
