@@ -255,6 +255,23 @@ func TestPostMapsQueueFailuresTo503WithRetryAfter(t *testing.T) {
 	assert.NotContains(t, rec.Body.String(), "db.internal")
 }
 
+// A send that failed or timed out may still have reached the queue: the 503
+// must not promise that nothing was queued, and must say how to retry safely.
+func TestA503ForAWriteDoesNotPromiseItWasNotQueued(t *testing.T) {
+	for _, err := range []error{
+		fmt.Errorf("send: %w: timed out", number.ErrUnavailable),
+		fmt.Errorf("wait for queue ack: %w", context.DeadlineExceeded),
+	} {
+		rec := post(newAPI(t, &fakeEnqueuer{err: err}, nil), "application/json", `{"value": 1}`)
+		assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+		var resp map[string]string
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &resp))
+		assert.NotContains(t, resp["error"], "nothing was")
+		assert.Contains(t, resp["error"], "may or may not have been queued")
+		assert.Contains(t, resp["error"], "Idempotency-Key")
+	}
+}
+
 func TestReadyzReportsEachDependency(t *testing.T) {
 	api := newAPI(t, &fakeEnqueuer{}, map[string]httpapi.Check{
 		"postgres": func(context.Context) error { return nil },

@@ -40,7 +40,15 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, number.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		log.Error().Err(err).Msg("dependency unavailable")
 		w.Header().Set("Retry-After", "5")
-		writeError(w, r, http.StatusServiceUnavailable, "a dependency is unavailable: nothing was stored or queued, retry later")
+		msg := "a dependency is unavailable: retry later"
+		if r.Method == http.MethodPost {
+			// A send that timed out may still have reached the queue, and
+			// then the number is stored: the answer must not promise
+			// otherwise. The key is what makes the retry safe.
+			msg = "a dependency is unavailable and this write may or may not have been queued: " +
+				"retry later with the same Idempotency-Key, which stores the number at most once"
+		}
+		writeError(w, r, http.StatusServiceUnavailable, msg)
 	case errors.Is(err, context.Canceled):
 		// The client went away; there is nobody to answer.
 		log.Info().Err(err).Msg("request cancelled")

@@ -9,6 +9,7 @@ package consume
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -99,8 +100,8 @@ func (c Config) Validate() error {
 		return errors.New("consume: Flushers must be at least 1")
 	case c.FlushSize < 1:
 		return errors.New("consume: FlushSize must be at least 1")
-	case c.WaitTime > 20*time.Second:
-		return errors.New("consume: WaitTime must be at most 20s (SQS limit)")
+	case c.WaitTime < 0 || c.WaitTime > 20*time.Second:
+		return fmt.Errorf("consume: WaitTime must be from 0 to 20s (SQS's limits), got %v", c.WaitTime)
 	case c.VisibilityTimeout < 3*time.Second:
 		return errors.New("consume: VisibilityTimeout must be at least 3s")
 	}

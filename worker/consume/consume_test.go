@@ -274,6 +274,9 @@ func TestAnEmptyReceiveThatWaitedOutItsLongPollIsFollowedAtOnce(t *testing.T) {
 func TestConfigIsValidated(t *testing.T) {
 	_, err := consume.New(consume.Config{WaitTime: 21 * time.Second}, nil, nil, nil, testenv.Logger(t))
 	assert.ErrorContains(t, err, "WaitTime")
+	// SQS refuses a negative WaitTimeSeconds on every receive: refused at start instead.
+	_, err = consume.New(consume.Config{WaitTime: -time.Second}, nil, nil, nil, testenv.Logger(t))
+	assert.ErrorContains(t, err, "WaitTime")
 	_, err = consume.New(consume.Config{VisibilityTimeout: time.Second}, nil, nil, nil, testenv.Logger(t))
 	assert.ErrorContains(t, err, "VisibilityTimeout")
 }
