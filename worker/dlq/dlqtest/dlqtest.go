@@ -59,7 +59,7 @@ func Contents(t *testing.T, q Queue) []message.Message {
 	var all []message.Message
 	var handles []string
 	for {
-		got, err := q.Receive(ctx, 10, 200*time.Millisecond)
+		got, err := q.Receive(ctx, 10, emptyWait)
 		require.NoError(t, err)
 		fresh := 0
 		for _, m := range got {
@@ -80,6 +80,12 @@ func Contents(t *testing.T, q Queue) []message.Message {
 	return all
 }
 
+// emptyWait is the wait of the receives that decide a queue is empty: a
+// long poll, as the scanner's (dlq.DefaultWait). A wait under a second is
+// a short poll, which SQS answers from a sample of its servers, so its
+// empty answer does not mean an empty queue.
+const emptyWait = time.Second
+
 // Work runs the worker's persist core over everything in the main queue,
 // as the ECS worker does, and deletes what it is done with.
 func Work(t *testing.T, q testenv.Queues, store number.Writer) persist.Result {
@@ -87,7 +93,7 @@ func Work(t *testing.T, q testenv.Queues, store number.Writer) persist.Result {
 	p := &persist.Persister{Store: store, DLQ: q.DLQ, Log: testenv.Logger(t), Now: time.Now}
 	var total persist.Result
 	for {
-		got, err := q.Main.Receive(context.Background(), 10, 200*time.Millisecond)
+		got, err := q.Main.Receive(context.Background(), 10, emptyWait)
 		require.NoError(t, err)
 		if len(got) == 0 {
 			return total
