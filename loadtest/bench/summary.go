@@ -136,6 +136,12 @@ func summarize(w io.Writer, c config, runs []runResult) {
 	row("over/worker-mb", "worker peak RSS in the round (MB, VmHWM reset before it)", "%.1f", func(r runResult) float64 { return r.Overload.WorkerPeakMB })
 	row("", "proxy peak RSS before the round (MB: the ladder's failing steps, client connections not capped)", "%.1f", func(r runResult) float64 { return r.Overload.ProxyPeakBeforeMB })
 	row("", "worker peak RSS before the round (MB)", "%.1f", func(r runResult) float64 { return r.Overload.WorkerPeakBeforeMB })
+	row("", "peaks reset before the round (1; 0: they could not be, the round's are lifetime peaks)", "%.0f", func(r runResult) float64 {
+		if r.Overload.PeakOfRound {
+			return 1
+		}
+		return 0
+	})
 	row("over/lost", "lost / duplicated", "%.0f", func(r runResult) float64 { return float64(r.Overload.Lost + r.Overload.Duplicates) })
 
 	section("every round of numbers and the sync baseline")
