@@ -231,7 +231,7 @@ func TestFaultPoisonMixedIntoGoodBatchesGoesToTheDLQWithItsReason(t *testing.T) 
 	testenv.Eventually(t, 20*time.Second, "27 good rows", func() bool { return len(storedIDs(t, s)) == 27 })
 	var dead []message.Message
 	testenv.Eventually(t, 10*time.Second, "3 poison messages in the DLQ", func() bool {
-		got, err := s.Queues.DLQ.Receive(ctx, 10, 0)
+		got, err := s.Queues.DLQ.Receive(ctx, 10, time.Second)
 		require.NoError(t, err)
 		dead = append(dead, got...)
 		return len(dead) >= 3

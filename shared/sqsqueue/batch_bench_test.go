@@ -58,7 +58,7 @@ func BenchmarkRawReceiveDelete(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			msgs, err := qs.Main.Receive(context.Background(), 10, 0)
+			msgs, err := qs.Main.Receive(context.Background(), 10, time.Second)
 			if err != nil {
 				b.Error(err)
 				return

@@ -41,13 +41,32 @@ var receiveSystemAttributes = []types.MessageSystemAttributeName{
 	types.MessageSystemAttributeNameSentTimestamp,
 }
 
-// Receive long-polls for up to max (1..10) messages, with their attributes
-// as sent (data types kept), receive count and sent time.
+// MinWait and MaxWait bound Receive's long poll. SQS waits whole seconds,
+// 0 to 20 (WaitTimeSeconds), but a wait of 0 cannot be asked for: the SDK
+// leaves a WaitTimeSeconds of 0 out of the request (aws-sdk-go-v2 issue
+// 1704), and SQS then waits the queue's ReceiveMessageWaitTimeSeconds (20 s
+// on the queues infra/ creates) instead of answering at once.
+const (
+	MinWait = time.Second
+	MaxWait = 20 * time.Second
+)
+
+// ErrWait is returned by Receive for a wait outside MinWait..MaxWait.
+var ErrWait = errors.New("sqsqueue: receive wait must be 1 to 20 s: SQS waits whole seconds, and the SDK sends no wait under a second, so SQS would wait the queue's default instead")
+
+// Receive long-polls for up to max (1..10) messages for wait
+// (MinWait..MaxWait, whole seconds; a fraction is dropped), with their
+// attributes as sent (data types kept), receive count and sent time. A wait
+// out of range returns ErrWait without calling SQS; SQS's errors wrap
+// number.ErrUnavailable.
 func (q Queue) Receive(ctx context.Context, max int, wait time.Duration) ([]message.Message, error) {
+	if wait < MinWait || wait > MaxWait {
+		return nil, fmt.Errorf("%w: got %v", ErrWait, wait)
+	}
 	out, err := q.API.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 		QueueUrl:                    aws.String(q.URL),
 		MaxNumberOfMessages:         int32(max),                //nolint:gosec // 1..10, SQS refuses more
-		WaitTimeSeconds:             int32(wait / time.Second), //nolint:gosec // 0..20 s, SQS refuses more
+		WaitTimeSeconds:             int32(wait / time.Second), //nolint:gosec // 1..20 s, checked above
 		MessageAttributeNames:       []string{"All"},
 		MessageSystemAttributeNames: receiveSystemAttributes,
 	})

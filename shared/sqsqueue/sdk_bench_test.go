@@ -160,7 +160,7 @@ func BenchmarkSDKReceiveMessage(b *testing.B) {
 			q := sqsqueue.Queue{API: s.variant(v.md5), URL: s.url}
 			b.ReportAllocs()
 			for b.Loop() {
-				msgs, err := q.Receive(ctx, 10, 0)
+				msgs, err := q.Receive(ctx, 10, time.Second)
 				if err != nil || len(msgs) != 10 {
 					b.Fatalf("receive: %v (%d messages)", err, len(msgs))
 				}

@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -75,8 +78,34 @@ func TestRedrivePolicyMovesAMessageToTheDLQAfterMaxReceives(t *testing.T) {
 		require.NoError(t, qs.Main.ChangeVisibility(ctx, []string{got[0].ReceiptHandle}, 0))
 	}
 	// The third receive finds it moved.
-	_, _ = qs.Main.Receive(ctx, 10, 0)
+	_, _ = qs.Main.Receive(ctx, 10, time.Second)
 	dead := receiveAll(t, qs.DLQ, 1, 5*time.Second)
 	require.Len(t, dead, 1)
 	assert.Equal(t, "poison", dead[0].Body)
+}
+
+// A wait under a second cannot be asked of SQS through the SDK: it leaves a
+// WaitTimeSeconds of 0 out, and SQS waits the queue's
+// ReceiveMessageWaitTimeSeconds instead (20 s on the queues infra/ creates;
+// 2 s here). Receive refuses such a wait instead of silently waiting longer
+// than its caller's deadline allows.
+func TestAWaitUnderASecondIsRefusedNotTurnedIntoTheQueuesDefault(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := testenv.SQSClient(t)
+	out, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{
+		QueueName:  aws.String(fmt.Sprintf("t-wait-%d", time.Now().UnixNano())),
+		Attributes: map[string]string{string(types.QueueAttributeNameReceiveMessageWaitTimeSeconds): "2"},
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = c.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: out.QueueUrl}) })
+	q := sqsqueue.Queue{API: c, URL: aws.ToString(out.QueueUrl)}
+
+	for _, wait := range []time.Duration{0, 500 * time.Millisecond, 21 * time.Second} {
+		_, err := q.Receive(ctx, 10, wait)
+		assert.ErrorIs(t, err, sqsqueue.ErrWait, "wait %v", wait)
+	}
+	// The shortest wait that can be sent is honoured as asked.
+	_, err = q.Receive(ctx, 10, sqsqueue.MinWait)
+	assert.NoError(t, err)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/numbers-app/numbers/shared/clock"
 	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/number"
+	"github.com/numbers-app/numbers/shared/sqsqueue"
 	"github.com/numbers-app/numbers/worker/persist"
 )
 
@@ -48,7 +49,8 @@ type Config struct {
 	// FlushInterval is how long a flusher waits for more messages once it
 	// holds some. Defaults to 10ms.
 	FlushInterval time.Duration `env:"WORKER_FLUSH_INTERVAL"`
-	// WaitTime is the long-poll wait. Defaults to 20s.
+	// WaitTime is the long-poll wait, whole seconds from 1 to 20
+	// (sqsqueue.MinWait, MaxWait). Defaults to 20s.
 	WaitTime time.Duration `env:"SQS_WAIT_TIME"`
 	// VisibilityTimeout is the queue's; batches that take longer than a third
 	// of it get their visibility extended. Defaults to 30s.
@@ -100,8 +102,10 @@ func (c Config) Validate() error {
 		return errors.New("consume: Flushers must be at least 1")
 	case c.FlushSize < 1:
 		return errors.New("consume: FlushSize must be at least 1")
-	case c.WaitTime < 0 || c.WaitTime > 20*time.Second:
-		return fmt.Errorf("consume: WaitTime must be from 0 to 20s (SQS's limits), got %v", c.WaitTime)
+	case c.WaitTime < sqsqueue.MinWait || c.WaitTime > sqsqueue.MaxWait || c.WaitTime%time.Second != 0:
+		// Refused at start rather than failing every receive, or being
+		// truncated to a wait nobody asked for.
+		return fmt.Errorf("consume: WaitTime must be whole seconds from 1 to 20s (a shorter wait cannot be sent: %w), got %v", sqsqueue.ErrWait, c.WaitTime)
 	case c.VisibilityTimeout < 3*time.Second:
 		return errors.New("consume: VisibilityTimeout must be at least 3s")
 	}
@@ -258,20 +262,16 @@ func (c *Consumer) poll(ctx context.Context, in chan<- []message.Message) {
 // gather says whether a poller pauses for ReceivePause after a receive of
 // n messages that took took, so that messages gather in the queue: after a
 // receive of fewer than ten, and after an empty one that ended before its
-// long poll did. An empty early answer is what short polling (a wait under
-// a second) gives on an empty queue, and what a local SQS gives the pollers
-// it woke for a message another one took; without the pause each is one
-// more ReceiveMessage, billed, in a tight loop. An empty receive that waited
+// long poll did. An empty early answer is what a local SQS gives the
+// pollers it woke for a message another one took; without the pause each
+// is one more ReceiveMessage, billed, in a tight loop. An empty receive that waited
 // out its long poll says the queue is idle: the next long poll costs
-// nothing until a message comes, so it starts at once. SQS waits whole
-// seconds (WaitTimeSeconds): that is the long poll an empty answer is held
-// against, and with none (a wait under a second) every empty answer pauses.
+// nothing until a message comes, so it starts at once.
 func (c *Consumer) gather(n int, took time.Duration) bool {
 	if c.cfg.ReceivePause <= 0 || n >= receiveMax {
 		return false
 	}
-	longPoll := c.cfg.WaitTime.Truncate(time.Second)
-	return n > 0 || longPoll == 0 || took < longPoll
+	return n > 0 || took < c.cfg.WaitTime
 }
 
 // flushLoop coalesces received messages into batches of up to FlushSize.

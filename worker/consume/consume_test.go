@@ -15,6 +15,7 @@ import (
 	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/shared/pgstore"
+	"github.com/numbers-app/numbers/shared/sqsqueue"
 	"github.com/numbers-app/numbers/shared/testenv"
 	"github.com/numbers-app/numbers/worker/consume"
 	"github.com/numbers-app/numbers/worker/persist"
@@ -222,30 +223,31 @@ func TestAfterAReceiveOfFewerThanTenAPollerPausesSoMessagesGather(t *testing.T) 
 	}
 }
 
-// countedQueue is the real queue, counting receives; a receive waits
-// wait instead of what the consumer asks when wait is not negative.
+// countedQueue is the real queue, counting receives. With emptyAtOnce a
+// receive answers empty at once instead of asking SQS: what a local SQS
+// answers a poller it woke for a message that another poller took.
 type countedQueue struct {
 	consume.Queue
-	wait     time.Duration
-	receives atomic.Int64
+	emptyAtOnce bool
+	receives    atomic.Int64
 }
 
 func (q *countedQueue) Receive(ctx context.Context, max int, wait time.Duration) ([]message.Message, error) {
 	q.receives.Add(1)
-	if q.wait >= 0 {
-		wait = q.wait
+	if q.emptyAtOnce {
+		return nil, nil
 	}
 	return q.Queue.Receive(ctx, max, wait)
 }
 
-// An empty answer before the long poll is over (short polling, or a local
-// SQS that woke a poller for a message another took) must not make the
-// poller ask again at once, in a loop.
+// An empty answer before the long poll is over (a local SQS that woke a
+// poller for a message another took) must not make the poller ask again at
+// once, in a loop.
 func TestAnEmptyReceiveThatEndsBeforeItsLongPollPausesThePollerToo(t *testing.T) {
 	t.Parallel()
 	store := testenv.Store(t)
 	qs := testenv.NewQueues(t, 5, 30*time.Second)
-	q := &countedQueue{Queue: qs.Main, wait: 0} // short polls of an empty queue: empty at once
+	q := &countedQueue{Queue: qs.Main, emptyAtOnce: true}
 	p := &persist.Persister{Store: store, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
 	c, err := consume.New(consume.Config{Pollers: 1, WaitTime: 5 * time.Second, ReceivePause: time.Hour}, q, p, store, testenv.Logger(t))
 	require.NoError(t, err)
@@ -262,7 +264,7 @@ func TestAnEmptyReceiveThatWaitedOutItsLongPollIsFollowedAtOnce(t *testing.T) {
 	t.Parallel()
 	store := testenv.Store(t)
 	qs := testenv.NewQueues(t, 5, 30*time.Second)
-	q := &countedQueue{Queue: qs.Main, wait: -1}
+	q := &countedQueue{Queue: qs.Main}
 	p := &persist.Persister{Store: store, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
 	c, err := consume.New(consume.Config{Pollers: 1, WaitTime: time.Second, ReceivePause: time.Hour}, q, p, store, testenv.Logger(t))
 	require.NoError(t, err)
@@ -277,6 +279,12 @@ func TestConfigIsValidated(t *testing.T) {
 	// SQS refuses a negative WaitTimeSeconds on every receive: refused at start instead.
 	_, err = consume.New(consume.Config{WaitTime: -time.Second}, nil, nil, nil, testenv.Logger(t))
 	assert.ErrorContains(t, err, "WaitTime")
+	// The SDK cannot ask for less than a second (it drops a WaitTimeSeconds
+	// of 0, and SQS waits the queue's default), nor SQS wait a fraction.
+	for _, wait := range []time.Duration{500 * time.Millisecond, 1500 * time.Millisecond} {
+		_, err = consume.New(consume.Config{WaitTime: wait}, nil, nil, nil, testenv.Logger(t))
+		assert.ErrorIs(t, err, sqsqueue.ErrWait, "WaitTime %v", wait)
+	}
 	_, err = consume.New(consume.Config{VisibilityTimeout: time.Second}, nil, nil, nil, testenv.Logger(t))
 	assert.ErrorContains(t, err, "VisibilityTimeout")
 }

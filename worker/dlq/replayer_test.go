@@ -26,7 +26,7 @@ import (
 
 func replayer(q testenv.Queues, cfg ReplayConfig) *Replayer {
 	if cfg.Wait == 0 {
-		cfg.Wait = 200 * time.Millisecond
+		cfg.Wait = time.Second
 	}
 	return &Replayer{DLQ: q.DLQ, Main: q.Main, Config: cfg, Out: io.Discard}
 }
@@ -76,7 +76,7 @@ func TestHelperProcessCrashesBetweenSendAndDelete(t *testing.T) {
 	c := testenv.SQSClient(t)
 	r := &Replayer{
 		DLQ: sqsqueue.Queue{API: c, URL: os.Getenv("DLQ_CRASH_DLQ")}, Main: sqsqueue.Queue{API: c, URL: os.Getenv("DLQ_CRASH_MAIN")},
-		Config: ReplayConfig{Wait: 200 * time.Millisecond, Hold: 2 * time.Second}, Out: io.Discard,
+		Config: ReplayConfig{Wait: time.Second, Hold: 2 * time.Second}, Out: io.Discard,
 	}
 	r.afterSend = func(context.Context, []message.Message) error {
 		os.Exit(3) // no deferred release, no delete: a crash

@@ -51,7 +51,7 @@ func runWith(t *testing.T, q testenv.Queues, api sqsqueue.API, args ...string) (
 // replay runs the engine's replayer over q, as `worker dlq replay` does.
 func replay(t *testing.T, q testenv.Queues) dlq.ReplayResult {
 	t.Helper()
-	r := &dlq.Replayer{DLQ: q.DLQ, Main: q.Main, Config: dlq.ReplayConfig{Wait: 200 * time.Millisecond}, Out: io.Discard}
+	r := &dlq.Replayer{DLQ: q.DLQ, Main: q.Main, Config: dlq.ReplayConfig{Wait: time.Second}, Out: io.Discard}
 	res, err := r.Run(context.Background())
 	require.NoError(t, err)
 	return res

@@ -81,7 +81,7 @@ func TestStatsAndPeekTellMessagesTheRedrivePolicyMovedFromImportedOnes(t *testin
 	require.Len(t, got, 1)
 	require.NoError(t, q.Main.ChangeVisibility(ctx, []string{got[0].ReceiptHandle}, 0))
 	testenv.Eventually(t, 10*time.Second, "the redrive policy moved it", func() bool {
-		_, _ = q.Main.Receive(ctx, 1, 0)
+		_, _ = q.Main.Receive(ctx, 1, time.Second)
 		s, err := q.DLQ.Stats(ctx)
 		return err == nil && s.Visible == 1
 	})
