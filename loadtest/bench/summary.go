@@ -75,6 +75,9 @@ func summarize(w io.Writer, c config, runs []runResult) {
 		row("", "messages per ReceiveMessage (worker)", "%.1f", func(r runResult) float64 {
 			return nanIfZero(fixed(r, "numbers", rate).MessagesPerCall["receive"])
 		})
+		row("", "messages per persisted batch, one INSERT (worker)", "%.1f", func(r runResult) float64 {
+			return nanIfZero(fixed(r, "numbers", rate).MessagesPerCall["persist"])
+		})
 		section(fmt.Sprintf("cores in use during numbers at %d/s", rate))
 		for _, p := range []string{"proxy", "worker", "sqs", "postgres", "loadgen"} {
 			row("", p, "%.2f", func(r runResult) float64 { return fixed(r, "numbers", rate).Cores[p] })

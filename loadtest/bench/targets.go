@@ -243,6 +243,7 @@ func (e *env) targets() map[string]target {
 			batches: []batchFigure{
 				{"send", e.proxyMetrics, "numbers_sqs_send_batch_size"},
 				{"receive", e.workerMetrics, "numbers_sqs_receive_batch_size"},
+				{"persist", e.workerMetrics, "numbers_worker_batch_size"},
 			}},
 	}
 }

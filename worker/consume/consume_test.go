@@ -3,6 +3,7 @@ package consume_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -287,4 +288,72 @@ func TestConfigIsValidated(t *testing.T) {
 	}
 	_, err = consume.New(consume.Config{VisibilityTimeout: time.Second}, nil, nil, nil, testenv.Logger(t))
 	assert.ErrorContains(t, err, "VisibilityTimeout")
+}
+
+// batchSizes is the real persister, recording how many messages each
+// batch it was given held (one INSERT each).
+type batchSizes struct {
+	consume.Processor
+	mu    sync.Mutex
+	sizes []int
+}
+
+func (b *batchSizes) Process(ctx context.Context, msgs []message.Message) persist.Result {
+	b.mu.Lock()
+	b.sizes = append(b.sizes, len(msgs))
+	b.mu.Unlock()
+	return b.Processor.Process(ctx, msgs)
+}
+
+func (b *batchSizes) seen() []int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.sizes)
+}
+
+// A receive of fewer than ten means its poller now pauses: nothing more is
+// coming soon, so its messages are written at once, not after the flush
+// interval (an hour here).
+func TestAThinReceiveIsWrittenAtOnceNotAfterTheFlushInterval(t *testing.T) {
+	t.Parallel()
+	store := testenv.Store(t)
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	ctx := context.Background()
+	_, err := qs.Main.SendBatch(ctx, []message.Message{eventstest.Valid(t, 1), eventstest.Valid(t, 2), eventstest.Valid(t, 3)})
+	require.NoError(t, err)
+	p := &persist.Persister{Store: store, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
+	c, err := consume.New(consume.Config{Pollers: 1, Flushers: 1, WaitTime: time.Second, FlushInterval: time.Hour}, qs.Main, p, store, testenv.Logger(t))
+	require.NoError(t, err)
+	stop := start(t, c)
+	defer stop()
+	testenv.Eventually(t, 30*time.Second, "3 rows", func() bool {
+		n, err := store.Count(ctx)
+		return err == nil && n == 3
+	})
+}
+
+// Full receives say more is on its way (the poller receives again at
+// once): the flusher gathers them into one INSERT instead of writing each.
+func TestFullReceivesAreGatheredIntoOneInsert(t *testing.T) {
+	t.Parallel()
+	store := testenv.Store(t)
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	ctx := context.Background()
+	var msgs []message.Message
+	for i := range 35 {
+		msgs = append(msgs, eventstest.Valid(t, int64(i)))
+	}
+	_, err := qs.Main.SendBatch(ctx, msgs)
+	require.NoError(t, err)
+	p := &batchSizes{Processor: &persist.Persister{Store: store, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}}
+	c, err := consume.New(consume.Config{Pollers: 1, Flushers: 1, WaitTime: time.Second, FlushInterval: time.Minute}, qs.Main, p, store, testenv.Logger(t))
+	require.NoError(t, err)
+	stop := start(t, c)
+	defer stop()
+	testenv.Eventually(t, 60*time.Second, "35 rows", func() bool {
+		n, err := store.Count(ctx)
+		return err == nil && n == 35
+	})
+	sizes := p.seen()
+	assert.Greater(t, slices.Max(sizes), 10, "at least two full receives in one batch: %v", sizes)
 }
