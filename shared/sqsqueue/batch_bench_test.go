@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
 	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/testenv"
 )
@@ -58,14 +61,21 @@ func BenchmarkRawReceiveDelete(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			msgs, err := qs.Main.Receive(context.Background(), 10, time.Second)
+			// The SDK directly, with no WaitTimeSeconds: the queue's default
+			// wait, 0 on queues Ensure creates, so a receive that finds the
+			// backlog gone answers at once instead of long-polling
+			// (Queue.Receive waits at least a second: MinWait).
+			out, err := qs.Client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+				QueueUrl: aws.String(qs.Main.URL), MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"},
+			})
 			if err != nil {
 				b.Error(err)
 				return
 			}
+			msgs := out.Messages
 			handles := make([]string, len(msgs))
 			for i, m := range msgs {
-				handles[i] = m.ReceiptHandle
+				handles[i] = aws.ToString(m.ReceiptHandle)
 			}
 			if _, err := qs.Main.Delete(context.Background(), handles); err != nil {
 				b.Error(err)

@@ -45,14 +45,14 @@ var receiveSystemAttributes = []types.MessageSystemAttributeName{
 // 0 to 20 (WaitTimeSeconds), but a wait of 0 cannot be asked for: the SDK
 // leaves a WaitTimeSeconds of 0 out of the request (aws-sdk-go-v2 issue
 // 1704), and SQS then waits the queue's ReceiveMessageWaitTimeSeconds (20 s
-// on the queues infra/ creates) instead of answering at once.
+// on the main queue infra/ creates) instead of answering at once.
 const (
 	MinWait = time.Second
 	MaxWait = 20 * time.Second
 )
 
 // ErrWait is returned by Receive for a wait outside MinWait..MaxWait.
-var ErrWait = errors.New("sqsqueue: receive wait must be 1 to 20 s: SQS waits whole seconds, and the SDK sends no wait under a second, so SQS would wait the queue's default instead")
+var ErrWait = errors.New("sqsqueue: a receive waits from 1 to 20 s (SQS's WaitTimeSeconds, whole seconds; the SDK sends no wait of 0, so SQS would wait the queue's default instead)")
 
 // Receive long-polls for up to max (1..10) messages for wait
 // (MinWait..MaxWait, whole seconds; a fraction is dropped), with their

@@ -86,9 +86,9 @@ func TestRedrivePolicyMovesAMessageToTheDLQAfterMaxReceives(t *testing.T) {
 
 // A wait under a second cannot be asked of SQS through the SDK: it leaves a
 // WaitTimeSeconds of 0 out, and SQS waits the queue's
-// ReceiveMessageWaitTimeSeconds instead (20 s on the queues infra/ creates;
-// 2 s here). Receive refuses such a wait instead of silently waiting longer
-// than its caller's deadline allows.
+// ReceiveMessageWaitTimeSeconds instead (20 s on the main queue infra/
+// creates; 2 s here). Receive refuses such a wait instead of silently
+// waiting longer than its caller's deadline allows.
 func TestAWaitUnderASecondIsRefusedNotTurnedIntoTheQueuesDefault(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -101,11 +101,20 @@ func TestAWaitUnderASecondIsRefusedNotTurnedIntoTheQueuesDefault(t *testing.T) {
 	t.Cleanup(func() { _, _ = c.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: out.QueueUrl}) })
 	q := sqsqueue.Queue{API: c, URL: aws.ToString(out.QueueUrl)}
 
+	// The premise: asked for no wait, the SDK sends none, and SQS waits the
+	// queue's 2 s on an empty queue (a lower bound, which a busy machine can
+	// only lengthen). Should the SDK ever send 0, this fails, and short
+	// polls could be allowed again.
+	began := time.Now()
+	_, err = c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: out.QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0})
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, time.Since(began), 1500*time.Millisecond, "a receive asked for no wait waited the queue's default")
+
 	for _, wait := range []time.Duration{0, 500 * time.Millisecond, 21 * time.Second} {
 		_, err := q.Receive(ctx, 10, wait)
 		assert.ErrorIs(t, err, sqsqueue.ErrWait, "wait %v", wait)
 	}
-	// The shortest wait that can be sent is honoured as asked.
+	// The shortest wait that can be sent is accepted.
 	_, err = q.Receive(ctx, 10, sqsqueue.MinWait)
 	assert.NoError(t, err)
 }

@@ -112,7 +112,7 @@ func (c Config) Validate() error {
 	case c.WaitTime < sqsqueue.MinWait || c.WaitTime > sqsqueue.MaxWait || c.WaitTime%time.Second != 0:
 		// Refused at start rather than failing every receive, or being
 		// truncated to a wait nobody asked for.
-		return fmt.Errorf("consume: WaitTime must be whole seconds from 1 to 20s (a shorter wait cannot be sent: %w), got %v", sqsqueue.ErrWait, c.WaitTime)
+		return fmt.Errorf("consume: WaitTime must be whole seconds: %w, got %v", sqsqueue.ErrWait, c.WaitTime)
 	case c.VisibilityTimeout < 3*time.Second:
 		return errors.New("consume: VisibilityTimeout must be at least 3s")
 	}

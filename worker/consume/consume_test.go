@@ -333,7 +333,9 @@ func TestAThinReceiveIsWrittenAtOnceNotAfterTheFlushInterval(t *testing.T) {
 }
 
 // Full receives say more is on its way (the poller receives again at
-// once): the flusher gathers them into one INSERT instead of writing each.
+// once): the flusher gathers them into one INSERT instead of writing each,
+// and the thin receive that ends the backlog ends the wait (the flush
+// interval is an hour).
 func TestFullReceivesAreGatheredIntoOneInsert(t *testing.T) {
 	t.Parallel()
 	store := testenv.Store(t)
@@ -346,7 +348,7 @@ func TestFullReceivesAreGatheredIntoOneInsert(t *testing.T) {
 	_, err := qs.Main.SendBatch(ctx, msgs)
 	require.NoError(t, err)
 	p := &batchSizes{Processor: &persist.Persister{Store: store, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}}
-	c, err := consume.New(consume.Config{Pollers: 1, Flushers: 1, WaitTime: time.Second, FlushInterval: time.Minute}, qs.Main, p, store, testenv.Logger(t))
+	c, err := consume.New(consume.Config{Pollers: 1, Flushers: 1, WaitTime: time.Second, FlushInterval: time.Hour}, qs.Main, p, store, testenv.Logger(t))
 	require.NoError(t, err)
 	stop := start(t, c)
 	defer stop()

@@ -41,7 +41,8 @@ type ReplayConfig struct {
 	DryRun bool
 	// MaxReplays is the replay cap. Defaults to DefaultMaxReplays.
 	MaxReplays int
-	// Wait is the long-poll wait of each receive. Defaults to DefaultWait.
+	// Wait is the long-poll wait of each receive, whole seconds from 1 to
+	// 20 (sqsqueue.MinWait, MaxWait). Defaults to DefaultWait.
 	Wait time.Duration
 	// Hold is how long scanned messages stay invisible. Defaults to DefaultHold.
 	Hold time.Duration
@@ -63,6 +64,8 @@ func (c ReplayConfig) Validate() error {
 		return errors.New("replay: --rate must be 0 (unlimited) or more")
 	case c.MaxReplays < 1:
 		return errors.New("replay: --max-replays must be at least 1")
+	case c.Wait != 0 && (c.Wait < sqsqueue.MinWait || c.Wait > sqsqueue.MaxWait || c.Wait%time.Second != 0):
+		return fmt.Errorf("replay: --wait must be whole seconds from 1s to 20s (%w), got %v", sqsqueue.ErrWait, c.Wait)
 	}
 	return nil
 }

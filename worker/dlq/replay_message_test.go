@@ -3,11 +3,13 @@ package dlq
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/numbers-app/numbers/shared/message"
+	"github.com/numbers-app/numbers/shared/sqsqueue"
 )
 
 func TestReplayMessageKeepsBodyAndAttributesAndCountsTheReplay(t *testing.T) {
@@ -59,4 +61,17 @@ func TestReplayOfAMessageNearTheSizeLimitDropsStaleDetailToFitTheCount(t *testin
 	full := message.Message{Body: strings.Repeat("b", message.MaxRequestBytes-5)}
 	_, err = replayMessage(full, 1)
 	assert.ErrorContains(t, err, "bytes with replay_count")
+}
+
+// A replay's wait is one SQS can be asked for: whole seconds from 1 to 20
+// (the SDK sends no wait of 0). Refused before anything is scanned, not
+// after "replaying" has been printed.
+func TestAReplayWaitSQSCannotBeAskedForIsRefusedUpFront(t *testing.T) {
+	for _, wait := range []time.Duration{500 * time.Millisecond, 1500 * time.Millisecond, 21 * time.Second, -time.Second} {
+		err := ReplayConfig{MaxReplays: 1, Wait: wait}.Validate()
+		assert.ErrorIs(t, err, sqsqueue.ErrWait, "wait %v", wait)
+	}
+	for _, wait := range []time.Duration{0, time.Second, 20 * time.Second} {
+		assert.NoError(t, ReplayConfig{MaxReplays: 1, Wait: wait}.Validate(), "wait %v", wait)
+	}
 }

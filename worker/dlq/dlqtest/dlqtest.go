@@ -83,7 +83,7 @@ func Contents(t *testing.T, q Queue) []message.Message {
 // emptyWait is the wait of the receives that decide a queue is empty: a
 // long poll, as the scanner's (dlq.DefaultWait). A short poll, which SQS
 // answers from a sample of its servers, would not mean an empty queue when
-// empty (and the SDK cannot ask for one: sqsqueue.MinWait).
+// empty (and Queue.Receive does not make one: sqsqueue.MinWait).
 const emptyWait = time.Second
 
 // Work runs the worker's persist core over everything in the main queue,
