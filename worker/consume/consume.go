@@ -67,11 +67,12 @@ type Config struct {
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT"`
 	// ReceivePause is how long a poller waits after a receive that brought
 	// fewer than ten messages (none, if it ended before its long poll did),
-	// before it receives again. A long poll returns as soon as one message
-	// is there, so without it a thin stream costs a ReceiveMessage (and a
-	// delete) per message; with it messages gather in the queue meanwhile,
-	// and the cost per message stays flat as the rate falls. It adds at most
-	// this much to the time to store.
+	// or ten that were all sent while it waited, before it receives again
+	// (see gather). A long poll returns as soon as one message is there, so
+	// without it a thin stream costs a ReceiveMessage (and a delete) per
+	// message; with it messages gather in the queue meanwhile, and the cost
+	// per message stays flat as the rate falls. It adds at most this much
+	// to the time to store.
 	// Defaults to 100ms; negative: no pause.
 	ReceivePause time.Duration `env:"WORKER_RECEIVE_PAUSE"`
 }
@@ -266,7 +267,7 @@ func (c *Consumer) poll(ctx context.Context, in chan<- received) {
 		if len(msgs) > 0 {
 			in <- received{msgs: msgs, more: len(msgs) >= receiveMax}
 		}
-		if c.gather(len(msgs), took) {
+		if c.gather(len(msgs), took, sentDuring(msgs, began)) {
 			if clock.Sleep(ctx, c.cfg.ReceivePause) != nil {
 				return
 			}
@@ -275,18 +276,49 @@ func (c *Consumer) poll(ctx context.Context, in chan<- received) {
 }
 
 // gather says whether a poller pauses for ReceivePause after a receive of
-// n messages that took took, so that messages gather in the queue: after a
-// receive of fewer than ten, and after an empty one that ended before its
-// long poll did. An empty early answer is what a local SQS gives the
-// pollers it woke for a message another one took; without the pause each
-// is one more ReceiveMessage, billed, in a tight loop. An empty receive that waited
-// out its long poll says the queue is idle: the next long poll costs
-// nothing until a message comes, so it starts at once.
-func (c *Consumer) gather(n int, took time.Duration) bool {
-	if c.cfg.ReceivePause <= 0 || n >= receiveMax {
+// n messages that took took, so that messages gather in the queue:
+//   - after a receive of fewer than ten;
+//   - after a full one whose messages were all sent while it waited
+//     (fresh): the queue was empty when it asked, so the poller is
+//     following the stream, not draining a backlog. Proxies send batches of
+//     ten (the Publisher's linger), and a poller that took each as it came
+//     never paused: at 1,200/s it woke per batch, and wrote 18-44 rows per
+//     INSERT instead of 60 (docs/benchmarks.md);
+//   - after an empty one that ended before its long poll did: what a local
+//     SQS gives the pollers it woke for a message another one took; without
+//     the pause each is one more ReceiveMessage, billed, in a tight loop.
+//
+// An empty receive that waited out its long poll says the queue is idle:
+// the next long poll costs nothing until a message comes, so it starts at
+// once. A full receive of messages sent before it began is a backlog: the
+// next receive starts at once.
+func (c *Consumer) gather(n int, took time.Duration, fresh bool) bool {
+	if c.cfg.ReceivePause <= 0 {
 		return false
 	}
+	if n >= receiveMax {
+		return fresh
+	}
 	return n > 0 || took < c.cfg.WaitTime
+}
+
+// sentDuring says whether every one of msgs was sent at or after began,
+// by SentTimestamp (milliseconds, SQS's clock): they came while the
+// receive waited. A message without a sent time says no. A worker clock
+// behind SQS's by d counts messages sent up to d before the receive as
+// fresh, so it may pause over a backlog at most d deep; one ahead counts
+// fewer as fresh and pauses less: neither loses or stalls anything.
+func sentDuring(msgs []message.Message, began time.Time) bool {
+	if len(msgs) == 0 {
+		return false
+	}
+	from := began.Truncate(time.Millisecond)
+	for _, m := range msgs {
+		if m.SentAt.IsZero() || m.SentAt.Before(from) {
+			return false
+		}
+	}
+	return true
 }
 
 // flushLoop coalesces received messages into batches of up to FlushSize:

@@ -359,3 +359,65 @@ func TestFullReceivesAreGatheredIntoOneInsert(t *testing.T) {
 	sizes := p.seen()
 	assert.Greater(t, slices.Max(sizes), 10, "at least two full receives in one batch: %v", sizes)
 }
+
+// A full receive of messages sent while it waited found the queue empty:
+// the poller is following the stream (proxies send batches of ten), so it
+// pauses for more to gather instead of taking each batch as it comes.
+func TestAPollerThatTookABatchSentWhileItWaitedPausesForMoreToGather(t *testing.T) {
+	t.Parallel()
+	store := testenv.Store(t)
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	ctx := context.Background()
+	q := &countedQueue{Queue: qs.Main}
+	p := &persist.Persister{Store: store, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
+	c, err := consume.New(consume.Config{Pollers: 1, WaitTime: 5 * time.Second, ReceivePause: time.Hour}, q, p, store, testenv.Logger(t))
+	require.NoError(t, err)
+	stop := start(t, c)
+	defer stop()
+	testenv.Eventually(t, 30*time.Second, "a first receive", func() bool { return q.receives.Load() >= 1 })
+	batch := func(from int) []message.Message {
+		var msgs []message.Message
+		for i := range 10 {
+			msgs = append(msgs, eventstest.Valid(t, int64(from+i)))
+		}
+		return msgs
+	}
+	_, err = qs.Main.SendBatch(ctx, batch(0))
+	require.NoError(t, err)
+	testenv.Eventually(t, 30*time.Second, "the ten taken in one receive stored", func() bool {
+		n, err := store.Count(ctx)
+		return err == nil && n == 10
+	})
+	_, err = qs.Main.SendBatch(ctx, batch(10))
+	require.NoError(t, err)
+	time.Sleep(300 * time.Millisecond) // without the pause, the next receive was already waiting
+	assert.Equal(t, int64(1), q.receives.Load(), "the poller pauses after a full receive it waited for")
+	n, err := store.Count(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 10, n, "the second batch waits in the queue for the pause to end")
+}
+
+// A full receive of messages that were there before it began is a
+// backlog: the poller receives again at once until it is drained.
+func TestAFullReceiveFromABacklogIsFollowedAtOnce(t *testing.T) {
+	t.Parallel()
+	store := testenv.Store(t)
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	ctx := context.Background()
+	var msgs []message.Message
+	for i := range 35 {
+		msgs = append(msgs, eventstest.Valid(t, int64(i)))
+	}
+	_, err := qs.Main.SendBatch(ctx, msgs)
+	require.NoError(t, err)
+	time.Sleep(5 * time.Millisecond) // SentTimestamp has millisecond resolution
+	p := &persist.Persister{Store: store, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
+	c, err := consume.New(consume.Config{Pollers: 1, WaitTime: time.Second, ReceivePause: time.Hour}, qs.Main, p, store, testenv.Logger(t))
+	require.NoError(t, err)
+	stop := start(t, c)
+	defer stop()
+	testenv.Eventually(t, 30*time.Second, "all 35 stored without a pause", func() bool {
+		n, err := store.Count(ctx)
+		return err == nil && n == 35
+	})
+}
