@@ -52,7 +52,7 @@ const (
 )
 
 // ErrWait is returned by Receive for a wait outside MinWait..MaxWait.
-var ErrWait = errors.New("sqsqueue: a receive waits from 1 to 20 s (SQS's WaitTimeSeconds, whole seconds; the SDK sends no wait of 0, so SQS would wait the queue's default instead)")
+var ErrWait = errors.New("sqsqueue: a receive waits whole seconds from 1s to 20s (SQS's WaitTimeSeconds; the SDK sends no wait of 0, so SQS would wait the queue's default instead)")
 
 // Receive long-polls for up to max (1..10) messages for wait
 // (MinWait..MaxWait, whole seconds; a fraction is dropped), with their

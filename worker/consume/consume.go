@@ -48,8 +48,9 @@ type Config struct {
 	FlushSize int `env:"WORKER_FLUSH_SIZE"`
 	// FlushInterval is the longest a flusher waits for more messages once it
 	// holds some, and it waits only while more are on their way: after a
-	// full receive (ten), whose poller receives again at once. After a
-	// receive of fewer it writes at once, since that poller now pauses. One
+	// full receive (ten) whose poller receives again at once. After any
+	// other it writes at once, since that poller now pauses (see gather).
+	// Must be under a third of VisibilityTimeout. One
 	// INSERT of many rows costs the worker far less per row than several
 	// small ones: with posts arriving in sends of ten (a 10ms linger), a
 	// 10ms interval wrote 18 rows per INSERT at 1,200/s and the worker's CPU
@@ -113,9 +114,14 @@ func (c Config) Validate() error {
 	case c.WaitTime < sqsqueue.MinWait || c.WaitTime > sqsqueue.MaxWait || c.WaitTime%time.Second != 0:
 		// Refused at start rather than failing every receive, or being
 		// truncated to a wait nobody asked for.
-		return fmt.Errorf("consume: WaitTime must be whole seconds: %w, got %v", sqsqueue.ErrWait, c.WaitTime)
+		return fmt.Errorf("consume: SQS_WAIT_TIME is %v: %w", c.WaitTime, sqsqueue.ErrWait)
 	case c.VisibilityTimeout < 3*time.Second:
 		return errors.New("consume: VisibilityTimeout must be at least 3s")
+	case c.FlushInterval >= c.VisibilityTimeout/3:
+		// A flusher's batch is kept invisible only once it is written;
+		// while it fills, SQS would hand its messages out again, and its
+		// redrive policy could move stored ones to the DLQ.
+		return fmt.Errorf("consume: WORKER_FLUSH_INTERVAL (%v) must be under a third of SQS_VISIBILITY_TIMEOUT (%v)", c.FlushInterval, c.VisibilityTimeout)
 	}
 	return nil
 }
@@ -264,10 +270,12 @@ func (c *Consumer) poll(ctx context.Context, in chan<- received) {
 			continue
 		}
 		b.reset()
+		pause := c.gather(len(msgs), took, sentDuring(msgs, began, began.Add(took)))
 		if len(msgs) > 0 {
-			in <- received{msgs: msgs, more: len(msgs) >= receiveMax}
+			// More is on its way only if this poller receives again at once.
+			in <- received{msgs: msgs, more: len(msgs) >= receiveMax && !pause}
 		}
-		if c.gather(len(msgs), took, sentDuring(msgs, began)) {
+		if pause {
 			if clock.Sleep(ctx, c.cfg.ReceivePause) != nil {
 				return
 			}
@@ -302,19 +310,22 @@ func (c *Consumer) gather(n int, took time.Duration, fresh bool) bool {
 	return n > 0 || took < c.cfg.WaitTime
 }
 
-// sentDuring says whether every one of msgs was sent at or after began,
-// by SentTimestamp (milliseconds, SQS's clock): they came while the
-// receive waited. A message without a sent time says no. A worker clock
-// behind SQS's by d counts messages sent up to d before the receive as
-// fresh, so it may pause over a backlog at most d deep; one ahead counts
-// fewer as fresh and pauses less: neither loses or stalls anything.
-func sentDuring(msgs []message.Message, began time.Time) bool {
+// sentDuring says whether every one of msgs was sent while the receive
+// waited, from began to returned, by SentTimestamp (milliseconds, SQS's
+// clock). A message without a sent time says no. So does one sent after
+// the receive returned: SQS's clock is ahead of the worker's, and read by
+// it a backlog would look fresh and the poller would pause after each
+// receive of it; with the check, a skew of d makes a backlog receive look
+// fresh only if all ten were sent within one receive's duration of each
+// other, d ago. A worker clock ahead of SQS's makes fewer receives fresh,
+// so the poller pauses less. Neither loses or stalls anything.
+func sentDuring(msgs []message.Message, began, returned time.Time) bool {
 	if len(msgs) == 0 {
 		return false
 	}
 	from := began.Truncate(time.Millisecond)
 	for _, m := range msgs {
-		if m.SentAt.IsZero() || m.SentAt.Before(from) {
+		if m.SentAt.IsZero() || m.SentAt.Before(from) || m.SentAt.After(returned) {
 			return false
 		}
 	}

@@ -288,6 +288,10 @@ func TestConfigIsValidated(t *testing.T) {
 	}
 	_, err = consume.New(consume.Config{VisibilityTimeout: time.Second}, nil, nil, nil, testenv.Logger(t))
 	assert.ErrorContains(t, err, "VisibilityTimeout")
+	// A batch that fills for longer than its visibility lasts is handed out
+	// again while it waits: stored and, by the redrive policy, dead-lettered.
+	_, err = consume.New(consume.Config{VisibilityTimeout: 3 * time.Second, FlushInterval: 10 * time.Second}, nil, nil, nil, testenv.Logger(t))
+	assert.ErrorContains(t, err, "WORKER_FLUSH_INTERVAL")
 }
 
 // batchSizes is the real persister, recording how many messages each
@@ -313,7 +317,7 @@ func (b *batchSizes) seen() []int {
 
 // A receive of fewer than ten means its poller now pauses: nothing more is
 // coming soon, so its messages are written at once, not after the flush
-// interval (an hour here).
+// interval (90 s here).
 func TestAThinReceiveIsWrittenAtOnceNotAfterTheFlushInterval(t *testing.T) {
 	t.Parallel()
 	store := testenv.Store(t)
@@ -322,7 +326,7 @@ func TestAThinReceiveIsWrittenAtOnceNotAfterTheFlushInterval(t *testing.T) {
 	_, err := qs.Main.SendBatch(ctx, []message.Message{eventstest.Valid(t, 1), eventstest.Valid(t, 2), eventstest.Valid(t, 3)})
 	require.NoError(t, err)
 	p := &persist.Persister{Store: store, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
-	c, err := consume.New(consume.Config{Pollers: 1, Flushers: 1, WaitTime: time.Second, FlushInterval: time.Hour}, qs.Main, p, store, testenv.Logger(t))
+	c, err := consume.New(consume.Config{Pollers: 1, Flushers: 1, WaitTime: time.Second, FlushInterval: 90 * time.Second, VisibilityTimeout: 5 * time.Minute}, qs.Main, p, store, testenv.Logger(t))
 	require.NoError(t, err)
 	stop := start(t, c)
 	defer stop()
@@ -335,7 +339,7 @@ func TestAThinReceiveIsWrittenAtOnceNotAfterTheFlushInterval(t *testing.T) {
 // Full receives say more is on its way (the poller receives again at
 // once): the flusher gathers them into one INSERT instead of writing each,
 // and the thin receive that ends the backlog ends the wait (the flush
-// interval is an hour).
+// interval is 90 s).
 func TestFullReceivesAreGatheredIntoOneInsert(t *testing.T) {
 	t.Parallel()
 	store := testenv.Store(t)
@@ -348,7 +352,7 @@ func TestFullReceivesAreGatheredIntoOneInsert(t *testing.T) {
 	_, err := qs.Main.SendBatch(ctx, msgs)
 	require.NoError(t, err)
 	p := &batchSizes{Processor: &persist.Persister{Store: store, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}}
-	c, err := consume.New(consume.Config{Pollers: 1, Flushers: 1, WaitTime: time.Second, FlushInterval: time.Hour}, qs.Main, p, store, testenv.Logger(t))
+	c, err := consume.New(consume.Config{Pollers: 1, Flushers: 1, WaitTime: time.Second, FlushInterval: 90 * time.Second, VisibilityTimeout: 5 * time.Minute}, qs.Main, p, store, testenv.Logger(t))
 	require.NoError(t, err)
 	stop := start(t, c)
 	defer stop()
@@ -370,7 +374,10 @@ func TestAPollerThatTookABatchSentWhileItWaitedPausesForMoreToGather(t *testing.
 	ctx := context.Background()
 	q := &countedQueue{Queue: qs.Main}
 	p := &persist.Persister{Store: store, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
-	c, err := consume.New(consume.Config{Pollers: 1, WaitTime: 5 * time.Second, ReceivePause: time.Hour}, q, p, store, testenv.Logger(t))
+	// The flush interval is longer than the test: the poller pauses, so no
+	// more is coming and the flusher must not wait for it.
+	c, err := consume.New(consume.Config{Pollers: 1, WaitTime: 5 * time.Second, ReceivePause: time.Hour,
+		FlushInterval: 90 * time.Second, VisibilityTimeout: 5 * time.Minute}, q, p, store, testenv.Logger(t))
 	require.NoError(t, err)
 	stop := start(t, c)
 	defer stop()

@@ -38,10 +38,11 @@ func TestAPollerPausesAfterAThinReceiveOrAnEarlyEmptyOne(t *testing.T) {
 }
 
 // Sent during a receive, by SentTimestamp's milliseconds: a message sent in
-// the millisecond the receive began counts; one without a sent time, or
-// sent before, does not.
+// the millisecond the receive began counts; one without a sent time, sent
+// before, or "sent" after the receive returned (clock skew) does not.
 func TestSentDuringReadsTheMessagesSentTimes(t *testing.T) {
 	began := time.Date(2026, 11, 30, 12, 0, 0, 700_000, time.UTC) // 0.7 ms into a millisecond
+	returned := began.Add(10 * time.Millisecond)
 	at := func(d time.Duration) message.Message {
 		return message.Message{SentAt: began.Truncate(time.Millisecond).Add(d)}
 	}
@@ -55,10 +56,11 @@ func TestSentDuringReadsTheMessagesSentTimes(t *testing.T) {
 		{"one sent before", []message.Message{at(time.Millisecond), at(-time.Millisecond)}, false},
 		{"one without a sent time", []message.Message{at(time.Millisecond), {}}, false},
 		{"none", nil, false},
+		{"one sent after the receive returned (SQS's clock ahead)", []message.Message{at(time.Millisecond), at(time.Second)}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := sentDuring(tt.msgs, began); got != tt.want {
+			if got := sentDuring(tt.msgs, began, returned); got != tt.want {
 				t.Errorf("sentDuring = %v, want %v", got, tt.want)
 			}
 		})

@@ -63,7 +63,9 @@ func (c Config) Validate() error {
 	if c.DLQURL == "" {
 		return ErrNoDLQ
 	}
-	return nil
+	// The consumer's settings too, before anything connects: with the
+	// database down, a bad SQS_WAIT_TIME was only reported once it came up.
+	return c.Config.Validate()
 }
 
 // WorkerOptions say how the ECS worker process lives.

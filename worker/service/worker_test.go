@@ -15,6 +15,7 @@ import (
 	"github.com/numbers-app/numbers/shared/config"
 	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/number"
+	"github.com/numbers-app/numbers/shared/sqsqueue"
 	"github.com/numbers-app/numbers/shared/testenv"
 	"github.com/numbers-app/numbers/worker/consume"
 	"github.com/numbers-app/numbers/worker/service"
@@ -68,4 +69,18 @@ func TestTheCoreNeedsADeadLetterQueue(t *testing.T) {
 	t.Parallel()
 	_, err := service.NewCore(context.Background(), config.Common{DatabaseURL: "postgres://u@127.0.0.1:1/db", QueueURL: "http://127.0.0.1:1/000000000000/q", DBMaxConns: 1}, testenv.Logger(t), service.Options{})
 	assert.ErrorIs(t, err, service.ErrNoDLQ)
+}
+
+// A bad consumer setting is reported before anything connects: the
+// database here is unreachable, and the error must still name the setting.
+func TestABadConsumerSettingIsRefusedBeforeTheDatabaseIsReached(t *testing.T) {
+	t.Parallel()
+	cfg := service.Config{
+		Common: config.Common{DatabaseURL: "postgres://u@127.0.0.1:1/db", QueueURL: "http://127.0.0.1:1/000000000000/q",
+			DLQURL: "http://127.0.0.1:1/000000000000/q-dlq", DBMaxConns: 1},
+		Config: consume.Config{WaitTime: 500 * time.Millisecond},
+	}
+	err := cfg.Validate()
+	assert.ErrorIs(t, err, sqsqueue.ErrWait)
+	assert.ErrorContains(t, err, "SQS_WAIT_TIME")
 }
