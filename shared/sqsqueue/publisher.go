@@ -258,19 +258,23 @@ func (p *Publisher) Close() {
 func (p *Publisher) loop() {
 	defer close(p.done)
 	// freed says a send finished: a batch that lingered only because a
-	// send was in flight goes as soon as none is (a caller whose Send just
-	// returned may send again before the finished send's slot is free).
+	// send was in flight goes as soon as none is.
 	freed := make(chan struct{}, 1)
 	var senders sync.WaitGroup
 	for range p.cfg.MaxInFlight {
 		senders.Go(func() {
 			for b := range p.batches {
-				p.send(b)
+				errs := p.send(b)
+				// The slot is free before the callers hear back: a caller
+				// that sends again at once must find no call in flight, or
+				// admission control would refuse a lone user behind its own
+				// finished call.
 				<-p.sem
 				select {
 				case freed <- struct{}{}:
 				default:
 				}
+				p.answer(b, errs)
 			}
 		})
 	}
@@ -376,7 +380,9 @@ func (c *company) expected() bool { return c.overlapped && c.gap < c.busyGap }
 // nobodyCame records a linger that ended alone.
 func (c *company) nobodyCame() { c.overlapped = false }
 
-func (p *Publisher) send(batch []*pending) {
+// send makes the SendMessageBatch call for batch and returns each
+// message's error; answer tells the callers.
+func (p *Publisher) send(batch []*pending) []error {
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.SendTimeout)
 	defer cancel()
 	msgs := make([]message.Message, len(batch))
@@ -388,6 +394,10 @@ func (p *Publisher) send(batch []*pending) {
 	p.observe(time.Since(start))
 	p.waiting.Add(-int64(len(batch)))
 	p.sending.Add(-int64(len(batch)))
+	return errs
+}
+
+func (p *Publisher) answer(batch []*pending, errs []error) {
 	var firstErr error
 	failed := 0
 	for i, err := range errs {
