@@ -54,6 +54,15 @@ const (
 // ErrWait is returned by Receive for a wait outside MinWait..MaxWait.
 var ErrWait = errors.New("sqsqueue: a receive waits whole seconds from 1s to 20s (SQS's WaitTimeSeconds; the SDK sends no wait of 0, so SQS would wait the queue's default instead)")
 
+// CheckWait returns an error wrapping ErrWait unless d is a wait a
+// configuration may ask Receive for: whole seconds, MinWait..MaxWait.
+func CheckWait(d time.Duration) error {
+	if d < MinWait || d > MaxWait || d%time.Second != 0 {
+		return fmt.Errorf("%w: got %v", ErrWait, d)
+	}
+	return nil
+}
+
 // Receive long-polls for up to max (1..10) messages for wait
 // (MinWait..MaxWait, whole seconds; a fraction is dropped), with their
 // attributes as sent (data types kept), receive count and sent time. A wait

@@ -50,12 +50,11 @@ type Config struct {
 	// holds some, and it waits only while more are on their way: after a
 	// full receive (ten) whose poller receives again at once. After any
 	// other it writes at once, since that poller now pauses (see gather).
-	// Must be under a third of VisibilityTimeout. One
-	// INSERT of many rows costs the worker far less per row than several
-	// small ones: with posts arriving in sends of ten (a 10ms linger), a
-	// 10ms interval wrote 18 rows per INSERT at 1,200/s and the worker's CPU
-	// per message rose by a third (docs/benchmarks.md). Defaults to 50ms,
-	// half of ReceivePause.
+	// Must be under a third of VisibilityTimeout. One INSERT of many rows
+	// costs the worker far less per row than several small ones: with posts
+	// arriving in sends of ten (a 10ms linger), a 10ms interval wrote 18
+	// rows per INSERT at 1,200/s and the worker's CPU per message rose by a
+	// third (docs/benchmarks.md). Defaults to 50ms, half of ReceivePause.
 	FlushInterval time.Duration `env:"WORKER_FLUSH_INTERVAL"`
 	// WaitTime is the long-poll wait, whole seconds from 1 to 20
 	// (sqsqueue.MinWait, MaxWait). Defaults to 20s.
@@ -111,10 +110,10 @@ func (c Config) Validate() error {
 		return errors.New("consume: Flushers must be at least 1")
 	case c.FlushSize < 1:
 		return errors.New("consume: FlushSize must be at least 1")
-	case c.WaitTime < sqsqueue.MinWait || c.WaitTime > sqsqueue.MaxWait || c.WaitTime%time.Second != 0:
+	case sqsqueue.CheckWait(c.WaitTime) != nil:
 		// Refused at start rather than failing every receive, or being
 		// truncated to a wait nobody asked for.
-		return fmt.Errorf("consume: SQS_WAIT_TIME is %v: %w", c.WaitTime, sqsqueue.ErrWait)
+		return fmt.Errorf("consume: SQS_WAIT_TIME: %w", sqsqueue.CheckWait(c.WaitTime))
 	case c.VisibilityTimeout < 3*time.Second:
 		return errors.New("consume: VisibilityTimeout must be at least 3s")
 	case c.FlushInterval >= c.VisibilityTimeout/3:

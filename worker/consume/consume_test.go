@@ -322,18 +322,13 @@ func TestAThinReceiveIsWrittenAtOnceNotAfterTheFlushInterval(t *testing.T) {
 	t.Parallel()
 	store := testenv.Store(t)
 	qs := testenv.NewQueues(t, 5, 30*time.Second)
-	ctx := context.Background()
-	_, err := qs.Main.SendBatch(ctx, []message.Message{eventstest.Valid(t, 1), eventstest.Valid(t, 2), eventstest.Valid(t, 3)})
-	require.NoError(t, err)
+	sendValid(t, qs.Main, 1, 3)
 	p := &persist.Persister{Store: store, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
 	c, err := consume.New(consume.Config{Pollers: 1, Flushers: 1, WaitTime: time.Second, FlushInterval: 90 * time.Second, VisibilityTimeout: 5 * time.Minute}, qs.Main, p, store, testenv.Logger(t))
 	require.NoError(t, err)
 	stop := start(t, c)
 	defer stop()
-	testenv.Eventually(t, 30*time.Second, "3 rows", func() bool {
-		n, err := store.Count(ctx)
-		return err == nil && n == 3
-	})
+	waitRows(t, store, 3, 30*time.Second)
 }
 
 // Full receives say more is on its way (the poller receives again at
@@ -344,22 +339,13 @@ func TestFullReceivesAreGatheredIntoOneInsert(t *testing.T) {
 	t.Parallel()
 	store := testenv.Store(t)
 	qs := testenv.NewQueues(t, 5, 30*time.Second)
-	ctx := context.Background()
-	var msgs []message.Message
-	for i := range 35 {
-		msgs = append(msgs, eventstest.Valid(t, int64(i)))
-	}
-	_, err := qs.Main.SendBatch(ctx, msgs)
-	require.NoError(t, err)
+	sendValid(t, qs.Main, 0, 35)
 	p := &batchSizes{Processor: &persist.Persister{Store: store, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}}
 	c, err := consume.New(consume.Config{Pollers: 1, Flushers: 1, WaitTime: time.Second, FlushInterval: 90 * time.Second, VisibilityTimeout: 5 * time.Minute}, qs.Main, p, store, testenv.Logger(t))
 	require.NoError(t, err)
 	stop := start(t, c)
 	defer stop()
-	testenv.Eventually(t, 60*time.Second, "35 rows", func() bool {
-		n, err := store.Count(ctx)
-		return err == nil && n == 35
-	})
+	waitRows(t, store, 35, 60*time.Second)
 	sizes := p.seen()
 	assert.Greater(t, slices.Max(sizes), 10, "at least two full receives in one batch: %v", sizes)
 }
@@ -382,21 +368,9 @@ func TestAPollerThatTookABatchSentWhileItWaitedPausesForMoreToGather(t *testing.
 	stop := start(t, c)
 	defer stop()
 	testenv.Eventually(t, 30*time.Second, "a first receive", func() bool { return q.receives.Load() >= 1 })
-	batch := func(from int) []message.Message {
-		var msgs []message.Message
-		for i := range 10 {
-			msgs = append(msgs, eventstest.Valid(t, int64(from+i)))
-		}
-		return msgs
-	}
-	_, err = qs.Main.SendBatch(ctx, batch(0))
-	require.NoError(t, err)
-	testenv.Eventually(t, 30*time.Second, "the ten taken in one receive stored", func() bool {
-		n, err := store.Count(ctx)
-		return err == nil && n == 10
-	})
-	_, err = qs.Main.SendBatch(ctx, batch(10))
-	require.NoError(t, err)
+	sendValid(t, qs.Main, 0, 10)
+	waitRows(t, store, 10, 30*time.Second) // the ten taken in one receive
+	sendValid(t, qs.Main, 10, 10)
 	time.Sleep(300 * time.Millisecond) // without the pause, the next receive was already waiting
 	assert.Equal(t, int64(1), q.receives.Load(), "the poller pauses after a full receive it waited for")
 	n, err := store.Count(ctx)
@@ -410,21 +384,32 @@ func TestAFullReceiveFromABacklogIsFollowedAtOnce(t *testing.T) {
 	t.Parallel()
 	store := testenv.Store(t)
 	qs := testenv.NewQueues(t, 5, 30*time.Second)
-	ctx := context.Background()
-	var msgs []message.Message
-	for i := range 35 {
-		msgs = append(msgs, eventstest.Valid(t, int64(i)))
-	}
-	_, err := qs.Main.SendBatch(ctx, msgs)
-	require.NoError(t, err)
+	sendValid(t, qs.Main, 0, 35)
 	time.Sleep(5 * time.Millisecond) // SentTimestamp has millisecond resolution
 	p := &persist.Persister{Store: store, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
 	c, err := consume.New(consume.Config{Pollers: 1, WaitTime: time.Second, ReceivePause: time.Hour}, qs.Main, p, store, testenv.Logger(t))
 	require.NoError(t, err)
 	stop := start(t, c)
 	defer stop()
-	testenv.Eventually(t, 30*time.Second, "all 35 stored without a pause", func() bool {
-		n, err := store.Count(ctx)
-		return err == nil && n == 35
+	waitRows(t, store, 35, 30*time.Second) // all stored without a pause
+}
+
+// sendValid queues n valid events with values from, from+1, ….
+func sendValid(t *testing.T, q sqsqueue.Queue, from, n int) {
+	t.Helper()
+	var msgs []message.Message
+	for i := range n {
+		msgs = append(msgs, eventstest.Valid(t, int64(from+i)))
+	}
+	_, err := q.SendBatch(context.Background(), msgs)
+	require.NoError(t, err)
+}
+
+// waitRows waits up to timeout for the store to hold n rows.
+func waitRows(t *testing.T, store *pgstore.Store, n int, timeout time.Duration) {
+	t.Helper()
+	testenv.Eventually(t, timeout, fmt.Sprintf("%d rows", n), func() bool {
+		got, err := store.Count(context.Background())
+		return err == nil && got == n
 	})
 }

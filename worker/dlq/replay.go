@@ -64,8 +64,8 @@ func (c ReplayConfig) Validate() error {
 		return errors.New("replay: --rate must be 0 (unlimited) or more")
 	case c.MaxReplays < 1:
 		return errors.New("replay: --max-replays must be at least 1")
-	case c.Wait != 0 && (c.Wait < sqsqueue.MinWait || c.Wait > sqsqueue.MaxWait || c.Wait%time.Second != 0):
-		return fmt.Errorf("replay: --wait must be whole seconds from 1s to 20s (%w), got %v", sqsqueue.ErrWait, c.Wait)
+	case c.Wait != 0 && sqsqueue.CheckWait(c.Wait) != nil:
+		return fmt.Errorf("replay: --wait: %w", sqsqueue.CheckWait(c.Wait))
 	}
 	return nil
 }
