@@ -376,6 +376,15 @@ func setReadOnly(t *testing.T, adminURL string, on bool) {
 	require.NoError(t, err)
 	_, err = db.ExecContext(ctx, "SELECT pg_reload_conf()")
 	require.NoError(t, err)
+	// pg_reload_conf only signals the postmaster, which then reloads and
+	// signals every backend: until then a write can still commit. Once this
+	// session sees the new value, every backend has been signalled and
+	// applies it before its next command.
+	want := map[bool]string{true: "on", false: "off"}[on]
+	testenv.Eventually(t, 30*time.Second, "default_transaction_read_only = "+want, func() bool {
+		var got string
+		return db.QueryRowContext(ctx, "SHOW default_transaction_read_only").Scan(&got) == nil && got == want
+	})
 }
 
 // The database that answers but refuses writes (an RDS Multi-AZ or Aurora
