@@ -377,3 +377,26 @@ func TestCleanRefusesWhileAStackOfTheCloneRunsWithAnotherStateDir(t *testing.T) 
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "a stack of this clone is running")
 }
+
+// The tool `make run` builds is state like the binaries it builds: with
+// LOCAL_STATE_DIR set, nothing is written in the clone.
+func TestMakeBuildsTheLocalToolInTheStateDir(t *testing.T) {
+	root := testenv.Root(t)
+	state := filepath.Join(t.TempDir(), "state")
+	for stateDir, want := range map[string]string{
+		"":    "go build -o .local/bin/numbers-local ./local",
+		state: "go build -o " + state + "/bin/numbers-local ./local",
+	} {
+		cmd := exec.Command("make", "-n", "--no-print-directory", "local-bin", "GO=go") // -n: print the commands, run none
+		cmd.Dir = root
+		cmd.Env = []string{"LOCAL_STATE_DIR=" + stateDir}
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "LOCAL_STATE_DIR=") {
+				cmd.Env = append(cmd.Env, kv)
+			}
+		}
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		assert.Contains(t, string(out), want+"\n", "LOCAL_STATE_DIR=%q", stateDir)
+	}
+}
