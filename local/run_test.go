@@ -339,6 +339,7 @@ func TestRunStack(t *testing.T) {
 
 	stop()
 	assert.NoFileExists(t, filepath.Join(state, "stack.env"), "stack.env goes with the stack")
+	assert.NoFileExists(t, filepath.Join(state, "run.lock"), "a clean stop removes its lock")
 
 	t.Run("clean removes the state and the cluster once it stopped", func(t *testing.T) {
 		cluster := filepath.Join(state, "pg")
@@ -399,4 +400,21 @@ func TestMakeBuildsTheLocalToolInTheStateDir(t *testing.T) {
 		require.NoError(t, err, "%s", out)
 		assert.Contains(t, string(out), want+"\n", "LOCAL_STATE_DIR=%q", stateDir)
 	}
+}
+
+func TestACleanStopRemovesRunLockAndOneLeftByACrashBlocksNothing(t *testing.T) {
+	state := t.TempDir()
+	path := filepath.Join(state, "run.lock")
+	require.NoError(t, os.WriteFile(path, []byte("999999\n"), 0o644)) // a crashed run's: nobody holds it
+	lock, err := lockState(state)
+	require.NoError(t, err, "a run.lock nobody holds blocks nothing")
+	_, err = lockState(state)
+	require.ErrorIs(t, err, errAlreadyRunning, "a held one does")
+
+	unlockState(lock)
+	assert.NoFileExists(t, path, "a clean stop removes its lock")
+	again, err := lockState(state)
+	require.NoError(t, err, "the next run takes the state directory")
+	assert.FileExists(t, path)
+	unlockState(again)
 }
