@@ -19,16 +19,20 @@ tools-check:
 include functions/lambda.mk
 
 # The local tool is built and run directly (not with `go run`) so that Ctrl-C
-# and SIGTERM reach it, and it stops what it started in order.
-LOCAL_BIN := .local/bin/numbers-local
+# and SIGTERM reach it, and it stops what it started in order. It lives with
+# the state of its stack, beside the proxy and worker that `run` builds, so a
+# stack in LOCAL_STATE_DIR writes nothing in the clone and no stack rebuilds
+# the tool another one runs.
+LOCAL_STATE := $(or $(LOCAL_STATE_DIR),.local)
+LOCAL_BIN := $(LOCAL_STATE)/bin/numbers-local
 
 local-bin: tools-check
-	@mkdir -p .local/bin
+	@mkdir -p $(LOCAL_STATE)/bin
 	$(GO) build -o $(LOCAL_BIN) ./local
 
 # A stack of this clone already running holds run.lock: then the tool is not
 # rebuilt under it, and the one there says so (flock is util-linux's).
-RUN_LOCK = $(or $(LOCAL_STATE_DIR),.local)/run.lock
+RUN_LOCK = $(LOCAL_STATE)/run.lock
 run: tools-check ## Postgres, local SQS, proxy and worker in the foreground (Ctrl-C stops all)
 	@if [ -x $(LOCAL_BIN) ] && [ -e $(RUN_LOCK) ] && ! flock -n $(RUN_LOCK) true 2>/dev/null; then exec $(LOCAL_BIN) run; fi; \
 	$(MAKE) --no-print-directory local-bin && exec $(LOCAL_BIN) run

@@ -98,9 +98,23 @@ var errAlreadyRunning = errors.New("already running")
 
 // lockState takes the state directory for this run: it fails with
 // errAlreadyRunning, naming the running stack, when another `run` holds it.
-// The lock ends with the process, however it ends.
+// The lock ends with the process, however it ends: a run.lock left by a
+// crash holds nothing. unlockState removes the file on a clean stop.
 func lockState(state string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(state, "run.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	for {
+		f, err := lockFile(state)
+		if f != nil || err != nil {
+			return f, err
+		}
+	}
+}
+
+// lockFile is one attempt of lockState: nil and no error when the file it
+// locked was removed by a run that stopped meanwhile (then a new file
+// at the path is the lock).
+func lockFile(state string) (*os.File, error) {
+	path := filepath.Join(state, "run.lock")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, err
 	}
@@ -122,10 +136,29 @@ func lockState(state string) (*os.File, error) {
 			"(Ctrl-C in its terminal, or kill -INT %s); to run a second stack, set LOCAL_STATE_DIR to another directory",
 			errAlreadyRunning, where, strings.TrimSpace(string(pid)), state, strings.TrimSpace(string(pid)))
 	}
+	held, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if now, err := os.Stat(path); err != nil || !os.SameFile(held, now) {
+		f.Close()
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		return nil, nil
+	}
 	if err := f.Truncate(0); err == nil {
 		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
 	return f, nil
+}
+
+// unlockState removes the lock file, then releases the lock (in this
+// order, so a run that opened the file meanwhile sees it was removed).
+func unlockState(lock *os.File) {
+	_ = os.Remove(lock.Name())
+	_ = lock.Close()
 }
 
 // postmasterAlive reports the pid of a Postgres that still runs on the
@@ -239,7 +272,7 @@ func runStack(ctx context.Context, root string, args []string, getenv func(strin
 	if err != nil {
 		return err
 	}
-	defer lock.Close()
+	defer unlockState(lock)
 	for _, dir := range []string{filepath.Join(state, "pg"), movedClusterDir(filepath.Join(state, "pg"))} {
 		if pid := postmasterAlive(dir); pid != 0 {
 			return fmt.Errorf("a Postgres of an earlier run of this clone still runs (pid %d, cluster %s): stop it with `kill -INT %d`",

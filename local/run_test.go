@@ -339,6 +339,7 @@ func TestRunStack(t *testing.T) {
 
 	stop()
 	assert.NoFileExists(t, filepath.Join(state, "stack.env"), "stack.env goes with the stack")
+	assert.NoFileExists(t, filepath.Join(state, "run.lock"), "a clean stop removes its lock")
 
 	t.Run("clean removes the state and the cluster once it stopped", func(t *testing.T) {
 		cluster := filepath.Join(state, "pg")
@@ -376,4 +377,44 @@ func TestCleanRefusesWhileAStackOfTheCloneRunsWithAnotherStateDir(t *testing.T) 
 	err := clean(root, func(k string) string { return other[k] }, testenv.LogWriter(t))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "a stack of this clone is running")
+}
+
+// The tool `make run` builds is state like the binaries it builds: with
+// LOCAL_STATE_DIR set, nothing is written in the clone.
+func TestMakeBuildsTheLocalToolInTheStateDir(t *testing.T) {
+	root := testenv.Root(t)
+	state := filepath.Join(t.TempDir(), "state")
+	for stateDir, want := range map[string]string{
+		"":    "go build -o .local/bin/numbers-local ./local",
+		state: "go build -o " + state + "/bin/numbers-local ./local",
+	} {
+		cmd := exec.Command("make", "-n", "--no-print-directory", "local-bin", "GO=go") // -n: print the commands, run none
+		cmd.Dir = root
+		cmd.Env = []string{"LOCAL_STATE_DIR=" + stateDir}
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "LOCAL_STATE_DIR=") {
+				cmd.Env = append(cmd.Env, kv)
+			}
+		}
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		assert.Contains(t, string(out), want+"\n", "LOCAL_STATE_DIR=%q", stateDir)
+	}
+}
+
+func TestACleanStopRemovesRunLockAndOneLeftByACrashBlocksNothing(t *testing.T) {
+	state := t.TempDir()
+	path := filepath.Join(state, "run.lock")
+	require.NoError(t, os.WriteFile(path, []byte("999999\n"), 0o644)) // a crashed run's: nobody holds it
+	lock, err := lockState(state)
+	require.NoError(t, err, "a run.lock nobody holds blocks nothing")
+	_, err = lockState(state)
+	require.ErrorIs(t, err, errAlreadyRunning, "a held one does")
+
+	unlockState(lock)
+	assert.NoFileExists(t, path, "a clean stop removes its lock")
+	again, err := lockState(state)
+	require.NoError(t, err, "the next run takes the state directory")
+	assert.FileExists(t, path)
+	unlockState(again)
 }

@@ -132,20 +132,28 @@ func New(d Deps) (*API, error) {
 // noRoute answers what no route serves: 405 with Allow when the path has
 // routes for other methods, else 404.
 func (a *API) noRoute(w http.ResponseWriter, r *http.Request) {
-	var allow []string
-	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
-		probe := r.Clone(r.Context())
-		probe.Method = m
-		if _, pattern := a.mux.Handler(probe); pattern != "" && pattern != "/" {
-			allow = append(allow, m)
-		}
-	}
+	allow, _ := a.pathRoutes(r)
 	if len(allow) == 0 {
 		writeError(w, r, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 		return
 	}
 	w.Header().Set("Allow", strings.Join(allow, ", "))
 	writeError(w, r, http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path+"; allowed: "+strings.Join(allow, ", "))
+}
+
+// pathRoutes is what the routes offer r's path whatever its method: the
+// methods they serve it with, and the path of their pattern
+// ("/api/values/{id}"); none and "" when no route has the path.
+func (a *API) pathRoutes(r *http.Request) (methods []string, path string) {
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := a.mux.Handler(probe); pattern != "" && pattern != "/" {
+			methods = append(methods, m)
+			_, path, _ = strings.Cut(pattern, " ")
+		}
+	}
+	return methods, path
 }
 
 // SetDraining makes /readyz fail so a load balancer stops sending traffic

@@ -390,6 +390,36 @@ func TestA429IsCountedUnderItsRoute(t *testing.T) {
 	assert.Zero(t, obs.got["other Too Many Requests"], "%v", obs.got)
 }
 
+func TestAMethodNoRouteServesIsCountedUnderThePathItHit(t *testing.T) {
+	obs := &observer{got: map[string]int{}}
+	api, err := httpapi.New(httpapi.Deps{
+		Enqueuer: &fakeEnqueuer{}, Reader: fakeReader{nums: map[string]number.Number{}}, Log: zerolog.Nop(),
+		Metrics: obs, Edge: httpapi.EdgeConfig{AllowedOrigins: []string{"*"}},
+	})
+	require.NoError(t, err)
+	send := func(method, path string, header ...string) int {
+		req := httptest.NewRequest(method, path, nil)
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		rec := httptest.NewRecorder()
+		api.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	require.Equal(t, http.StatusMethodNotAllowed, send(http.MethodPut, "/api/values"))
+	require.Equal(t, http.StatusMethodNotAllowed, send(http.MethodDelete, "/api/values/0192f0c5-6e63-7b6a-9c3e-3c7f4e2b1a00"))
+	require.Equal(t, http.StatusNoContent, send(http.MethodOptions, "/api/values",
+		"Origin", "https://app.example.com", "Access-Control-Request-Method", "POST"))
+	require.Equal(t, http.StatusNotFound, send(http.MethodGet, "/api/nothing"))
+
+	assert.Equal(t, []observed{
+		{"/api/values", http.StatusMethodNotAllowed},
+		{"/api/values/{id}", http.StatusMethodNotAllowed},
+		{"/api/values", http.StatusNoContent},
+		{"other", http.StatusNotFound},
+	}, obs.seen, "a known path's requests are counted under its route's path; only unknown paths are other")
+}
+
 // keys is a KeyStore over a map: the first claim binds, later ones replay.
 type keys struct {
 	mu    sync.Mutex

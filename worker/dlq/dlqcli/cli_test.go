@@ -8,10 +8,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -158,4 +161,48 @@ func TestTargetResolution(t *testing.T) {
 		require.True(t, errors.Is(err, errNoQueue))
 		assert.True(t, strings.Contains(err.Error(), "make run") && strings.Contains(err.Error(), "SQS_DLQ_URL"), err.Error())
 	})
+}
+
+// slowReceive makes each receive take at least delay.
+type slowReceive struct {
+	sqsqueue.API
+	delay time.Duration
+}
+
+func (s slowReceive) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+	time.Sleep(s.delay)
+	return s.API.ReceiveMessage(ctx, in, optFns...)
+}
+
+func TestReplayProgressRateCountsFromTheStartAndTheSummaryStartsItsOwnLine(t *testing.T) {
+	t.Parallel()
+	q := dlqtest.Setup(t)
+	dlqtest.PutValid(t, q.DLQ, 10)
+	var term bytes.Buffer // stdout and stderr on one terminal
+	err := run(context.Background(), []string{"replay"}, &term, &term, func(context.Context, targetFlags) (*app, error) {
+		api := slowReceive{API: q.Client, delay: 500 * time.Millisecond}
+		return &app{
+			target: Target{DLQURL: q.DLQ.URL, QueueURL: q.Main.URL, Endpoint: testenv.SQSEndpoint(t), From: "flags"},
+			dlq:    sqsqueue.Queue{API: api, URL: q.DLQ.URL},
+			main:   sqsqueue.Queue{API: q.Client, URL: q.Main.URL},
+		}, nil
+	})
+	require.NoError(t, err)
+	out := term.String()
+
+	// No message can move before the first receive answers: 10 messages
+	// take at least 0.5s, at most 20 msg/s, however busy the machine.
+	rates := regexp.MustCompile(`\(\d+/\d+, (\d+) msg/(s|min|hr)\)`).FindAllStringSubmatch(out, -1)
+	require.NotEmpty(t, rates, "the bar shows a rate: %q", out)
+	for _, m := range rates {
+		perSec, err := strconv.ParseFloat(m[1], 64)
+		require.NoError(t, err)
+		perSec /= map[string]float64{"s": 1, "min": 60, "hr": 3600}[m[2]]
+		assert.LessOrEqual(t, perSec, 20.0, "bar figure %q in %q", m[0], out)
+	}
+
+	at := strings.Index(out, "replay: 10 replayed")
+	require.Positive(t, at, out)
+	assert.Equal(t, "\n", out[at-1:at], "the summary starts a line of its own: %q", out)
+	assert.NotContains(t, out[at:], "\r", "nothing of the bar is drawn after the summary: %q", out)
 }

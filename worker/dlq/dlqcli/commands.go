@@ -55,6 +55,7 @@ func (c *replayCmd) Run(ctx context.Context, a *app) (err error) {
 
 	out := io.Writer(a.stdout)
 	r := &dlq.Replayer{DLQ: a.dlq, Main: main, Config: cfg, Out: out, Now: a.now}
+	endBar := func() {}
 	if !c.DryRun && !c.NoProgress {
 		total := -1 // unknown: a spinner
 		if s, err := a.dlq.Stats(ctx); err == nil {
@@ -80,7 +81,7 @@ func (c *replayCmd) Run(ctx context.Context, a *app) (err error) {
 			}
 			_ = bar.Add(n)
 		}
-		defer func() {
+		endBar = func() {
 			if cur := int(bar.State().CurrentNum); !res.Interrupted && cur > 0 {
 				bar.ChangeMax(cur) // the total was SQS's approximate count
 				_ = bar.Finish()
@@ -88,9 +89,14 @@ func (c *replayCmd) Run(ctx context.Context, a *app) (err error) {
 				_ = bar.Exit() // keep what was done; the summary says the rest
 			}
 			fmt.Fprintln(a.stderr)
-		}()
+		}
+		// The bar's rate counts from here, not from its first Add: that
+		// would leave out the wait for the first batch and count the batch
+		// as moved in no time.
+		bar.StartWithoutRender()
 	}
 	res, err = r.Run(ctx)
+	endBar() // the bar ends its line before the summary starts one
 	fmt.Fprintln(a.stdout, summary(res, c.DryRun))
 	noteUnseen(ctx, a)
 	if err != nil {

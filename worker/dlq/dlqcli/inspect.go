@@ -233,7 +233,7 @@ func (c *peekCmd) Run(ctx context.Context, a *app) (err error) {
 		}
 		fmt.Fprintln(w)
 		if p.Reason != "" {
-			fmt.Fprintf(w, "  reason      %s: %s (failed at %s)\n", p.Reason, p.Detail, p.FailedAt)
+			fmt.Fprintf(w, "  reason      %s\n", reasonLine(p))
 		} else {
 			fmt.Fprintf(w, "  reason      %s: the worker gave up after repeated transient failures\n", ReasonRedrive)
 		}
@@ -253,6 +253,20 @@ func (c *peekCmd) Run(ctx context.Context, a *app) (err error) {
 	}
 	fmt.Fprintf(w, "%d messages shown (visible again already)\n", len(out))
 	return nil
+}
+
+// reasonLine is the reason, detail and failure time peek prints, saying
+// so when a part was not recorded: an imported message has no failure
+// time, a replay may have dropped it and the detail to make room.
+func reasonLine(p Peeked) string {
+	line := p.Reason
+	if p.Detail != "" {
+		line += ": " + p.Detail
+	}
+	if p.FailedAt == "" {
+		return line + " (failure time unknown)"
+	}
+	return line + " (failed at " + p.FailedAt + ")"
 }
 
 func truncate(s string, n int) string {

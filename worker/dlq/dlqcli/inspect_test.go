@@ -115,3 +115,26 @@ func TestStatsAndPeekTellMessagesTheRedrivePolicyMovedFromImportedOnes(t *testin
 	assert.Equal(t, message.ReasonImported, byBody["from an archive"].Reason)
 	assert.Contains(t, byBody["from an archive"].Detail, "in.jsonl line 1")
 }
+
+func TestPeekSaysTheFailureTimeIsUnknownWhenNoneWasRecorded(t *testing.T) {
+	t.Parallel()
+	q := dlqtest.Setup(t)
+	file := filepath.Join(t.TempDir(), "in.jsonl")
+	require.NoError(t, os.WriteFile(file, []byte(`{"body":"from an archive"}`+"\n"), 0o644))
+	_, err := runCLI(t, q, "import", "--file", file)
+	require.NoError(t, err)
+	dlqtest.Put(t, q.DLQ, message.Message{Body: "reason only", Attributes: map[string]message.Attribute{
+		message.AttrDLQReason: message.String(events.ReasonUnknownVersion),
+	}})
+	recorded := eventstest.Poison(1)
+	recorded.Attributes[message.AttrDLQFailedAt] = message.String("2026-11-30T10:00:00Z")
+	dlqtest.Put(t, q.DLQ, recorded)
+
+	human, err := runCLI(t, q, "peek")
+	require.NoError(t, err)
+	assert.Contains(t, human, "  reason      imported: imported from in.jsonl line 1 without a reason (failure time unknown)\n")
+	assert.Contains(t, human, "  reason      unknown_version (failure time unknown)\n")
+	assert.Regexp(t, `reason      unknown_version: .* \(failed at 2026-11-30T10:00:00Z\)\n`, human)
+	assert.NotContains(t, human, "failed at )")
+	assert.NotContains(t, human, ":  (")
+}
