@@ -308,3 +308,41 @@ func TestAMessageThatWouldWaitTooLongIsRefusedAtOnceNotQueued(t *testing.T) {
 	}
 	assert.Equal(t, map[string]bool{"observed": true, "in flight": true}, bodies, "the refused message was never queued")
 }
+
+func TestMessagesThatArriveWhileEverySenderIsBusyGoTogetherThoughTheirLingerEnds(t *testing.T) {
+	t.Parallel()
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	api := &heldSQS{SendBatchAPI: qs.Client, gate: make(chan struct{}), started: make(chan int, 20)}
+	// One sender, and admission control off: this is about batching only.
+	const linger = 50 * time.Millisecond
+	pub, err := sqsqueue.NewPublisher(api, sqsqueue.PublisherConfig{QueueURL: qs.Main.URL, MaxInFlight: 1, Linger: linger, MaxWait: -1}, testenv.Logger(t))
+	require.NoError(t, err)
+	defer pub.Close()
+
+	errs := make(chan error, 11)
+	go func() { errs <- pub.Send(context.Background(), message.Message{Body: "first"}) }()
+	select {
+	case n := <-api.started:
+		require.Equal(t, 1, n, "the first message goes alone, at once")
+	case <-time.After(60 * time.Second):
+		t.Fatal("the first message was not sent")
+	}
+	// Ten more, each well after the one before, so that each one's linger
+	// ends while the only sender is still held (a busy machine only
+	// lengthens the gaps). A call for each of them would make the queue
+	// grow while SQS is slow, where waiting for a free sender fills them.
+	for i := range 10 {
+		go func() { errs <- pub.Send(context.Background(), message.Message{Body: fmt.Sprint("then ", i)}) }()
+		time.Sleep(3 * linger)
+	}
+	close(api.gate)
+	for range 11 {
+		require.NoError(t, <-errs)
+	}
+	var calls []int
+	for len(api.started) > 0 {
+		calls = append(calls, <-api.started)
+	}
+	assert.LessOrEqual(t, len(calls), 2, "the ten that came while the only sender was busy go in at most two calls, not one each: %v", calls)
+	assert.Len(t, receiveAll(t, qs.Main, 11, 10*time.Second), 11)
+}
