@@ -2,6 +2,7 @@ package sqsqueue_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -345,4 +346,79 @@ func TestMessagesThatArriveWhileEverySenderIsBusyGoTogetherThoughTheirLingerEnds
 	}
 	assert.LessOrEqual(t, len(calls), 2, "the ten that came while the only sender was busy go in at most two calls, not one each: %v", calls)
 	assert.Len(t, receiveAll(t, qs.Main, 11, 10*time.Second), 11)
+}
+
+func TestCloseUnderLoadAnswersEverySendAndSendsEveryMessageItTook(t *testing.T) {
+	t.Parallel()
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	// Calls that take a while, and more clients than one call takes, keep a
+	// call in flight and a batch forming when Close comes.
+	api := &heldSQS{SendBatchAPI: qs.Client, delay: 5 * time.Millisecond}
+	pub, err := sqsqueue.NewPublisher(api, sqsqueue.PublisherConfig{QueueURL: qs.Main.URL, MaxInFlight: 1, MaxWait: -1}, testenv.Logger(t))
+	require.NoError(t, err)
+
+	const clients, most = 16, 200
+	var acked sync.Map
+	var nAcked atomic.Int64
+	var wg sync.WaitGroup
+	unexpected := make(chan error, clients)
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range most {
+				body := fmt.Sprintf("c%d-%d", c, i)
+				err := pub.Send(context.Background(), message.Message{Body: body})
+				if err != nil {
+					if !errors.Is(err, number.ErrUnavailable) {
+						unexpected <- err
+					}
+					return // shut down: this client stops
+				}
+				acked.Store(body, true)
+				nAcked.Add(1)
+			}
+		}()
+	}
+	// Close once the load is under way, twice and at once.
+	deadline := time.Now().Add(60 * time.Second)
+	for nAcked.Load() < clients && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	require.GreaterOrEqual(t, nAcked.Load(), int64(clients), "the load got under way")
+	closed := make(chan struct{}, 2)
+	for range 2 {
+		go func() { pub.Close(); closed <- struct{}{} }()
+	}
+	for range 2 {
+		select {
+		case <-closed:
+		case <-time.After(60 * time.Second):
+			t.Fatal("Close did not return under load")
+		}
+	}
+	answered := make(chan struct{})
+	go func() { wg.Wait(); close(answered) }()
+	select {
+	case <-answered:
+	case <-time.After(60 * time.Second):
+		t.Fatal("a Send was left waiting after Close")
+	}
+	close(unexpected)
+	for err := range unexpected {
+		t.Errorf("a Send cut short by Close must answer unavailable, got %v", err)
+	}
+	assert.ErrorIs(t, pub.Send(context.Background(), message.Message{Body: "late"}), number.ErrUnavailable, "a Send after Close is refused")
+
+	want := int(nAcked.Load())
+	require.Less(t, want, clients*most, "Close came before the load ended")
+	got := receiveAll(t, qs.Main, want, 30*time.Second)
+	bodies := map[string]bool{}
+	for _, m := range got {
+		_, ok := acked.Load(m.Body)
+		assert.True(t, ok, "only acknowledged messages are in the queue, not %q", m.Body)
+		bodies[m.Body] = true
+	}
+	assert.Len(t, bodies, want, "every acknowledged message is in the queue, once")
+	assert.Empty(t, receiveAll(t, qs.Main, 1, 2*time.Second), "and nothing else")
 }
