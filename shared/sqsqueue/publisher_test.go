@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -319,6 +320,9 @@ func TestMessagesThatArriveWhileEverySenderIsBusyGoTogetherThoughTheirLingerEnds
 	pub, err := sqsqueue.NewPublisher(api, sqsqueue.PublisherConfig{QueueURL: qs.Main.URL, MaxInFlight: 1, Linger: linger, MaxWait: -1}, testenv.Logger(t))
 	require.NoError(t, err)
 	defer pub.Close()
+	var once sync.Once
+	openGate := func() { once.Do(func() { close(api.gate) }) }
+	defer openGate() // before Close, which waits for the calls in flight
 
 	errs := make(chan error, 11)
 	go func() { errs <- pub.Send(context.Background(), message.Message{Body: "first"}) }()
@@ -336,7 +340,7 @@ func TestMessagesThatArriveWhileEverySenderIsBusyGoTogetherThoughTheirLingerEnds
 		go func() { errs <- pub.Send(context.Background(), message.Message{Body: fmt.Sprint("then ", i)}) }()
 		time.Sleep(3 * linger)
 	}
-	close(api.gate)
+	openGate()
 	for range 11 {
 		require.NoError(t, <-errs)
 	}
@@ -421,4 +425,80 @@ func TestCloseUnderLoadAnswersEverySendAndSendsEveryMessageItTook(t *testing.T) 
 	}
 	assert.Len(t, bodies, want, "every acknowledged message is in the queue, once")
 	assert.Empty(t, receiveAll(t, qs.Main, 1, 2*time.Second), "and nothing else")
+}
+
+// sizingSQS is the real client, recording the bytes of each call's
+// messages as SQS counts them (bodies only: the test sends no attributes).
+type sizingSQS struct {
+	heldSQS
+	mu    sync.Mutex
+	sizes [][]int
+}
+
+func (s *sizingSQS) SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, opts ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	sizes := make([]int, len(in.Entries))
+	for i, e := range in.Entries {
+		sizes[i] = len(*e.MessageBody)
+	}
+	s.mu.Lock()
+	s.sizes = append(s.sizes, sizes)
+	s.mu.Unlock()
+	return s.heldSQS.SendMessageBatch(ctx, in, opts...)
+}
+
+func TestBatchesOfLargeMessagesAreSplitToStayWithinSQSsRequestSize(t *testing.T) {
+	t.Parallel()
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	api := &sizingSQS{heldSQS: heldSQS{SendBatchAPI: qs.Client, gate: make(chan struct{}), started: make(chan int, 20)}}
+	// Calls are held until the gate opens, and a batch lingers an hour: a
+	// batch of the large messages goes only when the next one would take
+	// it past SQS's limit on a request.
+	pub, err := sqsqueue.NewPublisher(api, sqsqueue.PublisherConfig{QueueURL: qs.Main.URL, MaxInFlight: 4, Linger: time.Hour, MaxWait: -1}, testenv.Logger(t))
+	require.NoError(t, err)
+	defer pub.Close()
+	var once sync.Once
+	openGate := func() { once.Do(func() { close(api.gate) }) }
+	defer openGate() // before Close, which waits for the calls in flight
+
+	const n = 8
+	errs := make(chan error, n+1)
+	go func() { errs <- pub.Send(context.Background(), message.Message{Body: "first"}) }()
+	select {
+	case <-api.started:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the first message was not sent")
+	}
+	// Three of these fit in a request of 1 MiB, four do not: of eight, the
+	// fourth and the seventh each send the three before them.
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- pub.Send(context.Background(), message.Message{Body: fmt.Sprint(i, strings.Repeat("x", 300<<10))})
+		}()
+	}
+	for calls := 0; calls < 2; calls++ {
+		select {
+		case got := <-api.started:
+			require.Equal(t, 3, got, "a batch of large messages goes when the next would not fit")
+		case <-time.After(60 * time.Second):
+			t.Fatal("no batch of large messages went while the first was held: the batch was not split")
+		}
+	}
+	openGate()
+	wg.Wait()
+	for range n + 1 {
+		require.NoError(t, <-errs)
+	}
+	api.mu.Lock()
+	defer api.mu.Unlock()
+	for _, call := range api.sizes {
+		total := 0
+		for _, s := range call {
+			total += s
+		}
+		assert.LessOrEqual(t, total, message.MaxRequestBytes, "a call of %d messages, %d bytes", len(call), total)
+	}
+	assert.Len(t, receiveAll(t, qs.Main, n+1, 10*time.Second), n+1)
 }
