@@ -2,7 +2,9 @@ package sqsqueue_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -307,4 +309,196 @@ func TestAMessageThatWouldWaitTooLongIsRefusedAtOnceNotQueued(t *testing.T) {
 		bodies[m.Body] = true
 	}
 	assert.Equal(t, map[string]bool{"observed": true, "in flight": true}, bodies, "the refused message was never queued")
+}
+
+func TestMessagesThatArriveWhileEverySenderIsBusyGoTogetherThoughTheirLingerEnds(t *testing.T) {
+	t.Parallel()
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	api := &heldSQS{SendBatchAPI: qs.Client, gate: make(chan struct{}), started: make(chan int, 20)}
+	// One sender, and admission control off: this is about batching only.
+	const linger = 50 * time.Millisecond
+	pub, err := sqsqueue.NewPublisher(api, sqsqueue.PublisherConfig{QueueURL: qs.Main.URL, MaxInFlight: 1, Linger: linger, MaxWait: -1}, testenv.Logger(t))
+	require.NoError(t, err)
+	defer pub.Close()
+	var once sync.Once
+	openGate := func() { once.Do(func() { close(api.gate) }) }
+	defer openGate() // before Close, which waits for the calls in flight
+
+	errs := make(chan error, 11)
+	go func() { errs <- pub.Send(context.Background(), message.Message{Body: "first"}) }()
+	select {
+	case n := <-api.started:
+		require.Equal(t, 1, n, "the first message goes alone, at once")
+	case <-time.After(60 * time.Second):
+		t.Fatal("the first message was not sent")
+	}
+	// Ten more, each well after the one before, so that each one's linger
+	// ends while the only sender is still held (a busy machine only
+	// lengthens the gaps). A call for each of them would make the queue
+	// grow while SQS is slow, where waiting for a free sender fills them.
+	for i := range 10 {
+		go func() { errs <- pub.Send(context.Background(), message.Message{Body: fmt.Sprint("then ", i)}) }()
+		time.Sleep(3 * linger)
+	}
+	openGate()
+	for range 11 {
+		require.NoError(t, <-errs)
+	}
+	var calls []int
+	for len(api.started) > 0 {
+		calls = append(calls, <-api.started)
+	}
+	assert.LessOrEqual(t, len(calls), 2, "the ten that came while the only sender was busy go in at most two calls, not one each: %v", calls)
+	assert.Len(t, receiveAll(t, qs.Main, 11, 10*time.Second), 11)
+}
+
+func TestCloseUnderLoadAnswersEverySendAndSendsEveryMessageItTook(t *testing.T) {
+	t.Parallel()
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	// Calls that take a while, and more clients than one call takes, keep a
+	// call in flight and a batch forming when Close comes.
+	api := &heldSQS{SendBatchAPI: qs.Client, delay: 5 * time.Millisecond}
+	pub, err := sqsqueue.NewPublisher(api, sqsqueue.PublisherConfig{QueueURL: qs.Main.URL, MaxInFlight: 1, MaxWait: -1}, testenv.Logger(t))
+	require.NoError(t, err)
+
+	const clients, most = 16, 200
+	var acked sync.Map
+	var nAcked atomic.Int64
+	var wg sync.WaitGroup
+	unexpected := make(chan error, clients)
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range most {
+				body := fmt.Sprintf("c%d-%d", c, i)
+				err := pub.Send(context.Background(), message.Message{Body: body})
+				if err != nil {
+					if !errors.Is(err, number.ErrUnavailable) {
+						unexpected <- err
+					}
+					return // shut down: this client stops
+				}
+				acked.Store(body, true)
+				nAcked.Add(1)
+			}
+		}()
+	}
+	// Close once the load is under way, twice and at once.
+	deadline := time.Now().Add(60 * time.Second)
+	for nAcked.Load() < clients && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	require.GreaterOrEqual(t, nAcked.Load(), int64(clients), "the load got under way")
+	closed := make(chan struct{}, 2)
+	for range 2 {
+		go func() { pub.Close(); closed <- struct{}{} }()
+	}
+	for range 2 {
+		select {
+		case <-closed:
+		case <-time.After(60 * time.Second):
+			t.Fatal("Close did not return under load")
+		}
+	}
+	answered := make(chan struct{})
+	go func() { wg.Wait(); close(answered) }()
+	select {
+	case <-answered:
+	case <-time.After(60 * time.Second):
+		t.Fatal("a Send was left waiting after Close")
+	}
+	close(unexpected)
+	for err := range unexpected {
+		t.Errorf("a Send cut short by Close must answer unavailable, got %v", err)
+	}
+	assert.ErrorIs(t, pub.Send(context.Background(), message.Message{Body: "late"}), number.ErrUnavailable, "a Send after Close is refused")
+
+	want := int(nAcked.Load())
+	require.Less(t, want, clients*most, "Close came before the load ended")
+	got := receiveAll(t, qs.Main, want, 30*time.Second)
+	bodies := map[string]bool{}
+	for _, m := range got {
+		_, ok := acked.Load(m.Body)
+		assert.True(t, ok, "only acknowledged messages are in the queue, not %q", m.Body)
+		bodies[m.Body] = true
+	}
+	assert.Len(t, bodies, want, "every acknowledged message is in the queue, once")
+	assert.Empty(t, receiveAll(t, qs.Main, 1, 2*time.Second), "and nothing else")
+}
+
+// sizingSQS is the real client, recording the bytes of each call's
+// messages as SQS counts them (bodies only: the test sends no attributes).
+type sizingSQS struct {
+	heldSQS
+	mu    sync.Mutex
+	sizes [][]int
+}
+
+func (s *sizingSQS) SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, opts ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	sizes := make([]int, len(in.Entries))
+	for i, e := range in.Entries {
+		sizes[i] = len(*e.MessageBody)
+	}
+	s.mu.Lock()
+	s.sizes = append(s.sizes, sizes)
+	s.mu.Unlock()
+	return s.heldSQS.SendMessageBatch(ctx, in, opts...)
+}
+
+func TestBatchesOfLargeMessagesAreSplitToStayWithinSQSsRequestSize(t *testing.T) {
+	t.Parallel()
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	api := &sizingSQS{heldSQS: heldSQS{SendBatchAPI: qs.Client, gate: make(chan struct{}), started: make(chan int, 20)}}
+	// Calls are held until the gate opens, and a batch lingers an hour: a
+	// batch of the large messages goes only when the next one would take
+	// it past SQS's limit on a request.
+	pub, err := sqsqueue.NewPublisher(api, sqsqueue.PublisherConfig{QueueURL: qs.Main.URL, MaxInFlight: 4, Linger: time.Hour, MaxWait: -1}, testenv.Logger(t))
+	require.NoError(t, err)
+	defer pub.Close()
+	var once sync.Once
+	openGate := func() { once.Do(func() { close(api.gate) }) }
+	defer openGate() // before Close, which waits for the calls in flight
+
+	const n = 8
+	errs := make(chan error, n+1)
+	go func() { errs <- pub.Send(context.Background(), message.Message{Body: "first"}) }()
+	select {
+	case <-api.started:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the first message was not sent")
+	}
+	// Three of these fit in a request of 1 MiB, four do not: of eight, the
+	// fourth and the seventh each send the three before them.
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- pub.Send(context.Background(), message.Message{Body: fmt.Sprint(i, strings.Repeat("x", 300<<10))})
+		}()
+	}
+	for calls := 0; calls < 2; calls++ {
+		select {
+		case got := <-api.started:
+			require.Equal(t, 3, got, "a batch of large messages goes when the next would not fit")
+		case <-time.After(60 * time.Second):
+			t.Fatal("no batch of large messages went while the first was held: the batch was not split")
+		}
+	}
+	openGate()
+	wg.Wait()
+	for range n + 1 {
+		require.NoError(t, <-errs)
+	}
+	api.mu.Lock()
+	defer api.mu.Unlock()
+	for _, call := range api.sizes {
+		total := 0
+		for _, s := range call {
+			total += s
+		}
+		assert.LessOrEqual(t, total, message.MaxRequestBytes, "a call of %d messages, %d bytes", len(call), total)
+	}
+	assert.Len(t, receiveAll(t, qs.Main, n+1, 10*time.Second), n+1)
 }
