@@ -44,10 +44,7 @@ type PublisherConfig struct {
 	// flight, or while messages that have been seen to overlap arrive
 	// faster than BusyRate. Otherwise (a lone user, or one client that
 	// waits for each answer, however fast) a message goes at once. A batch
-	// that fills up (MaxBatch) goes without waiting out the linger; one whose
-	// linger ends while MaxInFlight calls are out keeps filling until a
-	// sender is free, so that a slow SQS gets full batches, not a call for
-	// every linger.
+	// that fills up (MaxBatch) goes without waiting out the linger.
 	// Defaults to 10ms: at 1,000 messages a second, where lingering begins
 	// (BusyRate), ten arrive in about 9ms, so batches under concurrency go
 	// full. In make bench at 1,200/s that was 9.5 messages per call against
@@ -76,9 +73,8 @@ type PublisherConfig struct {
 	BusyRate float64
 	// MaxInFlight bounds concurrent SendMessageBatch calls. Defaults to 16.
 	MaxInFlight int
-	// MaxPending bounds messages waiting for a call, beyond the MaxInFlight
-	// full calls being made. Past it, Send fails at once with
-	// number.ErrOverloaded instead of growing memory. Defaults to 1024.
+	// MaxPending bounds messages waiting for a batch. Past it, Send fails at
+	// once with number.ErrOverloaded instead of growing memory. Defaults to 1024.
 	MaxPending int
 	// SendTimeout bounds one SendMessageBatch call, retries included.
 	// Defaults to 5s.
@@ -126,60 +122,37 @@ func (c PublisherConfig) Validate() error {
 
 // Publisher coalesces concurrent Sends into SendMessageBatch calls. Send
 // returns nil only once SQS has acknowledged that very message.
-//
-// The callers form the batches themselves, under mu: a Send appends its
-// message and, when the batch is due (full, or nobody to wait for), hands
-// it to one of MaxInFlight long-lived senders. No goroutine sits between
-// the callers and the senders, so a message costs its caller one wake-up
-// (its answer), not two: a batching goroutine woken for every message was
-// a futex wake and a spinning thread per post in the proxy's profile
-// (docs/benchmarks.md).
 type Publisher struct {
-	api SendBatchAPI
-	cfg PublisherConfig
-	log zerolog.Logger
-	// batches carries each due batch to one of MaxInFlight long-lived
-	// senders. A goroutine per batch would grow a fresh stack through the
-	// SDK's deep middleware chain on every call (runtime.copystack was 8%
-	// of the proxy's CPU in the profile of docs/benchmarks.md). Its buffer
-	// holds maxWaiting batches, as many as there can be messages taken and
-	// not answered, so handing a batch over never blocks while mu is held.
+	api  SendBatchAPI
+	cfg  PublisherConfig
+	log  zerolog.Logger
+	reqs chan *pending
+	sem  chan struct{}
+	// batches carries each batch to one of MaxInFlight long-lived senders.
+	// A goroutine per batch would grow a fresh stack through the SDK's deep
+	// middleware chain on every call (runtime.copystack was 8% of the
+	// proxy's CPU in the profile of docs/benchmarks.md).
 	batches chan []*pending
-	senders sync.WaitGroup
-	// linger fires when the forming batch has waited Linger (lingerUntil).
-	linger *time.Timer
 
-	mu          sync.Mutex
-	closed      bool
-	batch       []*pending // the batch forming
-	size        int        // bytes in batch, as SQS counts them
-	lingerUntil time.Time  // when the forming batch's linger ends; zero: not lingering
-	busy        company
+	mu     sync.RWMutex
+	closed bool
+	done   chan struct{}
+
+	// waiting counts messages taken by Send and not yet answered; callNanos
+	// is a moving average of one SendMessageBatch call's duration (0: none
+	// observed yet). Together they estimate a new message's wait.
+	waiting   atomic.Int64
+	callNanos atomic.Int64
 	// sending counts messages handed to a sender and not yet answered
 	// (decremented before the answers go out, so a caller that sends again
 	// as soon as it is answered does not find its own message here).
-	sending int
-
-	// waiting counts messages taken by Send and not yet answered; calls
-	// counts batches handed to the senders and not yet finished (queued or
-	// in flight); callNanos is a moving average of one SendMessageBatch
-	// call's duration (0: none observed yet). Atomics, so that admission
-	// control reads them without mu.
-	waiting   atomic.Int64
-	calls     atomic.Int64
-	callNanos atomic.Int64
+	sending atomic.Int64
 }
 
 type pending struct {
 	msg  message.Message
 	size int
 	done chan error
-}
-
-// maxWaiting bounds the messages taken and not yet answered: MaxInFlight
-// full calls and MaxPending more.
-func (p *Publisher) maxWaiting() int {
-	return p.cfg.MaxPending + p.cfg.MaxInFlight*p.cfg.MaxBatch
 }
 
 // estimatedWait is the wait a message sent now would see: the calls ahead
@@ -207,34 +180,31 @@ func (p *Publisher) observe(d time.Duration) {
 	}
 }
 
-// NewPublisher starts a publisher's senders; Close stops them.
+// NewPublisher starts a publisher; Close stops it.
 func NewPublisher(api SendBatchAPI, cfg PublisherConfig, log zerolog.Logger) (*Publisher, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	p := &Publisher{
-		api:     api,
-		cfg:     cfg,
-		log:     log,
-		batches: make(chan []*pending, cfg.MaxPending+cfg.MaxInFlight*cfg.MaxBatch),
-		batch:   make([]*pending, 0, cfg.MaxBatch),
-		busy:    company{busyGap: time.Duration(float64(time.Second) / cfg.BusyRate), maxGap: time.Second},
+		api:  api,
+		cfg:  cfg,
+		log:  log,
+		reqs: make(chan *pending, cfg.MaxPending),
+		sem:  make(chan struct{}, cfg.MaxInFlight),
+		done: make(chan struct{}),
+
+		batches: make(chan []*pending),
 	}
-	p.linger = time.AfterFunc(time.Hour, p.lingerEnded)
-	p.linger.Stop()
-	for range cfg.MaxInFlight {
-		p.senders.Go(p.sender)
-	}
+	go p.loop()
 	return p, nil
 }
 
 // Send sends m in a batch with concurrent Sends and returns once SQS has
 // acknowledged it. Its error wraps number.ErrUnavailable (SQS down,
 // throttling, a failed or unreported entry, shutting down),
-// number.ErrOverloaded (MaxPending messages already wait for a call, or
-// the wait would pass MaxWait) or message.ErrRefused (SQS refuses this
-// message's content; checked before it is queued).
+// number.ErrOverloaded (too many pending) or message.ErrRefused (SQS
+// refuses this message's content; checked before it is queued).
 func (p *Publisher) Send(ctx context.Context, m message.Message) error {
 	m = sent(m)
 	if err := m.Validate(); err != nil {
@@ -242,15 +212,25 @@ func (p *Publisher) Send(ctx context.Context, m message.Message) error {
 	}
 	// Admission: with no call in flight there is nothing to wait behind, so
 	// a lone message always goes (and a slow queue keeps being observed).
-	if p.cfg.MaxWait > 0 && p.calls.Load() > 0 {
+	if p.cfg.MaxWait > 0 && len(p.sem) > 0 {
 		if est := p.estimatedWait(); est > p.cfg.MaxWait {
 			return fmt.Errorf("%w: the queue would answer in about %v (bound %v)", number.ErrOverloaded,
 				est.Round(time.Millisecond), p.cfg.MaxWait)
 		}
 	}
 	pd := &pending{msg: m, size: m.Size(), done: make(chan error, 1)}
-	if err := p.take(pd); err != nil {
-		return err
+	p.mu.RLock()
+	if p.closed {
+		p.mu.RUnlock()
+		return fmt.Errorf("%w: publisher is shutting down", number.ErrUnavailable)
+	}
+	select {
+	case p.reqs <- pd:
+		p.waiting.Add(1)
+		p.mu.RUnlock()
+	default:
+		p.mu.RUnlock()
+		return fmt.Errorf("%w: %d messages already wait for the queue", number.ErrOverloaded, p.cfg.MaxPending)
 	}
 	select {
 	case err := <-pd.done:
@@ -263,115 +243,98 @@ func (p *Publisher) Send(ctx context.Context, m message.Message) error {
 	}
 }
 
-// take adds pd to the forming batch and hands the batch to the senders
-// when it is due: full, or with no call in flight and no company expected
-// (a lone user does not wait for the linger). Under concurrency the batch
-// lingers to fill up.
-func (p *Publisher) take(pd *pending) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return fmt.Errorf("%w: publisher is shutting down", number.ErrUnavailable)
-	}
-	if p.waiting.Load() >= int64(p.maxWaiting()) {
-		return fmt.Errorf("%w: %d messages already wait for the queue", number.ErrOverloaded, p.cfg.MaxPending)
-	}
-	p.waiting.Add(1)
-	now := time.Now()
-	p.busy.arrive(now, len(p.batch) > 0 || p.sending > 0)
-	if p.size+pd.size > message.MaxRequestBytes {
-		p.dispatch() // SQS's limit on the whole request
-	}
-	p.batch = append(p.batch, pd)
-	p.size += pd.size
-	switch {
-	case len(p.batch) >= p.cfg.MaxBatch || (p.calls.Load() == 0 && !p.busy.expected()):
-		p.dispatch()
-	case len(p.batch) == 1:
-		p.lingerUntil = now.Add(p.cfg.Linger)
-		p.linger.Reset(p.cfg.Linger)
-	}
-	return nil
-}
-
-// lingerEnded sends the forming batch once its linger is over. A timer
-// that fires for a batch already sent (Stop cannot recall a function that
-// has begun) finds the linger cleared or not yet over, and does nothing.
-// While MaxInFlight calls are out the batch would only queue behind them,
-// the next one forming behind it: it stays and keeps filling until it is
-// full or a sender finishes a call (which sends it, as lingerOver says).
-func (p *Publisher) lingerEnded() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed || !p.lingerOver() {
-		return
-	}
-	if len(p.batch) == 1 && p.sending == 0 {
-		p.busy.nobodyCame()
-	}
-	if p.calls.Load() < int64(p.cfg.MaxInFlight) {
-		p.dispatch()
-	}
-}
-
-// lingerOver says the forming batch has waited out its linger. Called with
-// mu held.
-func (p *Publisher) lingerOver() bool {
-	return !p.lingerUntil.IsZero() && !time.Now().Before(p.lingerUntil)
-}
-
-// dispatch hands the forming batch to the senders and starts a new one.
-// Called with mu held.
-func (p *Publisher) dispatch() {
-	if len(p.batch) == 0 {
-		return
-	}
-	p.calls.Add(1)
-	p.sending += len(p.batch)
-	p.batches <- p.batch
-	p.batch = make([]*pending, 0, p.cfg.MaxBatch)
-	p.size = 0
-	if !p.lingerUntil.IsZero() {
-		p.lingerUntil = time.Time{}
-		p.linger.Stop()
-	}
-}
-
-// sender makes the calls for the batches handed to it, one at a time,
-// until Close.
-func (p *Publisher) sender() {
-	for b := range p.batches {
-		errs := p.send(b)
-		// The call is over before the callers hear back: a caller that
-		// sends again at once must find no call in flight, or admission
-		// control would refuse a lone user behind its own finished call.
-		p.mu.Lock()
-		p.sending -= len(b)
-		p.calls.Add(-1)
-		switch {
-		case p.closed:
-		case p.calls.Load() == 0 && !p.busy.expected():
-			p.dispatch() // nobody left to batch with, and nobody expected soon
-		case p.lingerOver() && p.calls.Load() < int64(p.cfg.MaxInFlight):
-			p.dispatch() // its linger ended while every sender was busy
-		}
-		p.mu.Unlock()
-		p.answer(b, errs)
-	}
-}
-
 // Close stops accepting messages, sends what is pending and waits for the
 // calls in flight. Safe to call more than once.
 func (p *Publisher) Close() {
 	p.mu.Lock()
 	if !p.closed {
-		p.dispatch()
 		p.closed = true
-		p.linger.Stop()
-		close(p.batches)
+		close(p.reqs)
 	}
 	p.mu.Unlock()
-	p.senders.Wait()
+	<-p.done
+}
+
+func (p *Publisher) loop() {
+	defer close(p.done)
+	// freed says a send finished: a batch that lingered only because a
+	// send was in flight goes as soon as none is.
+	freed := make(chan struct{}, 1)
+	var senders sync.WaitGroup
+	for range p.cfg.MaxInFlight {
+		senders.Go(func() {
+			for b := range p.batches {
+				errs := p.send(b)
+				// The slot is free before the callers hear back: a caller
+				// that sends again at once must find no call in flight, or
+				// admission control would refuse a lone user behind its own
+				// finished call.
+				<-p.sem
+				select {
+				case freed <- struct{}{}:
+				default:
+				}
+				p.answer(b, errs)
+			}
+		})
+	}
+	defer senders.Wait()
+	defer close(p.batches)
+
+	busy := company{busyGap: time.Duration(float64(time.Second) / p.cfg.BusyRate), maxGap: time.Second}
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var linger <-chan time.Time
+	batch := make([]*pending, 0, p.cfg.MaxBatch)
+	size := 0 // bytes in batch, as SQS counts them
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		// Blocking here when MaxInFlight calls are out is the back-pressure:
+		// reqs fills up and Send sheds load with ErrOverloaded. A free slot
+		// means a sender is free (or about to be), so the hand-over is quick.
+		p.sem <- struct{}{}
+		p.sending.Add(int64(len(batch)))
+		p.batches <- batch
+		batch = make([]*pending, 0, p.cfg.MaxBatch)
+		size = 0
+		timer.Stop()
+		linger = nil
+	}
+	for {
+		select {
+		case pd, ok := <-p.reqs:
+			if !ok {
+				flush()
+				return
+			}
+			busy.arrive(time.Now(), len(batch) > 0 || p.sending.Load() > 0)
+			if size+pd.size > message.MaxRequestBytes {
+				flush() // SQS's limit on the whole request
+			}
+			batch = append(batch, pd)
+			size += pd.size
+			// A full batch goes; so does one that finds no send in flight
+			// unless company is expected (a lone user does not wait for the
+			// linger). Under concurrency the batch lingers to fill up.
+			if len(batch) >= p.cfg.MaxBatch || (len(p.sem) == 0 && !busy.expected()) {
+				flush()
+			} else if len(batch) == 1 {
+				timer.Reset(p.cfg.Linger)
+				linger = timer.C
+			}
+		case <-linger:
+			if len(batch) == 1 && p.sending.Load() == 0 {
+				busy.nobodyCame()
+			}
+			flush()
+		case <-freed:
+			if len(p.sem) == 0 && !busy.expected() {
+				flush() // nobody left to batch with, and nobody expected soon
+			}
+		}
+	}
 }
 
 // company says whether a message that finds no send in flight should
@@ -430,6 +393,7 @@ func (p *Publisher) send(batch []*pending) []error {
 	errs := sendChunk(ctx, p.api, p.cfg.QueueURL, msgs)
 	p.observe(time.Since(start))
 	p.waiting.Add(-int64(len(batch)))
+	p.sending.Add(-int64(len(batch)))
 	return errs
 }
 
