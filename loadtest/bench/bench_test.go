@@ -136,6 +136,28 @@ func TestTheSummaryJudgesEachGoalOnTheRatiosOfARun(t *testing.T) {
 	assert.NotContains(t, summary, "FAIL  highest rate")
 }
 
+func TestTheCostByRateTakesTheMediansOfEveryHeldStepOfNumbers(t *testing.T) {
+	at := func(rate int, proxy, worker, send float64, holds bool) step {
+		return step{Target: "numbers", Rate: rate, Holds: holds, P99: 5,
+			PerWrite:        map[string]float64{"proxy": proxy, "worker": worker},
+			MessagesPerCall: map[string]float64{"send": send, "receive": 9, "persist": 60},
+			Cores:           map[string]float64{"proxy": 0.2, "worker": 0.1, "sqs": 0.15, "postgres": 0.03}}
+	}
+	runs := []runResult{
+		{Run: 1, Fixed: []step{at(1200, 100, 50, 9, true), {Target: "floor", Rate: 1200, Holds: true, PerWrite: map[string]float64{"floor": 70}}},
+			Ladders: map[string]ladder{"numbers": {Steps: []step{at(1200, 200, 70, 8, true), at(2400, 90, 40, 10, true), at(4800, 999, 999, 1, false)}}}},
+		{Run: 2, Fixed: []step{at(1200, 150, 60, 10, true)}},
+	}
+	var out strings.Builder
+	byRate(&out, runs)
+	got := out.String()
+	// 1,200/s: three steps (two fixed, one of the ladder), medians 150 µs,
+	// 60 µs and 9.0 messages a send; the floor's step is not numbers'.
+	assert.Contains(t, got, "| 1200 | 3 | 150 | 9.0 | 0.20 | 60 | 9.0 | 60 | 0.10 | 0.15 | 0.03 | 5.0 |")
+	assert.Contains(t, got, "| 2400 | 1 | 90 | 10.0 |")
+	assert.NotContains(t, got, "| 4800 |", "a step that did not hold says nothing about a task's cost")
+}
+
 func TestMessagesPerCallAreReadFromTheServicesHistograms(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "numbers_sqs_send_batch_size", Buckets: []float64{1, 10}})

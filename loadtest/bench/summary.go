@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/numbers-app/numbers/loadtest/measure"
@@ -162,6 +164,7 @@ func summarize(w io.Writer, c config, runs []runResult) {
 			}
 		}
 	}
+	byRate(w, runs)
 	fmt.Fprintln(w, "\nGoals of issue 15 (on the medians above):")
 	goal := func(ok bool, format string, args ...any) {
 		mark := "FAIL"
@@ -199,6 +202,47 @@ func summarize(w io.Writer, c config, runs []runResult) {
 		worstDup = max(worstDup, sum(r, func(s step) int { return s.Duplicates }))
 	}
 	goal(worstLost == 0 && worstDup == 0, "nothing lost or duplicated in any round of any run (overload included): %d lost, %d duplicated at worst", worstLost, worstDup)
+}
+
+// byRate prints numbers' cost at each rate it held, fixed-rate and ladder
+// steps of every run together (medians over the steps): the inputs of
+// docs/capacity.md. A rate's cost is a task's cost at that rate, since a
+// batch fills with what one proxy and one worker see.
+func byRate(w io.Writer, runs []runResult) {
+	steps := map[int][]step{}
+	for _, r := range runs {
+		all := append([]step{}, r.Fixed...)
+		all = append(all, r.Ladders["numbers"].Steps...)
+		for _, s := range all {
+			if s.Target == "numbers" && s.Holds {
+				steps[s.Rate] = append(steps[s.Rate], s)
+			}
+		}
+	}
+	rates := slices.Sorted(maps.Keys(steps))
+	fmt.Fprintln(w, "\nnumbers by rate, every step that held in any run (medians; the inputs of docs/capacity.md):")
+	fmt.Fprintln(w, "| rate (/s) | steps | proxy µs a write | messages per send | proxy cores | worker µs a message | messages per receive | rows per INSERT | worker cores | local SQS cores | Postgres cores | accept p99 (ms) |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
+	for _, rate := range rates {
+		ss := steps[rate]
+		med := func(f func(s step) float64) float64 {
+			vs := make([]float64, len(ss))
+			for i, s := range ss {
+				vs[i] = f(s)
+			}
+			return measure.Median(nonNaN(vs))
+		}
+		calls := func(k string) func(step) float64 {
+			return func(s step) float64 { return nanIfZero(s.MessagesPerCall[k]) }
+		}
+		cores := func(k string) func(step) float64 { return func(s step) float64 { return s.Cores[k] } }
+		fmt.Fprintf(w, "| %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", rate, len(ss),
+			num("%.0f", med(func(s step) float64 { return perWrite(s, "proxy") })), num("%.1f", med(calls("send"))),
+			num("%.2f", med(cores("proxy"))),
+			num("%.0f", med(func(s step) float64 { return perWrite(s, "worker") })), num("%.1f", med(calls("receive"))),
+			num("%.0f", med(calls("persist"))), num("%.2f", med(cores("worker"))),
+			num("%.2f", med(cores("sqs"))), num("%.2f", med(cores("postgres"))), num("%.1f", med(func(s step) float64 { return s.P99 })))
+	}
 }
 
 // fixed finds the fixed-rate step of a side at rate.
