@@ -383,15 +383,23 @@ func TestAPollerThatTookABatchSentWhileItWaitedPausesForMoreToGather(t *testing.
 func TestAFullReceiveFromABacklogIsFollowedAtOnce(t *testing.T) {
 	t.Parallel()
 	store := testenv.Store(t)
-	qs := testenv.NewQueues(t, 5, 30*time.Second)
-	sendValid(t, qs.Main, 0, 35)
+	// A short visibility timeout: the messages of a receive whose answer is
+	// lost come back within seconds. (Once, in a make test beside two CPU
+	// hogs, a receive's connection closed under it; the next receives found
+	// 10 and 5, the thin one paused the poller for the hour this test used
+	// to set, and the 10 came back too late.)
+	qs := testenv.NewQueues(t, 5, 5*time.Second)
+	sendValid(t, qs.Main, 0, 45)
 	time.Sleep(5 * time.Millisecond) // SentTimestamp has millisecond resolution
 	p := &persist.Persister{Store: store, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
-	c, err := consume.New(consume.Config{Pollers: 1, WaitTime: time.Second, ReceivePause: time.Hour}, qs.Main, p, store, testenv.Logger(t))
+	// A poller that paused after each full receive of the backlog would
+	// need four pauses (80 s) for the 45, past the wait below; one that
+	// follows a backlog at once needs none (one after a lost answer).
+	c, err := consume.New(consume.Config{Pollers: 1, WaitTime: time.Second, ReceivePause: 20 * time.Second}, qs.Main, p, store, testenv.Logger(t))
 	require.NoError(t, err)
 	stop := start(t, c)
 	defer stop()
-	waitRows(t, store, 35, 30*time.Second) // all stored without a pause
+	waitRows(t, store, 45, 60*time.Second)
 }
 
 // sendValid queues n valid events with values from, from+1, ….
