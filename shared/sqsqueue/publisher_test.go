@@ -160,6 +160,19 @@ func TestALoneMessageIsSentAtOnceNotAfterTheLinger(t *testing.T) {
 	assert.Len(t, receiveAll(t, qs.Main, 3, 10*time.Second), 3)
 }
 
+// sendFirstAlone sends a first message through pub, its answer to errs,
+// and waits until api's call for it has started, alone.
+func sendFirstAlone(t *testing.T, pub *sqsqueue.Publisher, api *heldSQS, errs chan<- error) {
+	t.Helper()
+	go func() { errs <- pub.Send(context.Background(), message.Message{Body: "first"}) }()
+	select {
+	case n := <-api.started:
+		require.Equal(t, 1, n, "the first message goes alone, at once")
+	case <-time.After(60 * time.Second):
+		t.Fatal("the first message was not sent")
+	}
+}
+
 func TestMessagesThatArriveWhileASendIsInFlightAreBatched(t *testing.T) {
 	t.Parallel()
 	qs := testenv.NewQueues(t, 5, 30*time.Second)
@@ -169,13 +182,7 @@ func TestMessagesThatArriveWhileASendIsInFlightAreBatched(t *testing.T) {
 	defer pub.Close()
 
 	errs := make(chan error, 11)
-	go func() { errs <- pub.Send(context.Background(), message.Message{Body: "first"}) }()
-	select {
-	case n := <-api.started:
-		require.Equal(t, 1, n, "the first message goes alone, at once")
-	case <-time.After(60 * time.Second):
-		t.Fatal("the first message was not sent")
-	}
+	sendFirstAlone(t, pub, api, errs)
 	var wg sync.WaitGroup
 	for i := range 10 {
 		wg.Add(1)
@@ -338,13 +345,7 @@ func TestMessagesThatArriveWhileEverySenderIsBusyGoTogetherThoughTheirLingerEnds
 	defer openGate() // before Close, which waits for the calls in flight
 
 	errs := make(chan error, 11)
-	go func() { errs <- pub.Send(context.Background(), message.Message{Body: "first"}) }()
-	select {
-	case n := <-api.started:
-		require.Equal(t, 1, n, "the first message goes alone, at once")
-	case <-time.After(60 * time.Second):
-		t.Fatal("the first message was not sent")
-	}
+	sendFirstAlone(t, pub, api, errs)
 	// Ten more, each well after the one before, so that each one's linger
 	// ends while the only sender is still held (a busy machine only
 	// lengthens the gaps). A call for each of them would make the queue
