@@ -32,6 +32,9 @@ const (
 	AttrRequestID    = "request_id"
 	AttrEventType    = "event_type"
 	AttrEventVersion = "event_version"
+	// AttrEventCount is set on an aggregated message (see Aggregate): how
+	// many events its body carries. A single event does not have it.
+	AttrEventCount = "event_count"
 )
 
 // ErrInvalidEvent marks a message that can never be processed (poison):
@@ -163,6 +166,110 @@ func Decode(body string) (number.Submission, error) {
 		return number.Submission{}, &DecodeError{ReasonInvalidField, fmt.Sprintf("accepted_at %q is outside the range a store keeps", ev.AcceptedAt)}
 	}
 	return number.Submission{ID: id.String(), Value: v, AcceptedAt: number.Truncate(at), RequestID: *ev.RequestID}, nil
+}
+
+// Aggregate returns one message that carries the events of msgs, each a
+// message made by Encode: its body is a JSON array of their bodies, in
+// order, and its attributes are event_type, event_version and event_count
+// (the request ids stay in the events' bodies). One message is returned as
+// it is, so a lone event keeps its single-event form. Several events in one
+// SQS message cut the SQS calls per write, on the producer and the
+// consumer, by their number, and SQS bills a message of up to 64 KiB as one
+// request (docs/benchmarks.md, "Aggregation"); the Kinesis Producer
+// Library calls the same thing record aggregation. msgs must not be empty.
+func Aggregate(msgs []message.Message) message.Message {
+	if len(msgs) == 1 {
+		return msgs[0]
+	}
+	n := len(msgs) + 1
+	for _, m := range msgs {
+		n += len(m.Body)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, m := range msgs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, m.Body...)
+	}
+	b = append(b, ']')
+	return message.Message{
+		Body: string(b),
+		Attributes: map[string]message.Attribute{
+			AttrEventType:    message.String(TypeNumberSubmitted),
+			AttrEventVersion: message.String("1"),
+			AttrEventCount:   message.String(strconv.Itoa(len(msgs))),
+		},
+	}
+}
+
+// Count is how many events m carries: an aggregate's event_count, one for
+// any other message (a single event, or a body that is neither). For
+// metrics only: DecodeMessage reads the body itself, not this attribute.
+func Count(m message.Message) int {
+	return CountOf(m.Text(AttrEventCount))
+}
+
+// CountOf is Count from the event_count attribute's value ("" when absent).
+func CountOf(eventCount string) int {
+	if n, err := strconv.Atoi(eventCount); err == nil && n > 0 {
+		return n
+	}
+	return 1
+}
+
+// Item is one event of a message, as DecodeMessage finds it: its body and
+// either its submission or the error (wrapping ErrInvalidEvent, a
+// *DecodeError) that makes this event alone poison.
+type Item struct {
+	Body       string
+	Submission number.Submission
+	Err        error
+}
+
+// DecodeMessage decodes a message's body: a single event (a JSON object)
+// or an aggregate of them (a JSON array, see Aggregate). It returns one
+// Item per event, each decoded strictly by Decode, so one poison event in
+// an aggregate does not spoil the others. The error (a *DecodeError, reason
+// malformed) is for a body that as a whole is neither: not JSON, or an
+// empty array. A single event that fails Decode is one Item with its Err.
+func DecodeMessage(body string) ([]Item, error) {
+	if !isArray(body) {
+		sub, err := Decode(body)
+		return []Item{{Body: body, Submission: sub, Err: err}}, nil
+	}
+	var raw []jsontext.Value
+	if err := json.Unmarshal([]byte(body), &raw); err != nil {
+		return nil, &DecodeError{ReasonMalformed, "aggregate: " + err.Error()}
+	}
+	if len(raw) == 0 {
+		return nil, &DecodeError{ReasonMalformed, "aggregate: no events"}
+	}
+	items := make([]Item, len(raw))
+	for i, v := range raw {
+		items[i].Body = string(v)
+		items[i].Submission, items[i].Err = Decode(items[i].Body)
+		var de *DecodeError
+		if errors.As(items[i].Err, &de) {
+			items[i].Err = &DecodeError{de.Reason, fmt.Sprintf("event %d of %d: %s", i+1, len(raw), de.Detail)}
+		}
+	}
+	return items, nil
+}
+
+// isArray: the body's first character other than JSON whitespace is '['.
+func isArray(body string) bool {
+	for i := 0; i < len(body); i++ {
+		switch body[i] {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '[':
+			return true
+		}
+		return false
+	}
+	return false
 }
 
 // Sender is a transport that has delivered a message once Send returns nil

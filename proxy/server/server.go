@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
@@ -45,6 +47,13 @@ type Config struct {
 	// Retry-After at once instead of queueing. Negative: off. Defaults to
 	// sqsqueue.DefaultMaxWait.
 	SendMaxWait time.Duration `env:"SQS_SEND_MAX_WAIT"`
+	// SendMaxAggregate is the most posts one SQS message carries
+	// (events.Aggregate): posts that arrive together under concurrency go
+	// as one message, a lone post as its own. 1 turns aggregation off (one
+	// message a post, ten a SendMessageBatch). Defaults to
+	// sqsqueue.DefaultMaxAggregate. Consumers must read aggregates before
+	// a producer writes them: deploy the worker and the SQS function first.
+	SendMaxAggregate int `env:"SQS_SEND_MAX_AGGREGATE"`
 	// RateLimit is requests per second per client to /api (0: off); Burst
 	// defaults to twice that. TrustForwardedFor: behind an ALB, identify
 	// clients by X-Forwarded-For, the entry ForwardedForHops from the right
@@ -69,6 +78,7 @@ type Config struct {
 func (c Config) WithDefaults() Config {
 	send := c.publisherConfig().WithDefaults()
 	c.SendLinger, c.SendBusyRate, c.SendMaxInFlight, c.SendMaxPending, c.SendMaxWait = send.Linger, send.BusyRate, send.MaxInFlight, send.MaxPending, send.MaxWait
+	c.SendMaxAggregate = cmp.Or(c.SendMaxAggregate, send.MaxAggregate)
 	c.ForwardedForHops = cmp.Or(c.ForwardedForHops, httpapi.DefaultForwardedForHops)
 	c.KeyWindow = cmp.Or(c.KeyWindow, number.DefaultKeyWindow)
 	c.MaxInflightWrites = cmp.Or(c.MaxInflightWrites, httpapi.DefaultMaxInflightWrites)
@@ -77,8 +87,12 @@ func (c Config) WithDefaults() Config {
 
 // publisherConfig is the send batching the configuration asks for.
 func (c Config) publisherConfig() sqsqueue.PublisherConfig {
-	return sqsqueue.PublisherConfig{QueueURL: c.QueueURL, Linger: c.SendLinger, BusyRate: c.SendBusyRate, MaxInFlight: c.SendMaxInFlight,
+	pc := sqsqueue.PublisherConfig{QueueURL: c.QueueURL, Linger: c.SendLinger, BusyRate: c.SendBusyRate, MaxInFlight: c.SendMaxInFlight,
 		MaxPending: c.SendMaxPending, MaxWait: c.SendMaxWait}
+	if c.SendMaxAggregate != 1 {
+		pc.Aggregate, pc.MaxAggregate = events.Aggregate, c.SendMaxAggregate
+	}
+	return pc
 }
 
 // maxSendLinger bounds SQS_SEND_LINGER: a POST is answered only once SQS
@@ -272,14 +286,25 @@ func Migrate(ctx context.Context, cfg Config, log zerolog.Logger) error {
 	return nil
 }
 
-// sendCounter records how many messages each SendMessageBatch carries: the
-// SDK's cost is per call, so this says what a write costs in calls.
+// sendCounter records how many events each SendMessageBatch carries (an
+// aggregated message counts its event_count): the SDK's cost is per call,
+// so this says what a write costs in calls.
 type sendCounter struct {
 	next  sqsqueue.SendBatchAPI
 	sizes prometheus.Observer
 }
 
 func (c sendCounter) SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
-	c.sizes.Observe(float64(len(in.Entries)))
+	c.sizes.Observe(float64(eventsIn(in.Entries)))
 	return c.next.SendMessageBatch(ctx, in, optFns...)
+}
+
+// eventsIn counts the events of entries: an aggregate's event_count, one
+// for any other message.
+func eventsIn(entries []types.SendMessageBatchRequestEntry) int {
+	n := 0
+	for _, e := range entries {
+		n += events.CountOf(aws.ToString(e.MessageAttributes[events.AttrEventCount].StringValue))
+	}
+	return n
 }

@@ -34,13 +34,16 @@ type Proxy struct {
 	Requests        *prometheus.CounterVec
 	RequestDuration *prometheus.HistogramVec
 	Enqueue         *prometheus.HistogramVec
-	// SendBatch is the messages per SendMessageBatch call: the SDK's cost
-	// is per call, so this says what a write costs in SQS requests.
+	// SendBatch is the events per SendMessageBatch call (an aggregated
+	// message counts its events): the SDK's cost is per call, so this says
+	// what a write costs in SQS requests.
 	SendBatch prometheus.Histogram
 }
 
-// batchBuckets count messages per SQS call (at most 10).
-var batchBuckets = []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+// batchBuckets count events per SQS call: at most 10 messages, and an
+// aggregated message carries up to sqsqueue.DefaultMaxAggregate (100) by
+// default.
+var batchBuckets = []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 50, 100, 200, 500, 1000}
 
 // NewProxy registers the proxy's figures in reg.
 func NewProxy(reg prometheus.Registerer) *Proxy {
@@ -59,7 +62,7 @@ func NewProxy(reg prometheus.Registerer) *Proxy {
 		}, []string{"outcome"}),
 	}
 	p.SendBatch = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Namespace: Namespace, Name: "sqs_send_batch_size", Help: "Messages per SendMessageBatch call.", Buckets: batchBuckets,
+		Namespace: Namespace, Name: "sqs_send_batch_size", Help: "Events per SendMessageBatch call (an aggregated message counts its events).", Buckets: batchBuckets,
 	})
 	reg.MustRegister(p.Requests, p.RequestDuration, p.Enqueue, p.SendBatch)
 	return p
@@ -114,12 +117,12 @@ const (
 func NewWorker(reg prometheus.Registerer) *Worker {
 	w := &Worker{
 		ReceiveBatch: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Namespace: Namespace, Name: "sqs_receive_batch_size", Help: "Messages per ReceiveMessage call (0: an empty long poll).",
+			Namespace: Namespace, Name: "sqs_receive_batch_size", Help: "Events per ReceiveMessage call (an aggregated message counts its events; 0: an empty long poll).",
 			Buckets: append([]float64{0}, batchBuckets...),
 		}),
 		BatchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Namespace: Namespace, Name: "worker_batch_size", Help: "Messages per persisted batch.",
-			Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000},
+			Namespace: Namespace, Name: "worker_batch_size", Help: "Events per persisted batch (one INSERT; an aggregated message counts its events).",
+			Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 50000},
 		}),
 		Messages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "worker_messages_total",

@@ -31,6 +31,14 @@ const (
 	DefaultMaxPending  = 1024
 	DefaultSendTimeout = 5 * time.Second
 	DefaultMaxWait     = 250 * time.Millisecond
+	// DefaultMaxAggregate is the most Sends one aggregated message carries:
+	// about 25 KiB of events, a 10ms linger's worth at 10,000 posts a
+	// second, and within one 64 KiB billing unit.
+	DefaultMaxAggregate = 100
+	// AggregateBytes bounds an aggregated message: SQS bills each 64 KiB of
+	// a request as one request, so a larger one saves calls but not money,
+	// and a redelivery or a dead letter moves less at once.
+	AggregateBytes = 64 << 10
 )
 
 // PublisherConfig configures a Publisher.
@@ -85,6 +93,16 @@ type PublisherConfig struct {
 	// exceeds it. A late answer helps nobody: the client is told to retry at
 	// once instead of queueing. Defaults to 250ms; negative turns it off.
 	MaxWait time.Duration
+	// Aggregate, when set, combines a batch of Sends into one message
+	// (events.Aggregate), so a call carries up to MaxAggregate of them, and
+	// up to AggregateBytes, instead of MaxBatch: the SQS calls per write, on
+	// this side and the consumer's, fall by that factor. A batch of one goes
+	// as it is. Every Send of an aggregate is answered with its one result.
+	// nil: one message per Send, MaxBatch per SendMessageBatch.
+	Aggregate func([]message.Message) message.Message
+	// MaxAggregate is the most Sends per aggregated message, from 2 to
+	// 1,000. Defaults to 100 (DefaultMaxAggregate).
+	MaxAggregate int
 }
 
 // WithDefaults returns c with each zero field set to its Default…
@@ -97,6 +115,7 @@ func (c PublisherConfig) WithDefaults() PublisherConfig {
 	c.MaxPending = cmp.Or(c.MaxPending, DefaultMaxPending)
 	c.SendTimeout = cmp.Or(c.SendTimeout, DefaultSendTimeout)
 	c.MaxWait = cmp.Or(c.MaxWait, DefaultMaxWait)
+	c.MaxAggregate = cmp.Or(c.MaxAggregate, DefaultMaxAggregate)
 	return c
 }
 
@@ -116,6 +135,8 @@ func (c PublisherConfig) Validate() error {
 		return fmt.Errorf("sqsqueue: BusyRate must be a finite rate of at least 1 a second, got %v", c.BusyRate)
 	case c.Linger < 0:
 		return fmt.Errorf("sqsqueue: Linger must not be negative, got %v", c.Linger)
+	case c.MaxAggregate < 2 || c.MaxAggregate > 1000:
+		return fmt.Errorf("sqsqueue: MaxAggregate must be 2..1000, got %d", c.MaxAggregate)
 	}
 	return nil
 }
@@ -160,9 +181,27 @@ type pending struct {
 // time) and its own, each lasting as long as recent calls did.
 func (p *Publisher) estimatedWait() time.Duration {
 	call := p.callNanos.Load()
-	perWave := int64(p.cfg.MaxBatch * p.cfg.MaxInFlight)
+	perWave := int64(p.perCall() * p.cfg.MaxInFlight)
 	waves := p.waiting.Load()/perWave + 1
 	return time.Duration(waves * call)
+}
+
+// perCall is the most Sends one call carries, and maxBytes the most bytes
+// of their messages (as Message.Size counts them). An aggregate is at most
+// their sum plus a byte an event (the commas and brackets; events with
+// attributes shed them), far under SQS's limit of message.MaxRequestBytes.
+func (p *Publisher) perCall() int {
+	if p.cfg.Aggregate != nil {
+		return p.cfg.MaxAggregate
+	}
+	return p.cfg.MaxBatch
+}
+
+func (p *Publisher) maxBytes() int {
+	if p.cfg.Aggregate != nil {
+		return AggregateBytes
+	}
+	return message.MaxRequestBytes
 }
 
 // observe folds the duration of one call into the moving average (weight
@@ -285,7 +324,8 @@ func (p *Publisher) loop() {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	var linger <-chan time.Time
-	batch := make([]*pending, 0, p.cfg.MaxBatch)
+	perCall, maxBytes := p.perCall(), p.maxBytes()
+	batch := make([]*pending, 0, perCall)
 	size := 0 // bytes in batch, as SQS counts them
 	flush := func() {
 		if len(batch) == 0 {
@@ -297,7 +337,7 @@ func (p *Publisher) loop() {
 		p.sem <- struct{}{}
 		p.sending.Add(int64(len(batch)))
 		p.batches <- batch
-		batch = make([]*pending, 0, p.cfg.MaxBatch)
+		batch = make([]*pending, 0, perCall)
 		size = 0
 		timer.Stop()
 		linger = nil
@@ -310,15 +350,15 @@ func (p *Publisher) loop() {
 				return
 			}
 			busy.arrive(time.Now(), len(batch) > 0 || p.sending.Load() > 0)
-			if size+pd.size > message.MaxRequestBytes {
-				flush() // SQS's limit on the whole request
+			if size+pd.size > maxBytes {
+				flush() // SQS's limit on the whole request, or AggregateBytes
 			}
 			batch = append(batch, pd)
 			size += pd.size
 			// A full batch goes; so does one that finds no send in flight
 			// unless company is expected (a lone user does not wait for the
 			// linger). Under concurrency the batch lingers to fill up.
-			if len(batch) >= p.cfg.MaxBatch || (len(p.sem) == 0 && !busy.expected()) {
+			if len(batch) >= perCall || (len(p.sem) == 0 && !busy.expected()) {
 				flush()
 			} else if len(batch) == 1 {
 				timer.Reset(p.cfg.Linger)
@@ -380,8 +420,9 @@ func (c *company) expected() bool { return c.overlapped && c.gap < c.busyGap }
 // nobodyCame records a linger that ended alone.
 func (c *company) nobodyCame() { c.overlapped = false }
 
-// send makes the SendMessageBatch call for batch and returns each
-// message's error; answer tells the callers.
+// send makes the SendMessageBatch call for batch (one aggregated message,
+// when Aggregate is set) and returns each message's error; answer tells the
+// callers.
 func (p *Publisher) send(batch []*pending) []error {
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.SendTimeout)
 	defer cancel()
@@ -390,7 +431,16 @@ func (p *Publisher) send(batch []*pending) []error {
 		msgs[i] = pd.msg
 	}
 	start := time.Now()
-	errs := sendChunk(ctx, p.api, p.cfg.QueueURL, msgs)
+	var errs []error
+	if p.cfg.Aggregate != nil && len(msgs) > 1 {
+		err := sendChunk(ctx, p.api, p.cfg.QueueURL, []message.Message{p.cfg.Aggregate(msgs)})[0]
+		errs = make([]error, len(msgs))
+		for i := range errs {
+			errs[i] = err
+		}
+	} else {
+		errs = sendChunk(ctx, p.api, p.cfg.QueueURL, msgs)
+	}
 	p.observe(time.Since(start))
 	p.waiting.Add(-int64(len(batch)))
 	p.sending.Add(-int64(len(batch)))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/numbers-app/numbers/events"
 	"github.com/numbers-app/numbers/shared/clock"
 	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/number"
@@ -44,7 +45,10 @@ type Config struct {
 	Pollers int `env:"WORKER_POLLERS"`
 	// Flushers is the number of batches persisted concurrently. Defaults to 2.
 	Flushers int `env:"WORKER_FLUSHERS"`
-	// FlushSize is the most messages per database batch. Defaults to 500.
+	// FlushSize is the most events per database batch (an aggregated
+	// message counts its events, events.Count): a flusher stops waiting for
+	// more once it holds this many, so one batch holds at most FlushSize
+	// plus one receive's worth. Defaults to 500.
 	FlushSize int `env:"WORKER_FLUSH_SIZE"`
 	// FlushInterval is the longest a flusher waits for more messages once it
 	// holds some, and it waits only while more are on their way: after a
@@ -343,18 +347,20 @@ func (c *Consumer) flushLoop(ctx, work context.Context, in <-chan received) {
 			return
 		}
 		batch := append([]message.Message(nil), first.msgs...)
+		n := eventsIn(first.msgs)
 		more := first.more
 		if more {
 			deadline.Reset(c.cfg.FlushInterval)
 		}
 	fill:
-		for more && len(batch) < c.cfg.FlushSize {
+		for more && n < c.cfg.FlushSize {
 			select {
 			case r, ok := <-in:
 				if !ok {
 					break fill
 				}
 				batch = append(batch, r.msgs...)
+				n += eventsIn(r.msgs)
 				more = r.more
 			case <-deadline.C:
 				break fill
@@ -363,6 +369,15 @@ func (c *Consumer) flushLoop(ctx, work context.Context, in <-chan received) {
 		deadline.Stop()
 		c.flush(ctx, work, batch)
 	}
+}
+
+// eventsIn counts the events msgs carry (events.Count).
+func eventsIn(msgs []message.Message) int {
+	n := 0
+	for _, m := range msgs {
+		n += events.Count(m)
+	}
+	return n
 }
 
 func (c *Consumer) flush(ctx, work context.Context, batch []message.Message) {

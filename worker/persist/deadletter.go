@@ -37,14 +37,15 @@ type DeadLetterError struct {
 	// Failed are the indexes, in the batch given to Process, of the poison
 	// messages left in the main queue; they are also in Result.Failed.
 	Failed []int
-	// Of is how many poison messages the batch had.
-	Of int
+	// NotMoved is how many dead letters the queue did not take, of Of: a
+	// letter is a poison message, or one poison event of an aggregate.
+	NotMoved, Of int
 	// Err is the queue's error; nil when it gave none.
 	Err error
 }
 
 func (e *DeadLetterError) Error() string {
-	msg := fmt.Sprintf("%v: %d of %d", ErrDeadLetter, len(e.Failed), e.Of)
+	msg := fmt.Sprintf("%v: %d of %d", ErrDeadLetter, e.NotMoved, e.Of)
 	if e.Err != nil {
 		msg += ": " + e.Err.Error()
 	}
@@ -154,13 +155,15 @@ func cleanText(s string, n int) string {
 	return s[:cut]
 }
 
-// sendDeadLetters sends the dead letters of the poison messages at indexes
-// idx of the batch and says which are done (in the DLQ) and which failed
-// (left in the main queue). Nothing counts as moved that the DLQ did not
-// report as taken. A failure gets its own log line and an error wrapping
-// ErrDeadLetter (a *DeadLetterError, with the adapter's classification), so
-// it is not taken for a database problem.
-func (p *Persister) sendDeadLetters(ctx context.Context, letters []message.Message, idx []int) (done, failed []int, err error) {
+// sendDeadLetters sends the dead letters of a batch's poison messages and
+// events; letterOf[k] is the index in the batch of the message letters[k]
+// comes from. It returns how many letters the DLQ took and the indexes of
+// the messages (ascending, each once) with a letter it did not take: those
+// stay in the main queue, whole. Nothing counts as moved that the DLQ did
+// not report as taken. A failure gets its own log line and an error
+// wrapping ErrDeadLetter (a *DeadLetterError, with the adapter's
+// classification), so it is not taken for a database problem.
+func (p *Persister) sendDeadLetters(ctx context.Context, letters []message.Message, letterOf []int) (moved int, failed []int, err error) {
 	notSent, sendErr := p.DLQ.SendBatch(ctx, letters)
 	if sendErr != nil && len(notSent) == 0 {
 		notSent = make([]int, len(letters)) // an error without indexes: nothing is known to be sent
@@ -172,17 +175,18 @@ func (p *Persister) sendDeadLetters(ctx context.Context, letters []message.Messa
 	for _, k := range notSent {
 		bad[k] = true
 	}
-	for k, i := range idx {
-		if bad[k] {
+	for k, i := range letterOf {
+		if !bad[k] {
+			moved++
+		} else if !slices.Contains(failed, i) {
 			failed = append(failed, i)
-		} else {
-			done = append(done, i)
 		}
 	}
+	sort.Ints(failed)
 	if len(failed) > 0 {
-		err = &DeadLetterError{Failed: failed, Of: len(letters), Err: sendErr}
-		p.Log.Error().Err(err).Int("not_moved", len(failed)).
+		err = &DeadLetterError{Failed: failed, NotMoved: len(bad), Of: len(letters), Err: sendErr}
+		p.Log.Error().Err(err).Int("not_moved", len(bad)).
 			Msg("dead-letter queue unavailable: poison messages stay in the main queue and are tried again")
 	}
-	return done, failed, err
+	return moved, failed, err
 }

@@ -27,8 +27,12 @@ type Result struct {
 	Failed []int
 	// Stored counts rows that were new; Duplicates those already stored.
 	Stored, Duplicates int
-	// Poisoned counts messages moved to the dead-letter queue.
+	// Poisoned counts dead letters sent: poison messages, and poison events
+	// of aggregates (each goes alone).
 	Poisoned int
+	// Events counts the events of the batch's messages (an aggregate
+	// carries several), poison ones included.
+	Events int
 	// Err is the transient error behind Failed, if any.
 	Err error
 }
@@ -57,70 +61,120 @@ func (p *Persister) Process(ctx context.Context, msgs []message.Message) Result 
 	start := time.Now()
 	res := p.process(ctx, msgs)
 	if p.Metrics != nil {
-		p.Metrics.ObserveBatch(len(msgs), res.Stored, res.Duplicates, res.Poisoned, len(res.Failed), time.Since(start))
+		p.Metrics.ObserveBatch(res.Events, res.Stored, res.Duplicates, res.Poisoned, len(res.Failed), time.Since(start))
 	}
 	return res
 }
 
 func (p *Persister) process(ctx context.Context, msgs []message.Message) Result {
 	var res Result
+	failed := make([]bool, len(msgs))
 	subs := make([]number.Submission, 0, len(msgs))
-	valid := make([]int, 0, len(msgs))
+	var valid []int // messages with at least one event to store
+	nValid := 0     // events to store, duplicates included
 	seen := make(map[string]bool, len(msgs))
-	var poison []message.Message
-	var poisonIdx []int
+	// letters are the dead letters to send, letterOf the message each
+	// comes from: a whole message, or one event of an aggregate.
+	var letters []message.Message
+	var letterOf []int
 	for i, m := range msgs {
-		sub, err := events.Decode(m.Body)
+		items, err := events.DecodeMessage(m.Body)
+		res.Events += max(len(items), 1)
 		if err != nil {
-			var de *events.DecodeError
-			reason, detail := "invalid", err.Error()
-			if errors.As(err, &de) {
-				reason, detail = de.Reason, de.Detail
-			}
-			p.Log.Warn().Str("message_id", m.ID).Str("request_id", m.Text(events.AttrRequestID)).
-				Str("reason", reason).Str("detail", detail).Msg("poison message: moving to the dead-letter queue")
-			poison = append(poison, p.deadLetter(m, reason, detail))
-			poisonIdx = append(poisonIdx, i)
+			letters = append(letters, p.poison(m, m, err))
+			letterOf = append(letterOf, i)
 			continue
 		}
-		valid = append(valid, i)
-		// Several deliveries of one event in a batch store one row; the
-		// insert would skip them too, this just keeps the statement small.
-		if !seen[sub.ID] {
-			seen[sub.ID] = true
-			subs = append(subs, sub)
+		toStore := false
+		for _, it := range items {
+			if it.Err != nil {
+				letter := m
+				if len(items) > 1 {
+					letter = eventOf(m, it.Body)
+				}
+				letters = append(letters, p.poison(m, letter, it.Err))
+				letterOf = append(letterOf, i)
+				continue
+			}
+			toStore = true
+			nValid++
+			// Several deliveries of one event in a batch store one row; the
+			// insert would skip them too, this just keeps the statement small.
+			if !seen[it.Submission.ID] {
+				seen[it.Submission.ID] = true
+				subs = append(subs, it.Submission)
+			}
+		}
+		if toStore {
+			valid = append(valid, i)
 		}
 	}
 
-	if len(poison) > 0 {
-		done, failed, err := p.sendDeadLetters(ctx, poison, poisonIdx)
-		res.Done = append(res.Done, done...)
-		res.Failed = append(res.Failed, failed...)
-		res.Poisoned += len(done)
+	if len(letters) > 0 {
+		moved, notMoved, err := p.sendDeadLetters(ctx, letters, letterOf)
+		for _, i := range notMoved {
+			failed[i] = true
+		}
+		res.Poisoned += moved
 		res.Err = err
 	}
 
 	if len(subs) > 0 {
 		n, err := p.Store.Insert(ctx, subs)
 		if err != nil {
-			res.Failed = append(res.Failed, valid...)
-			res.Err = errors.Join(res.Err, fmt.Errorf("store %d numbers: %w", len(subs), err))
-			return res
-		}
-		res.Stored = n
-		res.Duplicates = len(valid) - n
-		if p.Metrics != nil {
-			now := p.Now()
-			for _, sub := range subs {
-				p.Metrics.ObserveLag(now.Sub(sub.AcceptedAt))
-			}
-		}
-		res.Done = append(res.Done, valid...)
-		if p.Log.GetLevel() <= zerolog.DebugLevel {
 			for _, i := range valid {
-				p.Log.Debug().Str("message_id", msgs[i].ID).Str("request_id", msgs[i].Text(events.AttrRequestID)).Msg("stored")
+				failed[i] = true
+			}
+			res.Err = errors.Join(res.Err, fmt.Errorf("store %d numbers: %w", len(subs), err))
+		} else {
+			res.Stored = n
+			res.Duplicates = nValid - n
+			if p.Metrics != nil {
+				now := p.Now()
+				for _, sub := range subs {
+					p.Metrics.ObserveLag(now.Sub(sub.AcceptedAt))
+				}
+			}
+			if p.Log.GetLevel() <= zerolog.DebugLevel {
+				for _, sub := range subs {
+					p.Log.Debug().Str("id", sub.ID).Str("request_id", sub.RequestID).Msg("stored")
+				}
 			}
 		}
 	}
+	for i := range msgs {
+		if failed[i] {
+			res.Failed = append(res.Failed, i)
+		} else {
+			res.Done = append(res.Done, i)
+		}
+	}
 	return res
+}
+
+// poison logs why letter (m itself, or one event of the aggregate m) is
+// poison and returns its dead letter.
+func (p *Persister) poison(m, letter message.Message, err error) message.Message {
+	var de *events.DecodeError
+	reason, detail := "invalid", err.Error()
+	if errors.As(err, &de) {
+		reason, detail = de.Reason, de.Detail
+	}
+	p.Log.Warn().Str("message_id", m.ID).Str("request_id", letter.Text(events.AttrRequestID)).
+		Str("reason", reason).Str("detail", detail).Msg("poison message: moving to the dead-letter queue")
+	return p.deadLetter(letter, reason, detail)
+}
+
+// eventOf is one event of the aggregate m as a message of its own, so a
+// poison event goes to the dead-letter queue alone, with its own reason,
+// and a replay sends only it: m's id and attributes (its replay count
+// among them) but not its event count.
+func eventOf(m message.Message, body string) message.Message {
+	attrs := make(map[string]message.Attribute, len(m.Attributes))
+	for k, a := range m.Attributes {
+		if k != events.AttrEventCount {
+			attrs[k] = a
+		}
+	}
+	return message.Message{ID: m.ID, Body: body, Attributes: attrs}
 }

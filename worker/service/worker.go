@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 
+	"github.com/numbers-app/numbers/events"
 	"github.com/numbers-app/numbers/shared/config"
 	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/metrics"
@@ -113,8 +114,9 @@ func NewWorker(ctx context.Context, cfg Config, log zerolog.Logger, opts WorkerO
 // Close closes the store.
 func (w *Worker) Close() { w.Core.Close() }
 
-// receiveCounter records how many messages each ReceiveMessage brought:
-// the SDK's cost is per call, so this says what a message costs in calls.
+// receiveCounter records how many events each ReceiveMessage brought (an
+// aggregated message counts its event_count): the SDK's cost is per call,
+// so this says what a write costs in calls.
 type receiveCounter struct {
 	sqsqueue.Queue
 	sizes prometheus.Observer
@@ -123,7 +125,11 @@ type receiveCounter struct {
 func (q receiveCounter) Receive(ctx context.Context, maxMessages int, wait time.Duration) ([]message.Message, error) {
 	msgs, err := q.Queue.Receive(ctx, maxMessages, wait)
 	if err == nil {
-		q.sizes.Observe(float64(len(msgs)))
+		n := 0
+		for _, m := range msgs {
+			n += events.Count(m)
+		}
+		q.sizes.Observe(float64(n))
 	}
 	return msgs, err
 }
