@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -194,4 +195,98 @@ func FuzzEncodeIsWhatJSONMarshalWrites(f *testing.F) {
 		require.NoError(t, json.Unmarshal(want, &ref))
 		require.Equal(t, ref, got)
 	})
+}
+
+// encoded is the message of a valid submission of v.
+func encoded(t *testing.T, v int64) message.Message {
+	t.Helper()
+	m, err := events.Encode(number.Submission{ID: uuid.NewString(), Value: v, AcceptedAt: time.Now(), RequestID: "rq-" + strconv.FormatInt(v, 10)})
+	require.NoError(t, err)
+	return m
+}
+
+func TestAnAggregateCarriesItsEventsInOrderAndDecodesToEachOfThem(t *testing.T) {
+	msgs := []message.Message{encoded(t, 1), encoded(t, 2), encoded(t, 3)}
+	agg := events.Aggregate(msgs)
+	assert.True(t, json.Valid([]byte(agg.Body)), "the body is JSON: %s", agg.Body)
+	assert.Equal(t, "3", agg.Text(events.AttrEventCount))
+	assert.Equal(t, 3, events.Count(agg))
+	assert.Equal(t, events.TypeNumberSubmitted, agg.Text(events.AttrEventType))
+	assert.Equal(t, "1", agg.Text(events.AttrEventVersion))
+	assert.Empty(t, agg.Text(events.AttrRequestID), "the request ids stay in the events")
+	require.NoError(t, agg.Validate(), "SQS takes it")
+
+	items, err := events.DecodeMessage(agg.Body)
+	require.NoError(t, err)
+	require.Len(t, items, 3)
+	for i, it := range items {
+		require.NoError(t, it.Err)
+		want, err := events.Decode(msgs[i].Body)
+		require.NoError(t, err)
+		assert.Equal(t, want, it.Submission, "event %d", i)
+		assert.JSONEq(t, msgs[i].Body, it.Body, "each item keeps its event's body, for a dead letter of its own")
+	}
+}
+
+func TestALoneEventKeepsItsSingleEventForm(t *testing.T) {
+	m := encoded(t, 7)
+	assert.Equal(t, m, events.Aggregate([]message.Message{m}))
+	assert.Equal(t, 1, events.Count(m))
+
+	items, err := events.DecodeMessage(m.Body)
+	require.NoError(t, err)
+	require.Len(t, items, 1)
+	require.NoError(t, items[0].Err)
+	assert.EqualValues(t, 7, items[0].Submission.Value)
+	assert.Equal(t, m.Body, items[0].Body)
+
+	items, err = events.DecodeMessage("not json")
+	require.NoError(t, err, "a single body that fails is one poison item, as Decode says")
+	require.Len(t, items, 1)
+	assert.ErrorIs(t, items[0].Err, events.ErrInvalidEvent)
+}
+
+func TestOnePoisonEventInAnAggregateSpoilsOnlyItself(t *testing.T) {
+	a, c := encoded(t, 1), encoded(t, 3)
+	body := " \n[" + a.Body + `,{"type":"number.submitted","version":2},` + c.Body + "]"
+	items, err := events.DecodeMessage(body)
+	require.NoError(t, err)
+	require.Len(t, items, 3)
+	require.NoError(t, items[0].Err)
+	require.NoError(t, items[2].Err)
+	var de *events.DecodeError
+	require.ErrorAs(t, items[1].Err, &de)
+	assert.Equal(t, events.ReasonUnknownVersion, de.Reason)
+	assert.Contains(t, de.Detail, "event 2 of 3", "the detail says which event of the message")
+	assert.JSONEq(t, `{"type":"number.submitted","version":2}`, items[1].Body)
+}
+
+func TestABodyThatIsNoAggregateIsPoisonAsAWhole(t *testing.T) {
+	for name, body := range map[string]string{
+		"empty array":       "[]",
+		"broken array":      "[" + encoded(t, 1).Body,
+		"trailing data":     "[" + encoded(t, 1).Body + "] x",
+		"nested, then data": "[[1]]x",
+	} {
+		t.Run(name, func(t *testing.T) {
+			items, err := events.DecodeMessage(body)
+			assert.Nil(t, items)
+			var de *events.DecodeError
+			require.ErrorAs(t, err, &de)
+			assert.Equal(t, events.ReasonMalformed, de.Reason)
+			assert.ErrorIs(t, err, events.ErrInvalidEvent)
+		})
+	}
+	items, err := events.DecodeMessage("[[1],2]")
+	require.NoError(t, err, "an array of anything is an aggregate; each element is judged alone")
+	require.Len(t, items, 2)
+	for _, it := range items {
+		assert.ErrorIs(t, it.Err, events.ErrInvalidEvent)
+	}
+}
+
+func TestCountReadsTheEventCountAndElseOne(t *testing.T) {
+	for in, want := range map[string]int{"": 1, "1": 1, "24": 24, "0": 1, "-3": 1, "x": 1} {
+		assert.Equal(t, want, events.CountOf(in), "event_count %q", in)
+	}
 }

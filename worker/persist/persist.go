@@ -73,27 +73,24 @@ func (p *Persister) process(ctx context.Context, msgs []message.Message) Result 
 	var valid []int // messages with at least one event to store
 	nValid := 0     // events to store, duplicates included
 	seen := make(map[string]bool, len(msgs))
-	// letters are the dead letters to send, letterOf the message each
-	// comes from: a whole message, or one event of an aggregate.
-	var letters []message.Message
-	var letterOf []int
+	// letters are the poison found: a whole message, or one event of an
+	// aggregate.
+	var letters []letter
 	for i, m := range msgs {
 		items, err := events.DecodeMessage(m.Body)
 		res.Events += max(len(items), 1)
 		if err != nil {
-			letters = append(letters, p.poison(m, m, err))
-			letterOf = append(letterOf, i)
+			letters = append(letters, letter{of: i, m: m, body: m, err: err})
 			continue
 		}
 		toStore := false
 		for _, it := range items {
 			if it.Err != nil {
-				letter := m
+				body := m
 				if len(items) > 1 {
-					letter = eventOf(m, it.Body)
+					body = eventOf(m, it.Body)
 				}
-				letters = append(letters, p.poison(m, letter, it.Err))
-				letterOf = append(letterOf, i)
+				letters = append(letters, letter{of: i, m: m, body: body, err: it.Err})
 				continue
 			}
 			toStore = true
@@ -110,22 +107,13 @@ func (p *Persister) process(ctx context.Context, msgs []message.Message) Result 
 		}
 	}
 
-	if len(letters) > 0 {
-		moved, notMoved, err := p.sendDeadLetters(ctx, letters, letterOf)
-		for _, i := range notMoved {
-			failed[i] = true
-		}
-		res.Poisoned += moved
-		res.Err = err
-	}
-
 	if len(subs) > 0 {
 		n, err := p.Store.Insert(ctx, subs)
 		if err != nil {
 			for _, i := range valid {
 				failed[i] = true
 			}
-			res.Err = errors.Join(res.Err, fmt.Errorf("store %d numbers: %w", len(subs), err))
+			res.Err = fmt.Errorf("store %d numbers: %w", len(subs), err)
 		} else {
 			res.Stored = n
 			res.Duplicates = nValid - n
@@ -142,6 +130,27 @@ func (p *Persister) process(ctx context.Context, msgs []message.Message) Result 
 			}
 		}
 	}
+
+	// A poison message goes to the DLQ even while the database is down:
+	// it is done either way. A poison event of an aggregate waits for its
+	// good events to be stored: the aggregate comes back whole until they
+	// are, and dead-lettering its poison event on every try would leave a
+	// copy in the DLQ each time.
+	var send []message.Message
+	var sendOf []int
+	for _, l := range letters {
+		if !failed[l.of] {
+			send, sendOf = append(send, p.poison(l)), append(sendOf, l.of)
+		}
+	}
+	if len(send) > 0 {
+		moved, notMoved, err := p.sendDeadLetters(ctx, send, sendOf)
+		for _, i := range notMoved {
+			failed[i] = true
+		}
+		res.Poisoned += moved
+		res.Err = errors.Join(res.Err, err)
+	}
 	for i := range msgs {
 		if failed[i] {
 			res.Failed = append(res.Failed, i)
@@ -152,17 +161,25 @@ func (p *Persister) process(ctx context.Context, msgs []message.Message) Result 
 	return res
 }
 
-// poison logs why letter (m itself, or one event of the aggregate m) is
-// poison and returns its dead letter.
-func (p *Persister) poison(m, letter message.Message, err error) message.Message {
+// letter is poison found in message of of a batch: m itself (body is m),
+// or one event of the aggregate m (body is that event as a message of its
+// own), and why.
+type letter struct {
+	of      int
+	m, body message.Message
+	err     error
+}
+
+// poison logs why l is poison and returns its dead letter.
+func (p *Persister) poison(l letter) message.Message {
 	var de *events.DecodeError
-	reason, detail := "invalid", err.Error()
-	if errors.As(err, &de) {
+	reason, detail := "invalid", l.err.Error()
+	if errors.As(l.err, &de) {
 		reason, detail = de.Reason, de.Detail
 	}
-	p.Log.Warn().Str("message_id", m.ID).Str("request_id", letter.Text(events.AttrRequestID)).
+	p.Log.Warn().Str("message_id", l.m.ID).Str("request_id", l.body.Text(events.AttrRequestID)).
 		Str("reason", reason).Str("detail", detail).Msg("poison message: moving to the dead-letter queue")
-	return p.deadLetter(letter, reason, detail)
+	return p.deadLetter(l.body, reason, detail)
 }
 
 // eventOf is one event of the aggregate m as a message of its own, so a

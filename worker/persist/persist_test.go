@@ -107,3 +107,112 @@ func TestTransientFailuresAreReportedPerMessage(t *testing.T) {
 	assert.Equal(t, []int{0}, res.Done)
 	assert.Equal(t, []int{1}, res.Failed, "poison that could not be dead-lettered is left for the redrive policy")
 }
+
+func TestAnAggregateStoresItsEventsAndDeadLettersItsPoisonEventAlone(t *testing.T) {
+	t.Parallel()
+	store := testenv.Store(t)
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	p := &persist.Persister{Store: store, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: func() time.Time { return fixed }}
+
+	a, b, c := good(t, 1), good(t, 2), good(t, 3)
+	const poison = `{"type":"number.submitted","version":2}`
+	agg := events.Aggregate([]message.Message{a, {Body: poison}, b, a})
+	agg.ID = "agg-1"
+	agg.Attributes[message.AttrReplayCount] = message.String("1")
+	res := p.Process(context.Background(), []message.Message{agg, c})
+	require.NoError(t, res.Err)
+	assert.Equal(t, []int{0, 1}, res.Done, "the aggregate is done: its events stored and its poison event dead-lettered")
+	assert.Empty(t, res.Failed)
+	assert.Equal(t, 3, res.Stored, "a, b and c")
+	assert.Equal(t, 1, res.Duplicates, "a twice in the aggregate")
+	assert.Equal(t, 1, res.Poisoned)
+	assert.Equal(t, 5, res.Events)
+
+	n, err := store.Count(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 3, n)
+
+	dead, err := qs.DLQ.Receive(context.Background(), 10, time.Second)
+	require.NoError(t, err)
+	require.Len(t, dead, 1)
+	assert.JSONEq(t, poison, dead[0].Body, "the poison event alone, so a replay sends only it")
+	assert.Equal(t, events.ReasonUnknownVersion, dead[0].Text(message.AttrDLQReason))
+	assert.Contains(t, dead[0].Text(message.AttrDLQDetail), "event 2 of 4")
+	assert.Equal(t, "agg-1", dead[0].Text(message.AttrDLQMessageID))
+	assert.Equal(t, "1", dead[0].Text(message.AttrReplayCount), "the aggregate's replay count goes with it")
+	assert.Empty(t, dead[0].Text(events.AttrEventCount), "it is no aggregate")
+
+	// SQS delivers the aggregate again: nothing new is stored.
+	res = p.Process(context.Background(), []message.Message{events.Aggregate([]message.Message{a, b})})
+	require.NoError(t, res.Err)
+	assert.Equal(t, 0, res.Stored)
+	assert.Equal(t, 2, res.Duplicates)
+}
+
+func TestAMalformedAggregateIsDeadLetteredWhole(t *testing.T) {
+	t.Parallel()
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	p := &persist.Persister{Store: testenv.Store(t), DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
+	body := "[" + good(t, 1).Body + ","
+	res := p.Process(context.Background(), []message.Message{{ID: "m", Body: body}})
+	require.NoError(t, res.Err)
+	assert.Equal(t, []int{0}, res.Done)
+	assert.Equal(t, 0, res.Stored)
+	dead, err := qs.DLQ.Receive(context.Background(), 10, time.Second)
+	require.NoError(t, err)
+	require.Len(t, dead, 1)
+	assert.Equal(t, body, dead[0].Body)
+	assert.Equal(t, events.ReasonMalformed, dead[0].Text(message.AttrDLQReason))
+}
+
+func TestAnAggregateWhosePoisonEventTheDLQRefusesStaysWhole(t *testing.T) {
+	t.Parallel()
+	store := testenv.Store(t)
+	p := &persist.Persister{Store: store, DLQ: failingDLQ{}, Log: testenv.Logger(t), Now: time.Now}
+	a, b := good(t, 1), good(t, 2)
+	agg := events.Aggregate([]message.Message{a, {Body: "{}"}, {Body: "[]"}})
+	res := p.Process(context.Background(), []message.Message{agg, b})
+	assert.Equal(t, []int{1}, res.Done)
+	assert.Equal(t, []int{0}, res.Failed, "the aggregate stays in the queue, once, until its poison events are moved")
+	assert.Equal(t, 0, res.Poisoned)
+	var dl *persist.DeadLetterError
+	require.ErrorAs(t, res.Err, &dl)
+	assert.Equal(t, []int{0}, dl.Failed, "message indexes, each once")
+	assert.Equal(t, 2, dl.NotMoved)
+	assert.Equal(t, 2, dl.Of)
+	n, err := store.Count(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 2, n, "its good event is stored meanwhile; the redelivery finds it stored")
+}
+
+func TestAnAggregateWhoseInsertFailsStaysWholeAfterItsPoisonIsMoved(t *testing.T) {
+	t.Parallel()
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	p := &persist.Persister{Store: failingWriter{}, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
+	agg := events.Aggregate([]message.Message{good(t, 1), {Body: "{}"}})
+	res := p.Process(context.Background(), []message.Message{agg, {ID: "p", Body: "junk"}})
+	assert.Equal(t, []int{1}, res.Done, "the poison message is moved")
+	assert.Equal(t, []int{0}, res.Failed, "the aggregate is tried again for its good event")
+	assert.ErrorIs(t, res.Err, number.ErrUnavailable)
+	assert.Equal(t, 1, res.Poisoned, "the poison message; the aggregate's poison event waits for its good one")
+}
+
+func TestAnAggregateTriedAgainWhileTheDatabaseIsDownDeadLettersItsPoisonEventOnce(t *testing.T) {
+	t.Parallel()
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	agg := events.Aggregate([]message.Message{good(t, 1), {Body: "{}"}})
+	down := &persist.Persister{Store: failingWriter{}, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
+	for range 3 {
+		res := down.Process(context.Background(), []message.Message{agg})
+		assert.Equal(t, []int{0}, res.Failed)
+		assert.Equal(t, 0, res.Poisoned, "its poison event waits for its good one")
+	}
+	up := &persist.Persister{Store: testenv.Store(t), DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
+	res := up.Process(context.Background(), []message.Message{agg})
+	require.NoError(t, res.Err)
+	assert.Equal(t, []int{0}, res.Done)
+	assert.Equal(t, 1, res.Poisoned)
+	dead, err := qs.DLQ.Receive(context.Background(), 10, time.Second)
+	require.NoError(t, err)
+	assert.Len(t, dead, 1, "one dead letter for the poison event, not one per try")
+}
