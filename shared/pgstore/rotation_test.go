@@ -174,9 +174,16 @@ func TestPasswordRotationUnderLoadLosesNothingAndShowsNoError(t *testing.T) {
 	}
 
 	progress(200)
-	// A rotation as RDS does it: the database first, then the secret;
-	// then every connection ends, so new ones are needed.
+	// A rotation as Secrets Manager runs it: createSecret puts the new
+	// password in the pending version, setSecret sets it in the database,
+	// finishSecret makes it current; then every connection ends, so new
+	// ones are needed. A connection opened between setSecret and
+	// finishSecret finds the pending version. Rotations come days apart,
+	// past MinRefresh since the last read (the sleep; without it a refusal
+	// right after the first read would, by design, not read again).
+	time.Sleep(150 * time.Millisecond)
 	readsBefore := secret.readCount()
+	secret.setPending("app", "second-password")
 	mustExec(`ALTER ROLE app PASSWORD 'second-password'`)
 	secret.set("app", "second-password")
 	terminateApp()
