@@ -9,7 +9,8 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// batchFigure is a Prometheus histogram of messages per SQS call.
+// batchFigure is a Prometheus histogram of events per SQS call (an
+// aggregated message counts its events).
 type batchFigure struct {
 	name, url, metric string
 }
@@ -29,7 +30,7 @@ func readBatches(ctx context.Context, figs []batchFigure) map[string]histSum {
 	return out
 }
 
-// perCall is the mean messages per call between two readings.
+// perCall is the mean events per call between two readings.
 func perCall(before, after map[string]histSum) map[string]float64 {
 	out := map[string]float64{}
 	for name, a := range after {

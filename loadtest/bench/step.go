@@ -57,9 +57,11 @@ type step struct {
 	// message stored), and cores used during the attack by every process
 	// that shares the machine.
 	PerWrite map[string]float64 `json:"cpu_us_per_write"`
-	// MessagesPerCall is how full the calls were: messages per
-	// SendMessageBatch ("send"), per ReceiveMessage ("receive") and per
-	// batch the worker persisted, one INSERT each ("persist").
+	// MessagesPerCall is how full the calls were: events (an aggregated
+	// message counts its events) per SendMessageBatch ("send"), per
+	// ReceiveMessage ("receive") and per batch the worker persisted, one
+	// INSERT each ("persist"). The JSON name is kept from before
+	// aggregation, for runs on record.
 	MessagesPerCall map[string]float64 `json:"sqs_messages_per_call,omitempty"`
 	Cores           map[string]float64 `json:"cores"`
 	Holds           bool               `json:"holds"`
@@ -169,7 +171,7 @@ func (r *runner) run(ctx context.Context, t target, rate int, d time.Duration) (
 	s.judge(t.mustStore)
 	calls := ""
 	if len(s.MessagesPerCall) > 0 {
-		calls = fmt.Sprintf("  msgs/call send %.1f, receive %.1f, insert %.1f", s.MessagesPerCall["send"], s.MessagesPerCall["receive"], s.MessagesPerCall["persist"])
+		calls = fmt.Sprintf("  events/call send %.1f, receive %.1f, insert %.1f", s.MessagesPerCall["send"], s.MessagesPerCall["receive"], s.MessagesPerCall["persist"])
 	}
 	fmt.Fprintf(r.log, "  %-8s %5d/s: sent %6d  2xx %6d  503 %5d  errors %4d  p99 %7.1f ms  stored %6d lost %d dup %d  µs/write %s%s  %s\n",
 		t.name, rate, s.Sent, s.OK, s.Status503, s.Timeouts+s.ConnErrors, s.P99, s.Stored, s.Lost, s.Duplicates, fmtMap(s.PerWrite), calls, verdict(s))

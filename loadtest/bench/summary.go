@@ -73,11 +73,11 @@ func summarize(w io.Writer, c config, runs []runResult) {
 		ratio(fmt.Sprintf("ratio/%d/original-floor", rate), "original / floor", func(s map[string]step) float64 {
 			return perWrite(s["original"], "original") / perWrite(s["floor"], "floor")
 		})
-		row("", "messages per SendMessageBatch (proxy)", "%.1f", func(r runResult) float64 { return nanIfZero(fixed(r, "numbers", rate).MessagesPerCall["send"]) })
-		row("", "messages per ReceiveMessage (worker)", "%.1f", func(r runResult) float64 {
+		row("", "events per SendMessageBatch (proxy; an aggregated message counts its events)", "%.1f", func(r runResult) float64 { return nanIfZero(fixed(r, "numbers", rate).MessagesPerCall["send"]) })
+		row("", "events per ReceiveMessage (worker)", "%.1f", func(r runResult) float64 {
 			return nanIfZero(fixed(r, "numbers", rate).MessagesPerCall["receive"])
 		})
-		row("", "messages per persisted batch, one INSERT (worker)", "%.1f", func(r runResult) float64 {
+		row("", "events per persisted batch, one INSERT (worker)", "%.1f", func(r runResult) float64 {
 			return nanIfZero(fixed(r, "numbers", rate).MessagesPerCall["persist"])
 		})
 		section(fmt.Sprintf("cores in use during numbers at %d/s", rate))
@@ -221,7 +221,7 @@ func byRate(w io.Writer, runs []runResult) {
 	}
 	rates := slices.Sorted(maps.Keys(steps))
 	fmt.Fprintln(w, "\nnumbers by rate, every step that held in any run (medians; the inputs of docs/capacity.md):")
-	fmt.Fprintln(w, "| rate (/s) | steps | proxy µs a write | messages per send | proxy cores | worker µs a message | messages per receive | rows per INSERT | worker cores | local SQS cores | Postgres cores | accept p99 (ms) |")
+	fmt.Fprintln(w, "| rate (/s) | steps | proxy µs a write | events per send | proxy cores | worker µs a write | events per receive | rows per INSERT | worker cores | local SQS cores | Postgres cores | accept p99 (ms) |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, rate := range rates {
 		ss := steps[rate]
