@@ -79,7 +79,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	// are ratios (2.5× the original's, 80% of the local SQS's raw rate), and
 	// steps of a third (4,800 to 6,400) could not tell 66% from 87% of that
 	// raw rate.
-	fs.StringVar(&ladder, "ladder", "400,800,1200,1600,2000,2400,2800,3200,3600,4000,4800,5600,6400,7200,8000", "rates of the ladder, ascending (posts/s)")
+	fs.StringVar(&ladder, "ladder", "400,800,1200,1600,2000,2400,2800,3200,3600,4000,4800,5600,6400,7200,8000,8800,9600,10400,11200,12000", "rates of the ladder, ascending (posts/s)")
 	fs.StringVar(&cpuRates, "cpu-rates", "1200,2400", "rates at which CPU per write is compared")
 	fs.IntVar(&c.p99Rate, "p99-rate", 800, "rate at which accept p99 is compared")
 	fs.Float64Var(&c.overload, "overload", 3, "overload round: this multiple of numbers' holding rate")
