@@ -6,6 +6,7 @@ package persist
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -185,13 +186,21 @@ func (p *Persister) poison(l letter) message.Message {
 // eventOf is one event of the aggregate m as a message of its own, so a
 // poison event goes to the dead-letter queue alone, with its own reason,
 // and a replay sends only it: m's id and attributes (its replay count
-// among them) but not its event count.
+// among them) but not its event count, and the event's request_id, when
+// its body has one, as the attribute a single event carries (so log lines
+// and `worker dlq` filters find it by request id).
 func eventOf(m message.Message, body string) message.Message {
-	attrs := make(map[string]message.Attribute, len(m.Attributes))
+	attrs := make(map[string]message.Attribute, len(m.Attributes)+1)
 	for k, a := range m.Attributes {
 		if k != events.AttrEventCount {
 			attrs[k] = a
 		}
+	}
+	var ev struct {
+		RequestID string `json:"request_id"`
+	}
+	if json.Unmarshal([]byte(body), &ev) == nil && ev.RequestID != "" && message.CheckText(ev.RequestID) == nil {
+		attrs[events.AttrRequestID] = message.String(ev.RequestID)
 	}
 	return message.Message{ID: m.ID, Body: body, Attributes: attrs}
 }

@@ -115,7 +115,7 @@ func TestAnAggregateStoresItsEventsAndDeadLettersItsPoisonEventAlone(t *testing.
 	p := &persist.Persister{Store: store, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: func() time.Time { return fixed }}
 
 	a, b, c := good(t, 1), good(t, 2), good(t, 3)
-	const poison = `{"type":"number.submitted","version":2}`
+	const poison = `{"type":"number.submitted","version":2,"request_id":"rq-poison"}`
 	agg := events.Aggregate([]message.Message{a, {Body: poison}, b, a})
 	agg.ID = "agg-1"
 	agg.Attributes[message.AttrReplayCount] = message.String("1")
@@ -141,6 +141,7 @@ func TestAnAggregateStoresItsEventsAndDeadLettersItsPoisonEventAlone(t *testing.
 	assert.Equal(t, "agg-1", dead[0].Text(message.AttrDLQMessageID))
 	assert.Equal(t, "1", dead[0].Text(message.AttrReplayCount), "the aggregate's replay count goes with it")
 	assert.Empty(t, dead[0].Text(events.AttrEventCount), "it is no aggregate")
+	assert.Equal(t, "rq-poison", dead[0].Text(events.AttrRequestID), "its request id, from its body, as a single event has it")
 
 	// SQS delivers the aggregate again: nothing new is stored.
 	res = p.Process(context.Background(), []message.Message{events.Aggregate([]message.Message{a, b})})
