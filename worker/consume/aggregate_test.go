@@ -1,0 +1,101 @@
+package consume_test
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/numbers-app/numbers/events"
+	"github.com/numbers-app/numbers/events/eventstest"
+	"github.com/numbers-app/numbers/shared/message"
+	"github.com/numbers-app/numbers/shared/testenv"
+	"github.com/numbers-app/numbers/worker/consume"
+	"github.com/numbers-app/numbers/worker/persist"
+)
+
+// batchEvents is the real persister, recording how many messages and
+// events each batch it was given held (one INSERT each).
+type batchEvents struct {
+	consume.Processor
+	mu            sync.Mutex
+	msgs, nEvents []int
+}
+
+func (b *batchEvents) Process(ctx context.Context, msgs []message.Message) persist.Result {
+	n := 0
+	for _, m := range msgs {
+		items, err := events.DecodeMessage(m.Body)
+		if err != nil {
+			n++
+			continue
+		}
+		n += len(items)
+	}
+	b.mu.Lock()
+	b.msgs = append(b.msgs, len(msgs))
+	b.nEvents = append(b.nEvents, n)
+	b.mu.Unlock()
+	return b.Processor.Process(ctx, msgs)
+}
+
+func (b *batchEvents) seen() (msgs, nEvents []int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.msgs), slices.Clone(b.nEvents)
+}
+
+// sendAggregates queues n aggregated messages of per valid events each.
+func sendAggregates(t *testing.T, q interface {
+	SendBatch(context.Context, []message.Message) ([]int, error)
+}, n, per int) {
+	t.Helper()
+	msgs := make([]message.Message, n)
+	for i := range msgs {
+		evs := make([]message.Message, per)
+		for j := range evs {
+			evs[j] = eventstest.Valid(t, int64(i*per+j))
+		}
+		msgs[i] = events.Aggregate(evs)
+	}
+	failed, err := q.SendBatch(context.Background(), msgs)
+	require.NoError(t, err)
+	require.Empty(t, failed)
+}
+
+// WORKER_FLUSH_SIZE counts events: a backlog of full receives of
+// aggregates is not gathered past it, where counting messages would gather
+// every receive of the backlog into one INSERT (the flush interval is 90 s).
+func TestTheFlushSizeCountsTheEventsOfAggregatesNotMessages(t *testing.T) {
+	t.Parallel()
+	store := testenv.Store(t)
+	qs := testenv.NewQueues(t, 5, 5*time.Minute)
+	const messages, per, flushSize = 30, 20, 50
+	sendAggregates(t, qs.Main, messages, per)
+	time.Sleep(5 * time.Millisecond) // SentTimestamp has millisecond resolution: a backlog
+	p := &batchEvents{Processor: &persist.Persister{Store: store, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}}
+	c, err := consume.New(consume.Config{Pollers: 1, Flushers: 1, FlushSize: flushSize, WaitTime: time.Second,
+		FlushInterval: 90 * time.Second, VisibilityTimeout: 5 * time.Minute}, qs.Main, p, store, testenv.Logger(t))
+	require.NoError(t, err)
+	stop := start(t, c)
+	defer stop()
+	waitRows(t, store, messages*per, 60*time.Second)
+
+	msgs, nEvents := p.seen()
+	require.NotEmpty(t, nEvents)
+	// A receive brings at most ten messages: a batch stops once it holds
+	// FlushSize events, so it holds at most FlushSize plus one receive.
+	for i, n := range nEvents {
+		assert.LessOrEqual(t, n, flushSize+10*per, "batch %d: %d events in %d messages (all: %v)", i, n, msgs[i], nEvents)
+		assert.LessOrEqual(t, msgs[i], 10, "a receive of 200 events already passes a FlushSize of 50: batches %v", msgs)
+	}
+	total := 0
+	for _, n := range nEvents {
+		total += n
+	}
+	assert.Equal(t, messages*per, total, "every event in a batch once")
+}
