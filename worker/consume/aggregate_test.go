@@ -99,3 +99,41 @@ func TestTheFlushSizeCountsTheEventsOfAggregatesNotMessages(t *testing.T) {
 	}
 	assert.Equal(t, messages*per, total, "every event in a batch once")
 }
+
+// An aggregate with a poison event, through a database outage: its valid
+// events wait for the database, and its poison event reaches the
+// dead-letter queue once, not once per attempt.
+func TestAPoisonEventOfAnAggregateIsDeadLetteredOnceThroughADatabaseOutage(t *testing.T) {
+	t.Parallel()
+	store := &flakyStore{Store: testenv.Store(t)}
+	store.down.Store(true)
+	qs := testenv.NewQueues(t, 5, 3*time.Second)
+	poison := message.Message{Body: `{"type":"number.submitted","version":1,"id":"0190f5c4-7d3a-7b2e-9c1d-00000000aa02","value":"two","accepted_at":"2026-11-27T08:00:00Z","request_id":"rq-poison"}`}
+	agg := events.Aggregate([]message.Message{eventstest.Valid(t, 1), poison, eventstest.Valid(t, 3)})
+	failed, err := qs.Main.SendBatch(context.Background(), []message.Message{agg})
+	require.NoError(t, err)
+	require.Empty(t, failed)
+	p := &persist.Persister{Store: store, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
+	c, err := consume.New(consume.Config{Pollers: 1, WaitTime: time.Second, VisibilityTimeout: 3 * time.Second}, qs.Main, p, store, testenv.Logger(t))
+	require.NoError(t, err)
+	stop := start(t, c)
+	defer stop()
+
+	testenv.Eventually(t, 60*time.Second, "an attempt while the database is down", func() bool { return store.inserts.Load() >= 1 })
+	testenv.Eventually(t, 30*time.Second, "the consumer to pause", func() bool { return !c.Healthy() })
+	store.down.Store(false)
+	waitRows(t, store.Store, 2, 60*time.Second)
+	testenv.Eventually(t, 30*time.Second, "receiving to resume", c.Healthy)
+
+	var dead []message.Message
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); {
+		msgs, err := qs.DLQ.Receive(context.Background(), 10, time.Second)
+		require.NoError(t, err)
+		dead = append(dead, msgs...)
+	}
+	require.NotEmpty(t, dead, "the poison event is in the dead-letter queue")
+	for _, m := range dead {
+		assert.Equal(t, poison.Body, m.Body)
+	}
+	assert.Len(t, dead, 1, "the poison event is dead-lettered once, not once per attempt")
+}

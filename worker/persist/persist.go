@@ -110,22 +110,14 @@ func (p *Persister) process(ctx context.Context, msgs []message.Message) Result 
 		}
 	}
 
-	if len(letters) > 0 {
-		moved, notMoved, err := p.sendDeadLetters(ctx, letters, letterOf)
-		for _, i := range notMoved {
-			failed[i] = true
-		}
-		res.Poisoned += moved
-		res.Err = err
-	}
-
+	var storeErr error
 	if len(subs) > 0 {
 		n, err := p.Store.Insert(ctx, subs)
 		if err != nil {
 			for _, i := range valid {
 				failed[i] = true
 			}
-			res.Err = errors.Join(res.Err, fmt.Errorf("store %d numbers: %w", len(subs), err))
+			storeErr = fmt.Errorf("store %d numbers: %w", len(subs), err)
 		} else {
 			res.Stored = n
 			res.Duplicates = nValid - n
@@ -141,6 +133,31 @@ func (p *Persister) process(ctx context.Context, msgs []message.Message) Result 
 				}
 			}
 		}
+	}
+	// Dead letters go once the store has answered. The poison events of an
+	// aggregate whose valid events were not stored stay with it: the whole
+	// message is tried again, and a letter sent now would go again then
+	// (the dead-letter queue does not deduplicate).
+	if storeErr != nil {
+		kept := 0
+		for k, i := range letterOf {
+			if !failed[i] {
+				letters[kept], letterOf[kept] = letters[k], i
+				kept++
+			}
+		}
+		letters, letterOf = letters[:kept], letterOf[:kept]
+	}
+	if len(letters) > 0 {
+		moved, notMoved, err := p.sendDeadLetters(ctx, letters, letterOf)
+		for _, i := range notMoved {
+			failed[i] = true
+		}
+		res.Poisoned += moved
+		res.Err = err
+	}
+	if storeErr != nil {
+		res.Err = errors.Join(res.Err, storeErr)
 	}
 	for i := range msgs {
 		if failed[i] {
