@@ -6,6 +6,7 @@ package persist
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -193,5 +194,24 @@ func eventOf(m message.Message, body string) message.Message {
 			attrs[k] = a
 		}
 	}
+	// Its request id is in its body (an aggregate's attributes carry none):
+	// as an attribute it reaches the log line, `worker dlq peek` and the
+	// attr.request_id filter, as a single event's does.
+	if rid := requestIDOf(body); rid != "" {
+		attrs[events.AttrRequestID] = message.String(rid)
+	}
 	return message.Message{ID: m.ID, Body: body, Attributes: attrs}
+}
+
+// requestIDOf is the request id an event's body names, made safe as an
+// attribute value; "" when it names none that can be read (the event is
+// poison: its other fields may be anything).
+func requestIDOf(body string) string {
+	var ev struct {
+		RequestID string `json:"request_id"`
+	}
+	if json.Unmarshal([]byte(body), &ev) != nil {
+		return ""
+	}
+	return cleanText(ev.RequestID, message.MaxDetailBytes)
 }

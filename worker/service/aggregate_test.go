@@ -94,6 +94,7 @@ func TestTheWorkerStoresEveryEventOfAggregatesOnceAndDeadLettersOnlyThePoisonEve
 	assert.Contains(t, dead[0].Text(message.AttrDLQDetail), "event 2 of 3")
 	assert.NotEmpty(t, dead[0].Text(message.AttrDLQMessageID), "the id of the aggregate it came from")
 	assert.Empty(t, dead[0].Text(events.AttrEventCount))
+	assert.Equal(t, "poison-rq", dead[0].Text(events.AttrRequestID), "the request id of the event's body, for `worker dlq peek` and its filter")
 
 	n, err := w.Core.Store.Count(context.Background())
 	require.NoError(t, err)

@@ -294,6 +294,7 @@ func sqsAggregate(t *testing.T, start Start) {
 		assert.Contains(t, dead[0].Text(message.AttrDLQDetail), "event 2 of 3")
 		assert.Equal(t, aggregateMessageID, dead[0].Text(message.AttrDLQMessageID))
 		assert.Empty(t, dead[0].Text(evs.AttrEventCount), "a single event carries no event_count")
+		assert.Equal(t, "golden-agg-2", dead[0].Text(evs.AttrRequestID), "the request id of the event's body")
 
 		// Redelivered (Lambda retries, SQS redelivers): nothing stored twice.
 		assert.JSONEq(t, `{"batchItemFailures":[]}`, string(invoke(t, event(t))))
