@@ -137,3 +137,51 @@ func TestAPoisonEventOfAnAggregateIsDeadLetteredOnceThroughADatabaseOutage(t *te
 	}
 	assert.Len(t, dead, 1, "the poison event is dead-lettered once, not once per attempt")
 }
+
+// An aggregate as large as SQS allows (1 MiB, thousands of events; a
+// hand-made one: the proxy's stay within 64 KiB) with a poison event in
+// the middle: every valid event is stored, in one pass, and the poison
+// event goes alone to the dead-letter queue.
+func TestAnAggregateOfOneMebibyteIsStoredWholeAndItsPoisonEventGoesAlone(t *testing.T) {
+	t.Parallel()
+	store := testenv.Store(t)
+	qs := testenv.NewQueues(t, 5, 5*time.Minute)
+	poison := message.Message{Body: `{"type":"number.submitted","version":1,"id":"0190f5c4-7d3a-7b2e-9c1d-00000000bb02","value":"many","accepted_at":"2026-11-27T08:00:00Z","request_id":"rq-big"}`}
+	var evs []message.Message
+	size := 2 + 100 // the brackets and the attributes
+	for i := 0; ; i++ {
+		next := eventstest.Valid(t, int64(i))
+		if i == 2000 {
+			next = poison
+		}
+		if size+len(next.Body)+1 > message.MaxRequestBytes {
+			break
+		}
+		evs = append(evs, next)
+		size += len(next.Body) + 1
+	}
+	require.Greater(t, len(evs), 2000, "the poison event is inside")
+	agg := events.Aggregate(evs)
+	require.LessOrEqual(t, agg.Size(), message.MaxRequestBytes)
+	t.Logf("%d events, %d bytes", len(evs), agg.Size())
+	failed, err := qs.Main.SendBatch(context.Background(), []message.Message{agg})
+	require.NoError(t, err)
+	require.Empty(t, failed)
+
+	p := &persist.Persister{Store: store, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
+	c, err := consume.New(consume.Config{Pollers: 1, Flushers: 1, WaitTime: time.Second, VisibilityTimeout: 5 * time.Minute}, qs.Main, p, store, testenv.Logger(t))
+	require.NoError(t, err)
+	stop := start(t, c)
+	defer stop()
+	waitRows(t, store, len(evs)-1, 60*time.Second)
+	var dead []message.Message
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); {
+		msgs, err := qs.DLQ.Receive(context.Background(), 10, time.Second)
+		require.NoError(t, err)
+		dead = append(dead, msgs...)
+	}
+	require.Len(t, dead, 1)
+	assert.Equal(t, poison.Body, dead[0].Body)
+	assert.Equal(t, events.ReasonInvalidField, dead[0].Text(message.AttrDLQReason))
+	assert.Equal(t, "rq-big", dead[0].Text(events.AttrRequestID))
+}
