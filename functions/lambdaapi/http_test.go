@@ -254,6 +254,7 @@ func TestGoldenEventsRoundTrip(t *testing.T) {
 		"apigw-rest-post.json":     func() any { return new(events.APIGatewayProxyRequest) },
 		"apigw-rest-get.json":      func() any { return new(events.APIGatewayProxyRequest) },
 		"sqs-batch.json":           func() any { return new(events.SQSEvent) },
+		"sqs-aggregate.json":       func() any { return new(events.SQSEvent) },
 	} {
 		t.Run(file, func(t *testing.T) {
 			first := typ()

@@ -208,7 +208,17 @@ func (r *Replayer) Run(ctx context.Context) (res ReplayResult, err error) {
 			}
 			sent, err := r.moveBatch(ctx, batch, out, sc, &res)
 			for _, i := range sent {
-				ours[returnKey(out[i].Body, ReplayCount(out[i]))] = true
+				count := ReplayCount(out[i])
+				ours[returnKey(out[i].Body, count)] = true
+				// The worker dead-letters each poison event of an
+				// aggregate alone, its body one element of the array.
+				if items, err := events.DecodeMessage(out[i].Body); err == nil && len(items) > 1 {
+					for _, it := range items {
+						if it.Err != nil {
+							ours[returnKey(it.Body, count)] = true
+						}
+					}
+				}
 			}
 			moved += len(sent)
 			if r.Progress != nil && len(sent) > 0 {

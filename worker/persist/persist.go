@@ -57,7 +57,10 @@ type Persister struct {
 
 // Process handles one batch. It never returns poison as Failed: those are
 // in the dead-letter queue (or, if even that failed, Failed so the queue's
-// own redrive policy moves them later).
+// own redrive policy moves them later). An aggregate is Done when all of
+// it is (valid events stored, poison ones in the dead-letter queue), else
+// Failed whole; its poison events are dead-lettered only once its valid
+// ones are stored, so that its retry does not send them again.
 func (p *Persister) Process(ctx context.Context, msgs []message.Message) Result {
 	start := time.Now()
 	res := p.process(ctx, msgs)

@@ -256,6 +256,85 @@ func SQS(t *testing.T, start Start) {
 		assert.Contains(t, e.ErrorMessage, "every record of the batch failed (3 records)", string(out))
 		assert.NotEmpty(t, e.ErrorType, string(out))
 	})
+
+	sqsAggregate(t, start)
+}
+
+// Message ids of testdata/sqs-aggregate.json: an aggregate of three events
+// (the second poison) and a single valid event.
+const (
+	aggregateMessageID = "7b1c2d3e-4f50-4a61-8b72-93a4b5c6d7e8"
+	aggregatePoisonID  = "0190f5c4-7d3a-7b2e-9c1d-000000000012"
+)
+
+// aggregateStored are the valid events of testdata/sqs-aggregate.json.
+var aggregateStored = map[string]int64{
+	"0190f5c4-7d3a-7b2e-9c1d-000000000011": 11,
+	"0190f5c4-7d3a-7b2e-9c1d-000000000013": -13,
+	"0190f5c4-7d3a-7b2e-9c1d-000000000014": 14,
+}
+
+// sqsAggregate runs the SQS function's cases for an aggregated message
+// (several events in one record, events.Aggregate) with a poison event.
+func sqsAggregate(t *testing.T, start Start) {
+	event := func(t *testing.T) []byte { return Golden(t, "sqs-aggregate.json") }
+
+	t.Run("the valid events of an aggregate are stored and its poison event alone is dead-lettered", func(t *testing.T) {
+		env := NewEnv(t)
+		invoke := start(t, env.Environ)
+		assert.JSONEq(t, `{"batchItemFailures":[]}`, string(invoke(t, event(t))))
+		assertStoredExactly(t, env.Store, aggregateStored)
+		dead := receiveFor(t, env.Queues.DLQ, 2*time.Second)
+		require.Len(t, dead, 1, "one message in the dead-letter queue: the poison event")
+		items, err := evs.DecodeMessage(dead[0].Body)
+		require.NoError(t, err)
+		require.Len(t, items, 1, "the dead letter is the poison event alone, not the aggregate: %s", dead[0].Body)
+		assert.Contains(t, dead[0].Body, aggregatePoisonID)
+		assert.Equal(t, evs.ReasonInvalidField, dead[0].Text(message.AttrDLQReason))
+		assert.Contains(t, dead[0].Text(message.AttrDLQDetail), "event 2 of 3")
+		assert.Equal(t, aggregateMessageID, dead[0].Text(message.AttrDLQMessageID))
+		assert.Empty(t, dead[0].Text(evs.AttrEventCount), "a single event carries no event_count")
+		assert.Equal(t, "golden-agg-2", dead[0].Text(evs.AttrRequestID), "the request id of the event's body")
+
+		// Redelivered (Lambda retries, SQS redelivers): nothing stored twice.
+		assert.JSONEq(t, `{"batchItemFailures":[]}`, string(invoke(t, event(t))))
+		assertStoredExactly(t, env.Store, aggregateStored)
+	})
+
+	t.Run("when the dead-letter queue refuses the poison event, the whole aggregate is a batch item failure", func(t *testing.T) {
+		env := NewEnv(t)
+		invoke := start(t, With(env.Environ, "SQS_DLQ_URL", env.Queues.DLQ.URL+"-missing"))
+		out := invoke(t, event(t))
+		assert.JSONEq(t, `{"batchItemFailures":[{"itemIdentifier":"`+aggregateMessageID+`"}]}`, string(out))
+		// Its valid events are stored already; the redelivery stores them
+		// again, harmlessly.
+		assertStoredExactly(t, env.Store, aggregateStored)
+	})
+}
+
+// receiveFor receives everything q delivers within d.
+func receiveFor(t *testing.T, q sqsqueue.Queue, d time.Duration) []message.Message {
+	t.Helper()
+	var got []message.Message
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); {
+		msgs, err := q.Receive(context.Background(), 10, time.Second)
+		require.NoError(t, err)
+		got = append(got, msgs...)
+	}
+	return got
+}
+
+func assertStoredExactly(t *testing.T, store *pgstore.Store, want map[string]int64) {
+	t.Helper()
+	ctx := context.Background()
+	n, err := store.Count(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, len(want), n, "the valid events, stored once")
+	for id, v := range want {
+		got, err := store.Get(ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, v, got.Value)
+	}
 }
 
 func decode(t *testing.T, out []byte, v any) {
