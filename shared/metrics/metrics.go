@@ -126,7 +126,7 @@ func NewWorker(reg prometheus.Registerer) *Worker {
 		}),
 		Messages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "worker_messages_total",
-			Help: "Messages processed by outcome: stored (new row), duplicate, poisoned (sent to the DLQ), failed (left for redelivery).",
+			Help: "Events processed by outcome (an aggregated message counts its events): stored (new row), duplicate, poisoned (sent to the DLQ: a poison message, or a poison event of an aggregate), failed (left for redelivery).",
 		}, []string{"outcome"}),
 		Persist: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: Namespace, Name: "worker_persist_duration_seconds",

@@ -65,7 +65,13 @@ func (p *Persister) Process(ctx context.Context, msgs []message.Message) Result 
 	start := time.Now()
 	res := p.process(ctx, msgs)
 	if p.Metrics != nil {
-		p.Metrics.ObserveBatch(res.Events, res.Stored, res.Duplicates, res.Poisoned, len(res.Failed), time.Since(start))
+		// Every outcome counts events: a failed aggregate leaves all of its
+		// events for redelivery.
+		failed := 0
+		for _, i := range res.Failed {
+			failed += events.Count(msgs[i])
+		}
+		p.Metrics.ObserveBatch(res.Events, res.Stored, res.Duplicates, res.Poisoned, failed, time.Since(start))
 	}
 	return res
 }

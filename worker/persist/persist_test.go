@@ -217,3 +217,30 @@ func TestAnAggregateTriedAgainWhileTheDatabaseIsDownDeadLettersItsPoisonEventOnc
 	require.NoError(t, err)
 	assert.Len(t, dead, 1, "one dead letter for the poison event, not one per try")
 }
+
+// batchFigures records what Process reports for metrics.
+type batchFigures struct {
+	size, stored, duplicates, poisoned, failed int
+}
+
+func (b *batchFigures) ObserveBatch(size, stored, duplicates, poisoned, failed int, _ time.Duration) {
+	*b = batchFigures{size, stored, duplicates, poisoned, failed}
+}
+
+func (*batchFigures) ObserveLag(time.Duration) {}
+
+func TestTheMetricsCountEventsForEveryOutcome(t *testing.T) {
+	t.Parallel()
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	var got batchFigures
+	p := &persist.Persister{Store: failingWriter{}, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now, Metrics: &got}
+	agg := events.Aggregate([]message.Message{good(t, 1), good(t, 2), good(t, 3)})
+	p.Process(context.Background(), []message.Message{agg, good(t, 4), {ID: "p", Body: "junk"}})
+	assert.Equal(t, batchFigures{size: 5, poisoned: 1, failed: 4}, got, "the aggregate's three events and the single one failed")
+
+	got = batchFigures{}
+	p.Store = testenv.Store(t)
+	a := good(t, 5)
+	p.Process(context.Background(), []message.Message{events.Aggregate([]message.Message{a, a, good(t, 6), {Body: "{}"}})})
+	assert.Equal(t, batchFigures{size: 4, stored: 2, duplicates: 1, poisoned: 1}, got)
+}
