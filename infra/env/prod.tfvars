@@ -22,17 +22,21 @@ proxy = {
   memory    = 1024
   min_tasks = 2
   max_tasks = 10
-  # ALB requests per task per minute: a 0.5 vCPU proxy carries ~400 writes/s
-  # at 60% CPU (docs/capacity.md, from make bench); scaling out earlier
-  # spreads the posts thinner and makes each write cost more.
+  # ALB requests per task per minute: 400 writes/s a task, 0.25 cores of the
+  # 0.5 vCPU measured locally (docs/capacity.md, from make bench). Cautious:
+  # a busier task costs less per write (2,800/s fits in 0.3 cores), so raise
+  # it once make bench has run against real SQS.
   requests_per_target = 24000
 }
 
 worker = {
-  cpu              = 512
-  memory           = 1024
-  min_tasks        = 2
-  max_tasks        = 10
+  cpu       = 512
+  memory    = 1024
+  min_tasks = 2
+  max_tasks = 10
+  # Visible messages per task; a message carries 1 event, or 12-90 when the
+  # proxies aggregate busy traffic: 0.1-2.5 s of a task's work
+  # (docs/capacity.md).
   backlog_per_task = 2000
 }
 
