@@ -117,13 +117,22 @@ func (p *Persister) process(ctx context.Context, msgs []message.Message) Result 
 		}
 	}
 
+	hasGood := make([]bool, len(msgs))
+	for _, i := range valid {
+		hasGood[i] = true
+	}
+	// A poison message (or an aggregate with nothing good in it) goes to
+	// the DLQ first: it is done whatever the database does, even if the
+	// insert hangs until ctx ends.
+	p.moveLetters(ctx, letters, func(l letter) bool { return !hasGood[l.of] }, failed, &res)
+
 	if len(subs) > 0 {
 		n, err := p.Store.Insert(ctx, subs)
 		if err != nil {
 			for _, i := range valid {
 				failed[i] = true
 			}
-			res.Err = fmt.Errorf("store %d numbers: %w", len(subs), err)
+			res.Err = errors.Join(res.Err, fmt.Errorf("store %d numbers: %w", len(subs), err))
 		} else {
 			res.Stored = n
 			res.Duplicates = nValid - n
@@ -141,26 +150,11 @@ func (p *Persister) process(ctx context.Context, msgs []message.Message) Result 
 		}
 	}
 
-	// A poison message goes to the DLQ even while the database is down:
-	// it is done either way. A poison event of an aggregate waits for its
-	// good events to be stored: the aggregate comes back whole until they
-	// are, and dead-lettering its poison event on every try would leave a
-	// copy in the DLQ each time.
-	var send []message.Message
-	var sendOf []int
-	for _, l := range letters {
-		if !failed[l.of] {
-			send, sendOf = append(send, p.poison(l)), append(sendOf, l.of)
-		}
-	}
-	if len(send) > 0 {
-		moved, notMoved, err := p.sendDeadLetters(ctx, send, sendOf)
-		for _, i := range notMoved {
-			failed[i] = true
-		}
-		res.Poisoned += moved
-		res.Err = errors.Join(res.Err, err)
-	}
+	// A poison event of an aggregate with good events waits for them to be
+	// stored: the aggregate comes back whole until they are, and
+	// dead-lettering its poison event on every try would leave a copy in
+	// the DLQ each time.
+	p.moveLetters(ctx, letters, func(l letter) bool { return hasGood[l.of] && !failed[l.of] }, failed, &res)
 	for i := range msgs {
 		if failed[i] {
 			res.Failed = append(res.Failed, i)
@@ -169,6 +163,28 @@ func (p *Persister) process(ctx context.Context, msgs []message.Message) Result 
 		}
 	}
 	return res
+}
+
+// moveLetters sends the dead letters of the letters pick chooses, marks
+// the messages whose letters the DLQ did not take as failed and adds to
+// res what was moved and why not.
+func (p *Persister) moveLetters(ctx context.Context, letters []letter, pick func(letter) bool, failed []bool, res *Result) {
+	var send []message.Message
+	var sendOf []int
+	for _, l := range letters {
+		if pick(l) {
+			send, sendOf = append(send, p.poison(l)), append(sendOf, l.of)
+		}
+	}
+	if len(send) == 0 {
+		return
+	}
+	moved, notMoved, err := p.sendDeadLetters(ctx, send, sendOf)
+	for _, i := range notMoved {
+		failed[i] = true
+	}
+	res.Poisoned += moved
+	res.Err = errors.Join(res.Err, err)
 }
 
 // letter is poison found in message of of a batch: m itself (body is m),

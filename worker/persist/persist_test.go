@@ -244,3 +244,26 @@ func TestTheMetricsCountEventsForEveryOutcome(t *testing.T) {
 	p.Process(context.Background(), []message.Message{events.Aggregate([]message.Message{a, a, good(t, 6), {Body: "{}"}})})
 	assert.Equal(t, batchFigures{size: 4, stored: 2, duplicates: 1, poisoned: 1}, got)
 }
+
+// hangingWriter is a database that answers nothing until the caller gives up.
+type hangingWriter struct{}
+
+func (hangingWriter) Insert(ctx context.Context, _ []number.Submission) (int, error) {
+	<-ctx.Done()
+	return 0, fmt.Errorf("insert: %w: %w", number.ErrUnavailable, ctx.Err())
+}
+
+func TestAPoisonMessageIsMovedThoughTheInsertHangsUntilTheBatchTimesOut(t *testing.T) {
+	t.Parallel()
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	p := &persist.Persister{Store: hangingWriter{}, DLQ: qs.DLQ, Log: testenv.Logger(t), Now: time.Now}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	res := p.Process(ctx, []message.Message{good(t, 1), {ID: "p", Body: "junk"}, {ID: "q", Body: "[{}]"}})
+	assert.Equal(t, []int{1, 2}, res.Done, "the poison message and the aggregate with nothing good are moved before the insert")
+	assert.Equal(t, []int{0}, res.Failed)
+	assert.Equal(t, 2, res.Poisoned)
+	dead, err := qs.DLQ.Receive(context.Background(), 10, time.Second)
+	require.NoError(t, err)
+	assert.Len(t, dead, 2)
+}
