@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -19,13 +20,19 @@ const (
 	FormatConsole = "console"
 )
 
+// setTimeFormat makes zerolog write times with nanoseconds. zerolog reads
+// the format from a package variable whenever it logs, so it is set once,
+// before the first logger New returns: setting it on every call raced with
+// loggers already writing (two Lambda handlers set up in parallel tests).
+var setTimeFormat = sync.OnceFunc(func() { zerolog.TimeFieldFormat = time.RFC3339Nano })
+
 // New returns a logger writing to w at level ("debug", "info", ...) in format.
 func New(w io.Writer, level, format, service string) (zerolog.Logger, error) {
 	lvl, err := zerolog.ParseLevel(level)
 	if err != nil || level == "" {
 		return zerolog.Nop(), fmt.Errorf("log level %q: want trace, debug, info, warn or error", level)
 	}
-	zerolog.TimeFieldFormat = time.RFC3339Nano
+	setTimeFormat()
 	f, isFile := w.(*os.File)
 	tty := isFile && isatty.IsTerminal(f.Fd())
 	out := w
