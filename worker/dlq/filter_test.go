@@ -38,9 +38,38 @@ func TestFilterMatchesEveryTermOfTheExpression(t *testing.T) {
 	}
 }
 
+func TestRequestIDFindsAnEventInsideAnAggregate(t *testing.T) {
+	agg := message.Message{ID: "agg", Body: `[{"request_id":"r1","value":1},{"request_id":"r2","value":2}]`,
+		Attributes: map[string]message.Attribute{"event_count": message.String("2")}}
+	single := message.Message{ID: "one", Body: `{"request_id":"r9"}`, Attributes: map[string]message.Attribute{"request_id": message.String("r9")}}
+	for expr, want := range map[string][2]bool{ // matches agg, single
+		"request_id=r2":        {true, false},
+		"request_id=r9":        {false, true},
+		"request_id!=r1":       {false, true},
+		"request_id~r":         {true, true},
+		"attr.request_id=r2":   {false, false},
+		"request_id=,id=agg":   {true, false},
+		"request_id=r3":        {false, false},
+		"request_id~r2,id=agg": {true, false},
+	} {
+		f, err := ParseFilter(expr)
+		require.NoError(t, err, expr)
+		assert.Equal(t, want[0], f.Match(agg), "%s on the aggregate", expr)
+		assert.Equal(t, want[1], f.Match(single), "%s on the single event", expr)
+	}
+}
+
 func TestFilterRejectsWhatItCannotRead(t *testing.T) {
 	for _, expr := range []string{"reason", "=x", "colour=red", "attr.=x", "reason!x", "reason=a,,"} {
 		_, err := ParseFilter(expr)
 		assert.Error(t, err, expr)
 	}
+}
+
+func TestDescribeCountsTheEventsOfAnAggregate(t *testing.T) {
+	agg := message.Message{ID: "agg", Body: `[{"request_id":"r1"},{"request_id":"r2"}]`,
+		Attributes: map[string]message.Attribute{"event_count": message.String("2")}}
+	assert.Contains(t, describe(agg), "request_id=-  events=2  body=[")
+	single := message.Message{ID: "one", Body: `{}`, Attributes: map[string]message.Attribute{"request_id": message.String("r9")}}
+	assert.Contains(t, describe(single), "request_id=r9  body={}")
 }

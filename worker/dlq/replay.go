@@ -356,6 +356,10 @@ func describe(m message.Message) string {
 	if rid == "" {
 		rid = "-"
 	}
+	if n := events.Count(m); n > 1 {
+		// An aggregate's request ids are in its events (the request_id filter finds them).
+		rid += fmt.Sprintf("  events=%d", n)
+	}
 	return fmt.Sprintf("%s  reason=%s  replays=%d  request_id=%s  body=%s",
 		m.ID, reason, ReplayCount(m), rid, truncate(m.Body, 120))
 }

@@ -23,7 +23,7 @@ import (
 type replayCmd struct {
 	Max        int           `default:"0" help:"Most messages to move (0: all)."`
 	Rate       float64       `default:"0" help:"Most messages per second (0: unlimited)."`
-	Filter     string        `placeholder:"EXPR" help:"Only messages matching EXPR: comma-separated terms, all must hold; KEY=V, KEY!=V or KEY~SUBSTRING with KEY reason, body, id or attr.NAME (e.g. reason=unknown_version,attr.request_id=abc)."`
+	Filter     string        `placeholder:"EXPR" help:"Only messages matching EXPR: comma-separated terms, all must hold; KEY=V, KEY!=V or KEY~SUBSTRING with KEY reason, body, id, request_id (also inside an aggregated message) or attr.NAME (e.g. reason=unknown_version,request_id=abc)."`
 	DryRun     bool          `name:"dry-run" help:"List what would move; move nothing."`
 	MaxReplays int           `name:"max-replays" default:"3" help:"Replay cap: messages replayed this many times stay in the DLQ and are reported."`
 	NoProgress bool          `name:"no-progress" help:"No progress bar."`
