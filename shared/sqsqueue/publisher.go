@@ -52,7 +52,8 @@ type PublisherConfig struct {
 	// flight, or while messages that have been seen to overlap arrive
 	// faster than BusyRate. Otherwise (a lone user, or one client that
 	// waits for each answer, however fast) a message goes at once. A batch
-	// that fills up (MaxBatch) goes without waiting out the linger.
+	// that fills up (MaxBatch, or MaxAggregate when aggregating) goes
+	// without waiting out the linger.
 	// Defaults to 10ms: at 1,000 messages a second, where lingering begins
 	// (BusyRate), ten arrive in about 9ms, so batches under concurrency go
 	// full. In make bench at 1,200/s that was 9.5 messages per call against
