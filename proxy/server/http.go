@@ -22,6 +22,12 @@ const (
 	WriteTimeout      = 10 * time.Second
 	IdleTimeout       = 60 * time.Second
 	MaxHeaderBytes    = 8 << 10
+	// HandlerTimeout bounds the work of a request (its context's deadline),
+	// below WriteTimeout so that a dependency that hangs (a Postgres that
+	// accepts connections and never answers) ends in the handler's 503 +
+	// Retry-After: an answer written after WriteTimeout is lost, and the
+	// client sees an empty reply.
+	HandlerTimeout = WriteTimeout - 2*time.Second
 )
 
 // HTTPServer returns the proxy's http.Server for h, with the limits above
@@ -86,5 +92,7 @@ func (c *connLimit) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(`{"error":"the service is busy: retry shortly"}` + "\n"))
 		return
 	}
-	c.next.ServeHTTP(w, r)
+	ctx, cancel := context.WithTimeout(r.Context(), HandlerTimeout)
+	defer cancel()
+	c.next.ServeHTTP(w, r.WithContext(ctx))
 }

@@ -129,6 +129,37 @@ func TestTheHealthCheckAndWritesDoNotWaitForAHangingPostgres(t *testing.T) {
 	assert.Equal(t, len(ids), seen)
 }
 
+// A Postgres that accepts connections and never answers: the reads end in
+// 503 + Retry-After, not in an empty reply. Served by HTTPServer, whose
+// WriteTimeout drops an answer written after it; the store's own read timeout
+// (pgstore.DefaultTimeout) is not below it.
+func TestReadsFromAHangingPostgresAre503WithRetryAfterNotAnEmptyReply(t *testing.T) {
+	t.Parallel()
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	cfg := server.Config{
+		Common:    testenv.Common(t, hung.PostgresURL(t), qs),
+		WriteMode: "async", ForwardedForHops: 1,
+	}
+	built, err := server.New(context.Background(), cfg, testenv.Logger(t), server.Options{})
+	require.NoError(t, err)
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Config = server.HTTPServer(built.API, 0)
+	srv.Start()
+	t.Cleanup(func() {
+		srv.Close()
+		built.Close()
+	})
+
+	client := &http.Client{Timeout: time.Minute}
+	for _, path := range []string{"/api/values", "/api/values/all", "/api/values/019dd1c6-7a10-7c3e-9b1a-5f0e2d4c8a01"} {
+		resp, err := client.Get(srv.URL + path)
+		require.NoError(t, err, "GET %s answers while Postgres hangs", path)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, path)
+		assert.NotEmpty(t, resp.Header.Get("Retry-After"), path)
+	}
+}
+
 // gatedSQS is the real SQS client whose sends hang until the gate opens,
 // whatever their context says: a queue that has stopped answering.
 type gatedSQS struct {
