@@ -242,6 +242,21 @@ func GetReadiness(t testing.TB, client *http.Client, baseURL, why string) (int, 
 	return resp.StatusCode, ready
 }
 
+// ReceiveFor receives everything q delivers within d (long polls of a
+// second), for tests that check what a queue holds, or that it is empty.
+func ReceiveFor(t testing.TB, q sqsqueue.Queue, d time.Duration) []message.Message {
+	t.Helper()
+	var got []message.Message
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); {
+		msgs, err := q.Receive(context.Background(), 10, time.Second)
+		if err != nil {
+			t.Fatalf("receive from %s: %v", q.URL, err)
+		}
+		got = append(got, msgs...)
+	}
+	return got
+}
+
 // Eventually polls cond every 20ms until it is true or timeout passes.
 func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,7 +14,6 @@ import (
 	"github.com/numbers-app/numbers/events"
 	"github.com/numbers-app/numbers/events/eventstest"
 	"github.com/numbers-app/numbers/shared/message"
-	"github.com/numbers-app/numbers/shared/sqsqueue"
 	"github.com/numbers-app/numbers/shared/testenv"
 	"github.com/numbers-app/numbers/worker/consume"
 	"github.com/numbers-app/numbers/worker/dlq"
@@ -29,20 +27,7 @@ import (
 func TestTheWorkerStoresEveryEventOfAggregatesOnceAndDeadLettersOnlyThePoisonEvent(t *testing.T) {
 	t.Parallel()
 	qs := testenv.NewQueues(t, 5, 30*time.Second)
-	common := testenv.Common(t, testenv.DatabaseURL(t), qs)
-	common.LogLevel, common.LogFormat = "info", "json"
-	cfg := service.Config{
-		Common:  common,
-		Migrate: true, KeyWindow: time.Hour, Config: consume.Config{Pollers: 2, Flushers: 2, FlushSize: 40, FlushInterval: 10 * time.Millisecond,
-			WaitTime: time.Second, VisibilityTimeout: 30 * time.Second, ShutdownTimeout: 5 * time.Second},
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	w, err := service.NewWorker(ctx, cfg, testenv.Logger(t), service.WorkerOptions{})
-	require.NoError(t, err)
-	t.Cleanup(w.Close)
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
+	w, stop := startWorker(t, qs, testenv.DatabaseURL(t), consume.Config{Pollers: 2, Flushers: 2, FlushSize: 40})
 
 	// Six aggregates of 25 valid events; each repeats an event of the one
 	// before it, and the last holds one event twice.
@@ -91,7 +76,7 @@ func TestTheWorkerStoresEveryEventOfAggregatesOnceAndDeadLettersOnlyThePoisonEve
 		n, err := w.Core.Store.Count(context.Background())
 		return err == nil && n >= len(want)
 	})
-	dead := receiveFor(t, qs.DLQ, 3*time.Second)
+	dead := testenv.ReceiveFor(t, qs.DLQ, 3*time.Second)
 	require.Len(t, dead, 1, "one dead letter: the poison event, alone")
 	assert.Equal(t, poison.Body, dead[0].Body)
 	assert.Equal(t, events.ReasonInvalidField, dead[0].Text(message.AttrDLQReason))
@@ -108,18 +93,11 @@ func TestTheWorkerStoresEveryEventOfAggregatesOnceAndDeadLettersOnlyThePoisonEve
 		require.NoError(t, err)
 		assert.Equal(t, v, got.Value)
 	}
-	assert.Empty(t, receiveFor(t, qs.Main, 2*time.Second), "every message done and deleted")
+	assert.Empty(t, testenv.ReceiveFor(t, qs.Main, 2*time.Second), "every message done and deleted")
 	// The receive histogram counts events, not messages (a receive whose
 	// answer was lost counts its messages again, so at least).
 	assert.GreaterOrEqual(t, receivedEvents(t, w), float64(sentEvents))
-
-	cancel()
-	select {
-	case err := <-done:
-		assert.NoError(t, err, "a clean shutdown")
-	case <-time.After(60 * time.Second):
-		t.Fatal("the worker did not stop")
-	}
+	stop()
 }
 
 // An aggregate the redrive policy moved to the dead-letter queue (after
@@ -133,7 +111,7 @@ func TestAReplayedAggregateIsStoredAndAReplayedPoisonEventComesBackAlone(t *test
 	t.Parallel()
 	qs := testenv.NewQueues(t, 5, 30*time.Second)
 	dbURL := testenv.DatabaseURL(t)
-	w, stop := startWorker(t, qs, dbURL)
+	w, stop := startWorker(t, qs, dbURL, consume.Config{Pollers: 1, Flushers: 1})
 	count := func() int {
 		n, err := w.Core.Store.Count(context.Background())
 		require.NoError(t, err)
@@ -181,16 +159,16 @@ func TestAReplayedAggregateIsStoredAndAReplayedPoisonEventComesBackAlone(t *test
 		return replayed >= 2
 	})
 	assert.Equal(t, 2, replayed)
-	w, stop = startWorker(t, qs, dbURL)
+	w, stop = startWorker(t, qs, dbURL, consume.Config{Pollers: 1, Flushers: 1})
 	defer stop()
 	testenv.Eventually(t, 60*time.Second, "the redriven aggregate's events stored", func() bool { return count() == 3 })
 
 	var dead []message.Message
 	testenv.Eventually(t, 60*time.Second, "the poison events dead-lettered again", func() bool {
-		dead = append(dead, receiveFor(t, qs.DLQ, time.Second)...)
+		dead = append(dead, testenv.ReceiveFor(t, qs.DLQ, time.Second)...)
 		return len(dead) >= 2
 	})
-	dead = append(dead, receiveFor(t, qs.DLQ, 2*time.Second)...)
+	dead = append(dead, testenv.ReceiveFor(t, qs.DLQ, 2*time.Second)...)
 	require.Len(t, dead, 2, "only the poison events are back in the dead-letter queue")
 	byBody := map[string]message.Message{}
 	for _, m := range dead {
@@ -206,55 +184,12 @@ func TestAReplayedAggregateIsStoredAndAReplayedPoisonEventComesBackAlone(t *test
 	assert.Equal(t, 3, count(), "every valid event stored once")
 }
 
-// startWorker runs a worker on qs and the database at dbURL until stop,
-// which checks that it shuts down cleanly.
-func startWorker(t *testing.T, qs testenv.Queues, dbURL string) (w *service.Worker, stop func()) {
-	t.Helper()
-	cfg := service.Config{
-		Common:  testenv.Common(t, dbURL, qs),
-		Migrate: true, KeyWindow: time.Hour, Config: consume.Config{Pollers: 1, Flushers: 1, FlushInterval: 10 * time.Millisecond,
-			WaitTime: time.Second, VisibilityTimeout: 30 * time.Second, ShutdownTimeout: 5 * time.Second},
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	w, err := service.NewWorker(ctx, cfg, testenv.Logger(t), service.WorkerOptions{})
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				assert.NoError(t, err, "a clean shutdown")
-			case <-time.After(60 * time.Second):
-				t.Error("the worker did not stop")
-			}
-			w.Close()
-		})
-	}
-	t.Cleanup(stop)
-	return w, stop
-}
-
 func decodeID(t *testing.T, m message.Message) string {
 	t.Helper()
 	items, err := events.DecodeMessage(m.Body)
 	require.NoError(t, err)
 	require.NoError(t, items[0].Err)
 	return items[0].Submission.ID
-}
-
-// receiveFor receives everything q delivers within d.
-func receiveFor(t *testing.T, q sqsqueue.Queue, d time.Duration) []message.Message {
-	t.Helper()
-	var got []message.Message
-	for deadline := time.Now().Add(d); time.Now().Before(deadline); {
-		msgs, err := q.Receive(context.Background(), 10, time.Second)
-		require.NoError(t, err)
-		got = append(got, msgs...)
-	}
-	return got
 }
 
 // receivedEvents is the sum of the worker's sqs_receive_batch_size.

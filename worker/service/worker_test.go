@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,19 +25,7 @@ import (
 func TestTheWorkerStoresWhatItReceivesAndSaysSoOnHealthz(t *testing.T) {
 	t.Parallel()
 	qs := testenv.NewQueues(t, 5, 30*time.Second)
-	common := testenv.Common(t, testenv.DatabaseURL(t), qs)
-	common.LogLevel, common.LogFormat = "info", "json"
-	cfg := service.Config{
-		Common:  common,
-		Migrate: true, KeyWindow: time.Hour, Config: consume.Config{Pollers: 2, Flushers: 1, FlushSize: 100, FlushInterval: 10 * time.Millisecond,
-			WaitTime: time.Second, VisibilityTimeout: 30 * time.Second, ShutdownTimeout: 5 * time.Second},
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	w, err := service.NewWorker(ctx, cfg, testenv.Logger(t), service.WorkerOptions{})
-	require.NoError(t, err)
-	t.Cleanup(w.Close)
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
+	w, stop := startWorker(t, qs, testenv.DatabaseURL(t), consume.Config{Pollers: 2, Flushers: 1, FlushSize: 100})
 
 	m, err := events.Encode(number.Submission{ID: "0190f5c4-7d3a-7b2e-9c1d-0000000000c1", Value: 7, AcceptedAt: time.Now(), RequestID: "rq"})
 	require.NoError(t, err)
@@ -55,14 +44,7 @@ func TestTheWorkerStoresWhatItReceivesAndSaysSoOnHealthz(t *testing.T) {
 	assert.Equal(t, "ok", h["status"])
 	assert.Equal(t, true, h["receiving"])
 	assert.EqualValues(t, 0, h["held"])
-
-	cancel()
-	select {
-	case err := <-done:
-		assert.NoError(t, err, "a clean shutdown")
-	case <-time.After(60 * time.Second):
-		t.Fatal("the worker did not stop")
-	}
+	stop()
 }
 
 func TestTheCoreNeedsADeadLetterQueue(t *testing.T) {
@@ -83,4 +65,35 @@ func TestABadConsumerSettingIsRefusedBeforeTheDatabaseIsReached(t *testing.T) {
 	err := cfg.Validate()
 	assert.ErrorIs(t, err, sqsqueue.ErrWait)
 	assert.ErrorContains(t, err, "SQS_WAIT_TIME")
+}
+
+// startWorker runs a worker on qs and the database at dbURL, with cc's
+// pollers, flushers and flush size and short waits, until stop, which
+// checks that it shuts down cleanly (at the latest when the test ends).
+func startWorker(t *testing.T, qs testenv.Queues, dbURL string, cc consume.Config) (w *service.Worker, stop func()) {
+	t.Helper()
+	common := testenv.Common(t, dbURL, qs)
+	common.LogLevel, common.LogFormat = "info", "json"
+	cc.FlushInterval, cc.WaitTime, cc.VisibilityTimeout, cc.ShutdownTimeout = 10*time.Millisecond, time.Second, 30*time.Second, 5*time.Second
+	cfg := service.Config{Common: common, Migrate: true, KeyWindow: time.Hour, Config: cc}
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := service.NewWorker(ctx, cfg, testenv.Logger(t), service.WorkerOptions{})
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				assert.NoError(t, err, "a clean shutdown")
+			case <-time.After(60 * time.Second):
+				t.Error("the worker did not stop")
+			}
+			w.Close()
+		})
+	}
+	t.Cleanup(stop)
+	return w, stop
 }

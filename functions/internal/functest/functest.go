@@ -284,7 +284,7 @@ func sqsAggregate(t *testing.T, start Start) {
 		invoke := start(t, env.Environ)
 		assert.JSONEq(t, `{"batchItemFailures":[]}`, string(invoke(t, event(t))))
 		assertStoredExactly(t, env.Store, aggregateStored)
-		dead := receiveFor(t, env.Queues.DLQ, 2*time.Second)
+		dead := testenv.ReceiveFor(t, env.Queues.DLQ, 2*time.Second)
 		require.Len(t, dead, 1, "one message in the dead-letter queue: the poison event")
 		items, err := evs.DecodeMessage(dead[0].Body)
 		require.NoError(t, err)
@@ -310,18 +310,6 @@ func sqsAggregate(t *testing.T, start Start) {
 		// again, harmlessly.
 		assertStoredExactly(t, env.Store, aggregateStored)
 	})
-}
-
-// receiveFor receives everything q delivers within d.
-func receiveFor(t *testing.T, q sqsqueue.Queue, d time.Duration) []message.Message {
-	t.Helper()
-	var got []message.Message
-	for deadline := time.Now().Add(d); time.Now().Before(deadline); {
-		msgs, err := q.Receive(context.Background(), 10, time.Second)
-		require.NoError(t, err)
-		got = append(got, msgs...)
-	}
-	return got
 }
 
 func assertStoredExactly(t *testing.T, store *pgstore.Store, want map[string]int64) {
