@@ -39,6 +39,18 @@ func (m Message) Size() int {
 // message body or a String attribute value: SQS allows only #x9, #xA, #xD,
 // #x20 to #xD7FF, #xE000 to #xFFFD and #x10000 to #x10FFFF, in valid UTF-8.
 func CheckText(s string) error {
+	// Most text is printable ASCII: one comparison a byte (checked before
+	// every send, so it is on the proxy's hot path).
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != 0x9 && c != 0xA && c != 0xD || c >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return nil
+	}
 	for i, r := range s {
 		if r == utf8.RuneError {
 			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
@@ -101,6 +113,12 @@ func (m Message) Validate() error {
 	return nil
 }
 
+// hasPrefixFold is strings.HasPrefix ignoring ASCII case, without the
+// copy strings.ToLower makes.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
 // checkName applies SQS's rules for attribute names: 1 to 256 characters
 // from A-Z, a-z, 0-9, '-', '_' and '.'; no leading or trailing '.', no '..',
 // no "AWS." or "Amazon." prefix (any case).
@@ -112,7 +130,7 @@ func checkName(name string) error {
 		return fmt.Errorf("%w: name longer than %d characters", ErrRefused, maxNameLen)
 	case name[0] == '.' || name[len(name)-1] == '.' || strings.Contains(name, ".."):
 		return fmt.Errorf("%w: a name cannot start or end with '.' or contain '..'", ErrRefused)
-	case strings.HasPrefix(strings.ToLower(name), "aws.") || strings.HasPrefix(strings.ToLower(name), "amazon."):
+	case hasPrefixFold(name, "aws.") || hasPrefixFold(name, "amazon."):
 		return fmt.Errorf("%w: names starting with AWS. or Amazon. are reserved", ErrRefused)
 	}
 	for _, r := range name {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/numbers-app/numbers/shared/message"
 )
@@ -49,6 +50,9 @@ func TestValidateRefusesWhatSQSRefusesAndAcceptsWhatItAccepts(t *testing.T) {
 		{"a binary type with text", with("n", message.Attribute{DataType: "Binary", StringValue: "x"}), "text value"},
 		{"a bad character in a value", with("n", message.String("a\x01")), "U+0001"},
 		{"a reserved name", with("aws.x", message.String("v")), "reserved"},
+		{"a reserved name in another case", with("Amazon.X", message.String("v")), "reserved"},
+		{"a name shorter than a reserved prefix", with("aws", message.String("v")), ""},
+		{"DEL is allowed (#x20-#xD7FF)", ok("a\x7fb"), ""},
 		{"a name with a space", with("a b", message.String("v")), "not allowed in a name"},
 		{"a name ending in a dot", with("a.", message.String("v")), "'.'"},
 		{"a name with two dots", with("a..b", message.String("v")), "'..'"},
@@ -81,4 +85,24 @@ func TestSizeCountsBodyAndEveryAttributeNameTypeAndValue(t *testing.T) {
 	if got := m.Size(); got != 4+10+15 {
 		t.Fatalf("Size = %d, want %d", got, 4+10+15)
 	}
+}
+
+// FuzzCheckTextIsSQSsCharacterRule holds CheckText (an ASCII fast path
+// before the rune loop) to SQS's rule, applied rune by rune: #x9 | #xA |
+// #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF, in valid UTF-8.
+func FuzzCheckTextIsSQSsCharacterRule(f *testing.F) {
+	for _, s := range []string{"", "plain", "a\tb\nc\rd", "\x00", "\x1f", "\x7f", "\xff", "\uFFFE", "\U0001F600", "é"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := utf8.ValidString(s)
+		for _, r := range s {
+			if !(r == 0x9 || r == 0xA || r == 0xD || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF) {
+				want = false
+			}
+		}
+		if got := message.CheckText(s) == nil; got != want {
+			t.Fatalf("CheckText(%q) accepts: %v, SQS's rule: %v", s, got, want)
+		}
+	})
 }
