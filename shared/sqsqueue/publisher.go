@@ -32,8 +32,8 @@ const (
 	DefaultSendTimeout = 5 * time.Second
 	DefaultMaxWait     = 250 * time.Millisecond
 	// DefaultMaxAggregate is the most Sends one aggregated message carries:
-	// about 25 KiB of events, a 10ms linger's worth at 10,000 posts a
-	// second, and within one 64 KiB billing unit.
+	// about 25 KiB of events, what 10,000 posts a second bring in 10ms,
+	// and within one 64 KiB billing unit.
 	DefaultMaxAggregate = 100
 	// AggregateBytes bounds an aggregated message: SQS bills each 64 KiB of
 	// a request as one request, so a larger one saves calls but not money,
@@ -149,7 +149,16 @@ type Publisher struct {
 	cfg  PublisherConfig
 	log  zerolog.Logger
 	reqs chan *pending
-	sem  chan struct{}
+	// queued and queuedBytes count the messages in reqs and their bytes.
+	// While a batch lingers the loop does not receive from reqs, so a Send
+	// does not wake it (a wake-up per post, and the idle thread it woke,
+	// were the proxy's futex calls); a Send that brings queued to room, or
+	// queuedBytes past roomBytes (what the lingering batch lacks to be
+	// full), signals full instead.
+	queued, queuedBytes atomic.Int64
+	room, roomBytes     atomic.Int64
+	full                chan struct{}
+	sem                 chan struct{}
 	// batches carries each batch to one of MaxInFlight long-lived senders.
 	// A goroutine per batch would grow a fresh stack through the SDK's deep
 	// middleware chain on every call (runtime.copystack was 8% of the
@@ -175,6 +184,7 @@ type pending struct {
 	msg  message.Message
 	size int
 	done chan error
+	at   time.Time // when Send took it: the loop may see it later
 }
 
 // estimatedWait is the wait a message sent now would see: the calls ahead
@@ -231,6 +241,7 @@ func NewPublisher(api SendBatchAPI, cfg PublisherConfig, log zerolog.Logger) (*P
 		cfg:  cfg,
 		log:  log,
 		reqs: make(chan *pending, cfg.MaxPending),
+		full: make(chan struct{}, 1),
 		sem:  make(chan struct{}, cfg.MaxInFlight),
 		done: make(chan struct{}),
 
@@ -258,7 +269,7 @@ func (p *Publisher) Send(ctx context.Context, m message.Message) error {
 				est.Round(time.Millisecond), p.cfg.MaxWait)
 		}
 	}
-	pd := &pending{msg: m, size: m.Size(), done: make(chan error, 1)}
+	pd := &pending{msg: m, size: m.Size(), done: make(chan error, 1), at: time.Now()}
 	p.mu.RLock()
 	if p.closed {
 		p.mu.RUnlock()
@@ -267,6 +278,10 @@ func (p *Publisher) Send(ctx context.Context, m message.Message) error {
 	select {
 	case p.reqs <- pd:
 		p.waiting.Add(1)
+		n, b := p.queued.Add(1), p.queuedBytes.Add(int64(pd.size))
+		if n >= p.room.Load() || b > p.roomBytes.Load() {
+			p.signalFull()
+		}
 		p.mu.RUnlock()
 	default:
 		p.mu.RUnlock()
@@ -290,9 +305,17 @@ func (p *Publisher) Close() {
 	if !p.closed {
 		p.closed = true
 		close(p.reqs)
+		p.signalFull() // a lingering loop is not receiving from reqs
 	}
 	p.mu.Unlock()
 	<-p.done
+}
+
+func (p *Publisher) signalFull() {
+	select {
+	case p.full <- struct{}{}:
+	default:
+	}
 }
 
 func (p *Publisher) loop() {
@@ -343,37 +366,91 @@ func (p *Publisher) loop() {
 		timer.Stop()
 		linger = nil
 	}
+	// take adds one message to the batch: a full batch goes; so does one
+	// that finds no send in flight unless company is expected (a lone user
+	// does not wait for the linger). Under concurrency the batch lingers to
+	// fill up.
+	take := func(pd *pending) {
+		p.queued.Add(-1)
+		p.queuedBytes.Add(-int64(pd.size))
+		busy.arrive(pd.at, len(batch) > 0 || p.sending.Load() > 0)
+		if size+pd.size > maxBytes {
+			flush() // SQS's limit on the whole request, or AggregateBytes
+		}
+		batch = append(batch, pd)
+		size += pd.size
+		if len(batch) >= perCall || (len(p.sem) == 0 && !busy.expected()) {
+			flush()
+		} else if len(batch) == 1 {
+			timer.Reset(p.cfg.Linger)
+			linger = timer.C
+		}
+	}
+	// drain takes every message waiting in reqs; it reports false once
+	// reqs is closed and drained.
+	drain := func() bool {
+		for {
+			select {
+			case pd, ok := <-p.reqs:
+				if !ok {
+					return false
+				}
+				take(pd)
+			default:
+				return true
+			}
+		}
+	}
 	for {
-		select {
-		case pd, ok := <-p.reqs:
-			if !ok {
+		if len(batch) == 0 {
+			// Nothing forming: every Send signals (room 1), and the first
+			// message is awaited here.
+			p.room.Store(1)
+			p.roomBytes.Store(-1)
+			select {
+			case pd, ok := <-p.reqs:
+				if !ok {
+					return
+				}
+				take(pd)
+			case <-p.full:
+			case <-freed:
+			}
+			if !drain() {
 				flush()
 				return
 			}
-			busy.arrive(time.Now(), len(batch) > 0 || p.sending.Load() > 0)
-			if size+pd.size > maxBytes {
-				flush() // SQS's limit on the whole request, or AggregateBytes
-			}
-			batch = append(batch, pd)
-			size += pd.size
-			// A full batch goes; so does one that finds no send in flight
-			// unless company is expected (a lone user does not wait for the
-			// linger). Under concurrency the batch lingers to fill up.
-			if len(batch) >= perCall || (len(p.sem) == 0 && !busy.expected()) {
+			continue
+		}
+		// A batch lingers. Messages that would fill it (in number or in
+		// bytes) may already be here; else the Send that brings them
+		// signals full (both sides are atomics, so one of them sees the
+		// other).
+		room, roomBytes := int64(perCall-len(batch)), int64(maxBytes-size)
+		p.room.Store(room)
+		p.roomBytes.Store(roomBytes)
+		if p.queued.Load() < room && p.queuedBytes.Load() <= roomBytes {
+			select {
+			case <-linger:
+				if !drain() {
+					flush()
+					return
+				}
+				if len(batch) == 1 && p.sending.Load() == 0 {
+					busy.nobodyCame()
+				}
 				flush()
-			} else if len(batch) == 1 {
-				timer.Reset(p.cfg.Linger)
-				linger = timer.C
+				continue
+			case <-freed:
+			case <-p.full:
 			}
-		case <-linger:
-			if len(batch) == 1 && p.sending.Load() == 0 {
-				busy.nobodyCame()
-			}
+		}
+		if !drain() {
 			flush()
-		case <-freed:
-			if len(p.sem) == 0 && !busy.expected() {
-				flush() // nobody left to batch with, and nobody expected soon
-			}
+			return
+		}
+		if len(batch) > 0 && len(p.sem) == 0 && !busy.expected() {
+			flush() // nobody left to batch with, and nobody expected soon
 		}
 	}
 }
@@ -402,9 +479,13 @@ type company struct {
 func (c *company) arrive(now time.Time, others bool) {
 	g := c.maxGap
 	if !c.last.IsZero() {
-		g = min(now.Sub(c.last), c.maxGap)
+		// Concurrent Sends read the clock before they queue, so one may
+		// come after a later reading: a gap of 0.
+		g = min(max(now.Sub(c.last), 0), c.maxGap)
 	}
-	c.last = now
+	if now.After(c.last) {
+		c.last = now
+	}
 	if c.gap == 0 {
 		c.gap = g
 	} else {
