@@ -25,7 +25,7 @@ type SendBatchAPI interface {
 // Defaults for PublisherConfig.
 const (
 	DefaultMaxBatch    = 10 // SQS's limit per SendMessageBatch
-	DefaultLinger      = 10 * time.Millisecond
+	DefaultLinger      = 20 * time.Millisecond
 	DefaultBusyRate    = 1000 // messages per second
 	DefaultMaxInFlight = 16
 	DefaultMaxPending  = 1024
@@ -54,12 +54,13 @@ type PublisherConfig struct {
 	// waits for each answer, however fast) a message goes at once. A batch
 	// that fills up (MaxBatch, or MaxAggregate when aggregating) goes
 	// without waiting out the linger.
-	// Defaults to 10ms: at 1,000 messages a second, where lingering begins
-	// (BusyRate), ten arrive in about 9ms, so batches under concurrency go
-	// full. In make bench at 1,200/s that was 9.5 messages per call against
-	// 3.4 with 2ms, and the proxy's CPU per write 168 µs against 261; a
-	// concurrent post waited up to the linger more (p50 5.3 ms, p99 10.1 ms,
-	// against 2.8 and 6.2), a lone one not at all (docs/benchmarks.md).
+	// Defaults to 20ms. The SDK's cost is per call (its middleware,
+	// signing, the HTTP round trip), so the proxy's CPU per write falls with
+	// the events a call carries, and at 1,200 posts a second a linger fills
+	// a call with about the rate times the linger. With 10ms that was 12.8
+	// events a call at 1,200/s and the send path 17% of the proxy's CPU
+	// profile; with 20ms, 23 events and 9% (docs/benchmarks.md). A
+	// concurrent post waits up to the linger more; a lone one not at all.
 	// AWS's own buffered SQS client for Java holds a batch open for up to
 	// 200ms (QueueBufferConfig.MAX_BATCH_OPEN_MS_DEFAULT).
 	// Must not be negative.
