@@ -367,10 +367,12 @@ func (p *Publisher) loop() {
 		timer.Stop()
 		linger = nil
 	}
-	// take adds one message to the batch: a full batch goes; so does one
-	// that finds no send in flight unless company is expected (a lone user
-	// does not wait for the linger). Under concurrency the batch lingers to
-	// fill up.
+	// take adds one message to the batch: a full batch goes (in number, or
+	// in bytes: an aggregated event past AggregateBytes fills one alone, and
+	// a batch that lingered with no room left in bytes could not be
+	// signalled full); so does one that finds no send in flight unless
+	// company is expected (a lone user does not wait for the linger). Under
+	// concurrency the batch lingers to fill up.
 	take := func(pd *pending) {
 		p.queued.Add(-1)
 		p.queuedBytes.Add(-int64(pd.size))
@@ -380,7 +382,7 @@ func (p *Publisher) loop() {
 		}
 		batch = append(batch, pd)
 		size += pd.size
-		if len(batch) >= perCall || (len(p.sem) == 0 && !busy.expected()) {
+		if len(batch) >= perCall || size >= maxBytes || (len(p.sem) == 0 && !busy.expected()) {
 			flush()
 		} else if len(batch) == 1 {
 			timer.Reset(p.cfg.Linger)
