@@ -428,8 +428,10 @@ func (p *Publisher) loop() {
 		// A batch lingers. Messages that would fill it (in number or in
 		// bytes) may already be here; else the Send that brings them
 		// signals full (both sides are atomics, so one of them sees the
-		// other).
-		room, roomBytes := int64(perCall-len(batch)), int64(maxBytes-size)
+		// other). So does one that fills reqs (MaxPending may be less than
+		// the room): those waiting go into the batch, and Sends are not
+		// refused while it lingers with room for them.
+		room, roomBytes := int64(min(perCall-len(batch), p.cfg.MaxPending)), int64(maxBytes-size)
 		p.room.Store(room)
 		p.roomBytes.Store(roomBytes)
 		if p.queued.Load() < room && p.queuedBytes.Load() <= roomBytes {

@@ -516,3 +516,46 @@ func TestBatchesOfLargeMessagesAreSplitToStayWithinSQSsRequestSize(t *testing.T)
 	}
 	assert.Len(t, receiveAll(t, qs.Main, n+1, 10*time.Second), n+1)
 }
+
+func TestABatchLargerThanMaxPendingStillFillsWhileASendIsInFlight(t *testing.T) {
+	t.Parallel()
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	api := &heldSQS{SendBatchAPI: qs.Client, gate: make(chan struct{}), started: make(chan int, 10)}
+	// Fewer may wait than a batch takes: the batch must still fill (the
+	// linger is an hour), so those waiting are taken into it when they fill
+	// MaxPending, and a client told to retry gets in.
+	pub, err := sqsqueue.NewPublisher(api, sqsqueue.PublisherConfig{QueueURL: qs.Main.URL, Linger: time.Hour, MaxPending: 2, MaxWait: -1}, testenv.Logger(t))
+	require.NoError(t, err)
+	defer pub.Close()
+	var once sync.Once
+	openGate := func() { once.Do(func() { close(api.gate) }) }
+	defer openGate()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	errs := make(chan error, 11)
+	sendFirstAlone(t, pub, api, errs)
+	for i := range 10 {
+		go func() {
+			for {
+				err := pub.Send(ctx, message.Message{Body: fmt.Sprint("then ", i)})
+				if !errors.Is(err, number.ErrOverloaded) || ctx.Err() != nil {
+					errs <- err
+					return
+				}
+				time.Sleep(time.Millisecond) // told to retry
+			}
+		}()
+	}
+	select {
+	case n := <-api.started:
+		assert.Equal(t, 10, n, "the ten go together")
+	case <-ctx.Done():
+		t.Fatal("the ten never filled a batch: those waiting were not taken")
+	}
+	openGate()
+	for range 11 {
+		require.NoError(t, <-errs)
+	}
+	assert.Len(t, receiveAll(t, qs.Main, 11, 10*time.Second), 11)
+}
