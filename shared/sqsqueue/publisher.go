@@ -52,8 +52,9 @@ type PublisherConfig struct {
 	// flight, or while messages that have been seen to overlap arrive
 	// faster than BusyRate. Otherwise (a lone user, or one client that
 	// waits for each answer, however fast) a message goes at once. A batch
-	// that fills up (MaxBatch, or MaxAggregate when aggregating) goes
-	// without waiting out the linger.
+	// that fills up (MaxBatch, or MaxAggregate when aggregating, or the
+	// bytes of a request or an aggregate) goes without waiting out the
+	// linger.
 	// Defaults to 20ms. The SDK's cost is per call (its middleware,
 	// signing, the HTTP round trip), so the proxy's CPU per write falls with
 	// the events a call carries, and at 1,200 posts a second a linger fills
