@@ -52,8 +52,9 @@ type PublisherConfig struct {
 	// flight, or while messages that have been seen to overlap arrive
 	// faster than BusyRate. Otherwise (a lone user, or one client that
 	// waits for each answer, however fast) a message goes at once. A batch
-	// that fills up (MaxBatch, or MaxAggregate when aggregating) goes
-	// without waiting out the linger.
+	// that fills up (MaxBatch, or MaxAggregate when aggregating, or the
+	// bytes of a request or an aggregate) goes without waiting out the
+	// linger.
 	// Defaults to 20ms. The SDK's cost is per call (its middleware,
 	// signing, the HTTP round trip), so the proxy's CPU per write falls with
 	// the events a call carries, and at 1,200 posts a second a linger fills
@@ -367,10 +368,12 @@ func (p *Publisher) loop() {
 		timer.Stop()
 		linger = nil
 	}
-	// take adds one message to the batch: a full batch goes; so does one
-	// that finds no send in flight unless company is expected (a lone user
-	// does not wait for the linger). Under concurrency the batch lingers to
-	// fill up.
+	// take adds one message to the batch: a full batch goes (in number, or
+	// in bytes: an aggregated event past AggregateBytes fills one alone, and
+	// a batch that lingered with no room left in bytes could not be
+	// signalled full); so does one that finds no send in flight unless
+	// company is expected (a lone user does not wait for the linger). Under
+	// concurrency the batch lingers to fill up.
 	take := func(pd *pending) {
 		p.queued.Add(-1)
 		p.queuedBytes.Add(-int64(pd.size))
@@ -380,7 +383,7 @@ func (p *Publisher) loop() {
 		}
 		batch = append(batch, pd)
 		size += pd.size
-		if len(batch) >= perCall || (len(p.sem) == 0 && !busy.expected()) {
+		if len(batch) >= perCall || size >= maxBytes || (len(p.sem) == 0 && !busy.expected()) {
 			flush()
 		} else if len(batch) == 1 {
 			timer.Reset(p.cfg.Linger)
@@ -426,8 +429,10 @@ func (p *Publisher) loop() {
 		// A batch lingers. Messages that would fill it (in number or in
 		// bytes) may already be here; else the Send that brings them
 		// signals full (both sides are atomics, so one of them sees the
-		// other).
-		room, roomBytes := int64(perCall-len(batch)), int64(maxBytes-size)
+		// other). So does one that fills reqs (MaxPending may be less than
+		// the room): those waiting go into the batch, and Sends are not
+		// refused while it lingers with room for them.
+		room, roomBytes := int64(min(perCall-len(batch), p.cfg.MaxPending)), int64(maxBytes-size)
 		p.room.Store(room)
 		p.roomBytes.Store(roomBytes)
 		if p.queued.Load() < room && p.queuedBytes.Load() <= roomBytes {

@@ -304,3 +304,43 @@ func TestValidateRefusesMaxAggregateOutsideTwoToAThousand(t *testing.T) {
 	}
 	assert.Equal(t, sqsqueue.DefaultMaxAggregate, sqsqueue.PublisherConfig{}.WithDefaults().MaxAggregate, "0 is the default")
 }
+
+func TestAnEventTooBigToShareAnAggregateGoesAtOnceWhileAnotherSendIsInFlight(t *testing.T) {
+	t.Parallel()
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	api := &heldSQS{SendBatchAPI: qs.Client, gate: make(chan struct{}), started: make(chan int, 10)}
+	// A linger no test waits for: an event past AggregateBytes fills its
+	// batch by itself (nothing can join it), so it goes at once, though a
+	// send is in flight. A batch that lingered past its byte room had a
+	// negative room, which no Send could signal and which kept the loop
+	// spinning instead of waiting for the linger.
+	pub, err := sqsqueue.NewPublisher(api, sqsqueue.PublisherConfig{QueueURL: qs.Main.URL, Linger: time.Hour, MaxWait: -1,
+		Aggregate: events.Aggregate}, testenv.Logger(t))
+	require.NoError(t, err)
+	defer pub.Close()
+	var once sync.Once
+	openGate := func() { once.Do(func() { close(api.gate) }) }
+	defer openGate()
+
+	errs := make(chan error, 2)
+	big := strings.Repeat("x", sqsqueue.AggregateBytes+(16<<10))
+	wg := sendWhileHeld(t, pub, api, errs, 1, func(int) string { return big })
+	select {
+	case n := <-api.started:
+		assert.Equal(t, 1, n, "the big event goes as one message")
+	case <-time.After(60 * time.Second):
+		t.Fatal("an event past AggregateBytes waited for the linger or for the send in flight")
+	}
+	openGate()
+	wg.Wait()
+	for range 2 {
+		require.NoError(t, <-errs)
+	}
+	got := receiveAll(t, qs.Main, 2, 10*time.Second)
+	require.Len(t, got, 2, "the lone first and the big event")
+	var bodies []string
+	for _, m := range got {
+		bodies = append(bodies, eventsOf(t, m)...)
+	}
+	assert.ElementsMatch(t, []string{"first", big}, bodies)
+}

@@ -180,6 +180,9 @@ func TestMessagesThatArriveWhileASendIsInFlightAreBatched(t *testing.T) {
 	pub, err := sqsqueue.NewPublisher(api, sqsqueue.PublisherConfig{QueueURL: qs.Main.URL, Linger: time.Hour}, testenv.Logger(t))
 	require.NoError(t, err)
 	defer pub.Close()
+	var once sync.Once
+	openGate := func() { once.Do(func() { close(api.gate) }) }
+	defer openGate() // before Close, which waits for the calls in flight: a failure fails, not hangs
 
 	errs := make(chan error, 11)
 	sendFirstAlone(t, pub, api, errs)
@@ -197,7 +200,7 @@ func TestMessagesThatArriveWhileASendIsInFlightAreBatched(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("the ten were not sent as one full batch")
 	}
-	close(api.gate)
+	openGate()
 	wg.Wait()
 	for range 11 {
 		require.NoError(t, <-errs)
@@ -515,4 +518,89 @@ func TestBatchesOfLargeMessagesAreSplitToStayWithinSQSsRequestSize(t *testing.T)
 		assert.LessOrEqual(t, total, message.MaxRequestBytes, "a call of %d messages, %d bytes", len(call), total)
 	}
 	assert.Len(t, receiveAll(t, qs.Main, n+1, 10*time.Second), n+1)
+}
+
+func TestABatchLargerThanMaxPendingStillFillsWhileASendIsInFlight(t *testing.T) {
+	t.Parallel()
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	api := &heldSQS{SendBatchAPI: qs.Client, gate: make(chan struct{}), started: make(chan int, 10)}
+	// Fewer may wait than a batch takes: the batch must still fill (the
+	// linger is an hour), so those waiting are taken into it when they fill
+	// MaxPending, and a client told to retry gets in.
+	pub, err := sqsqueue.NewPublisher(api, sqsqueue.PublisherConfig{QueueURL: qs.Main.URL, Linger: time.Hour, MaxPending: 2, MaxWait: -1}, testenv.Logger(t))
+	require.NoError(t, err)
+	defer pub.Close()
+	var once sync.Once
+	openGate := func() { once.Do(func() { close(api.gate) }) }
+	defer openGate()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	errs := make(chan error, 11)
+	sendFirstAlone(t, pub, api, errs)
+	for i := range 10 {
+		go func() {
+			for {
+				err := pub.Send(ctx, message.Message{Body: fmt.Sprint("then ", i)})
+				if !errors.Is(err, number.ErrOverloaded) || ctx.Err() != nil {
+					errs <- err
+					return
+				}
+				time.Sleep(time.Millisecond) // told to retry
+			}
+		}()
+	}
+	select {
+	case n := <-api.started:
+		assert.Equal(t, 10, n, "the ten go together")
+	case <-ctx.Done():
+		t.Fatal("the ten never filled a batch: those waiting were not taken")
+	}
+	openGate()
+	for range 11 {
+		require.NoError(t, <-errs)
+	}
+	assert.Len(t, receiveAll(t, qs.Main, 11, 10*time.Second), 11)
+}
+
+func TestCloseSendsALingeringBatchAtOnce(t *testing.T) {
+	t.Parallel()
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	api := &heldSQS{SendBatchAPI: qs.Client, gate: make(chan struct{}), started: make(chan int, 10)}
+	// The second message lingers behind the held first, for an hour: Close
+	// must send it at once, not wait for the linger or for the first.
+	pub, err := sqsqueue.NewPublisher(api, sqsqueue.PublisherConfig{QueueURL: qs.Main.URL, Linger: time.Hour, MaxWait: -1}, testenv.Logger(t))
+	require.NoError(t, err)
+	var once sync.Once
+	openGate := func() { once.Do(func() { close(api.gate) }) }
+	defer openGate()
+
+	errs := make(chan error, 2)
+	sendFirstAlone(t, pub, api, errs)
+	go func() { errs <- pub.Send(context.Background(), message.Message{Body: "lingering"}) }()
+	// Close once the second is queued (the loop may not have taken it yet,
+	// which must not lose it either).
+	deadline := time.Now().Add(60 * time.Second)
+	for pub.Waiting() < 2 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	require.EqualValues(t, 2, pub.Waiting(), "the first is held and the second queued")
+	closed := make(chan struct{})
+	go func() { pub.Close(); close(closed) }()
+	select {
+	case n := <-api.started:
+		assert.Equal(t, 1, n, "the lingering message goes at Close")
+	case <-time.After(60 * time.Second):
+		t.Fatal("Close did not send the lingering batch while the first call was held")
+	}
+	openGate()
+	select {
+	case <-closed:
+	case <-time.After(60 * time.Second):
+		t.Fatal("Close did not return")
+	}
+	for range 2 {
+		require.NoError(t, <-errs)
+	}
+	assert.Len(t, receiveAll(t, qs.Main, 2, 10*time.Second), 2)
 }
