@@ -1,6 +1,7 @@
 package sqsqueue
 
 import (
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -22,7 +23,7 @@ func TestCompanyIsExpectedOnlyWhileOverlappingMessagesKeepComingFast(t *testing.
 	c.arrive(now, false)
 	assert.False(t, c.expected(), "the first message is lone")
 
-	arriveEvery(100, 500*time.Microsecond, false) // 2,000 a second, each after the last was answered
+	arriveEvery(300, 500*time.Microsecond, false) // 2,000 a second, each after the last was answered
 	assert.False(t, c.expected(), "one client that waits for each answer never has company, however fast")
 
 	arriveEvery(1, 100*time.Microsecond, true)
@@ -38,8 +39,32 @@ func TestCompanyIsExpectedOnlyWhileOverlappingMessagesKeepComingFast(t *testing.
 	arriveEvery(3, 500*time.Microsecond, true)
 	assert.False(t, c.expected(), "a few quick messages after a pause are not yet a busy spell")
 
-	arriveEvery(100, 2*time.Millisecond, true) // 500 a second, overlapping
+	arriveEvery(300, 2*time.Millisecond, true) // 500 a second, overlapping
 	assert.False(t, c.expected(), "a stream slower than the busy rate does not linger")
-	arriveEvery(100, 500*time.Microsecond, true)
+	arriveEvery(300, 500*time.Microsecond, true)
 	assert.True(t, c.expected(), "and one faster than it does")
+}
+
+// Gaps that come at random (Poisson arrivals: many independent clients)
+// make the moving average itself noisy. Below the busy rate most messages
+// must read as lone, above it most as busy; the arrival times are drawn
+// from a seeded source, so the shares are the same on every run.
+func TestCompanyTellsRatesApartWhenGapsComeAtRandom(t *testing.T) {
+	share := func(rate float64) float64 {
+		r := rand.New(rand.NewPCG(1, 2))
+		c := company{busyGap: time.Millisecond, maxGap: time.Second} // 1,000/s
+		now := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+		const warm, n = 2000, 20000
+		busy := 0
+		for i := range warm + n {
+			now = now.Add(time.Duration(r.ExpFloat64() * float64(time.Second) / rate))
+			c.arrive(now, true)
+			if i >= warm && c.expected() {
+				busy++
+			}
+		}
+		return float64(busy) / n
+	}
+	assert.Less(t, share(800), 0.10, "800/s, below the busy rate: few messages wait for company")
+	assert.Greater(t, share(1200), 0.85, "1,200/s, above it: most messages wait for company")
 }

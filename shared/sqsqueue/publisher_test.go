@@ -255,7 +255,7 @@ func TestMessagesComingFasterThanTheBusyRateAreBatchedThoughEachSendIsQuick(t *t
 	for range n {
 		require.NoError(t, <-errs)
 	}
-	// The first few dozen go alone while the moving average of the gaps
+	// The first hundred or so go alone while the moving average of the gaps
 	// learns the rate, and until two messages overlap; then batches of up
 	// to ten. (On a busy machine a linger may end alone when this loop is
 	// descheduled, which pauses the lingering until messages overlap
