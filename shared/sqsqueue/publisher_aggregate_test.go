@@ -73,19 +73,12 @@ func TestConcurrentSendsGoAsOneAggregatedMessageAndALoneSendAsItIs(t *testing.T)
 		Aggregate: events.Aggregate, MaxAggregate: 10}, testenv.Logger(t))
 	require.NoError(t, err)
 	defer pub.Close()
-	var once sync.Once
-	openGate := func() { once.Do(func() { close(api.gate) }) }
-	defer openGate()
+	defer api.open()
 
 	errs := make(chan error, 11)
 	wg := sendWhileHeld(t, pub, api, errs, 10, func(i int) string { return fmt.Sprint("then ", i) })
-	select {
-	case n := <-api.started:
-		assert.Equal(t, 1, n, "the ten that came while a send was in flight go as one message")
-	case <-time.After(60 * time.Second):
-		t.Fatal("the ten were not sent as one aggregate")
-	}
-	openGate()
+	assert.Equal(t, 1, api.nextCall(t, "the ten were not sent as one aggregate"), "the ten that came while a send was in flight go as one message")
+	api.open()
 	wg.Wait()
 	for range 11 {
 		require.NoError(t, <-errs)
@@ -162,9 +155,7 @@ func TestAFailedAggregateFailsEverySendItCarries(t *testing.T) {
 				Aggregate: events.Aggregate, MaxAggregate: 5}, testenv.Logger(t))
 			require.NoError(t, err)
 			defer pub.Close()
-			var once sync.Once
-			openGate := func() { once.Do(func() { close(api.gate) }) }
-			defer openGate()
+			defer api.open()
 
 			first := make(chan error, 1)
 			rest := make(chan error, 5)
@@ -181,7 +172,7 @@ func TestAFailedAggregateFailsEverySendItCarries(t *testing.T) {
 					t.Fatal("a Send of the failed aggregate was never answered")
 				}
 			}
-			openGate()
+			api.open()
 			require.NoError(t, <-first)
 			got := receiveAll(t, qs.Main, 2, 3*time.Second)
 			require.Len(t, got, 1, "only the lone message reached the queue")
@@ -215,9 +206,7 @@ func aggregatedCalls(t *testing.T, cfg sqsqueue.PublisherConfig, n, held int, bo
 	pub, err := sqsqueue.NewPublisher(api, cfg, testenv.Logger(t))
 	require.NoError(t, err)
 	defer pub.Close()
-	var once sync.Once
-	openGate := func() { once.Do(func() { close(api.gate) }) }
-	defer openGate()
+	defer api.open()
 
 	errs := make(chan error, n+1)
 	wg := sendWhileHeld(t, pub, &api.heldSQS, errs, n, body)
@@ -229,7 +218,7 @@ func aggregatedCalls(t *testing.T, cfg sqsqueue.PublisherConfig, n, held int, bo
 			t.Fatal("no full aggregate went while the first call was held: the batch was not bounded")
 		}
 	}
-	openGate()
+	api.open()
 	wg.Wait()
 	for range n + 1 {
 		require.NoError(t, <-errs)
@@ -318,20 +307,13 @@ func TestAnEventTooBigToShareAnAggregateGoesAtOnceWhileAnotherSendIsInFlight(t *
 		Aggregate: events.Aggregate}, testenv.Logger(t))
 	require.NoError(t, err)
 	defer pub.Close()
-	var once sync.Once
-	openGate := func() { once.Do(func() { close(api.gate) }) }
-	defer openGate()
+	defer api.open()
 
 	errs := make(chan error, 2)
 	big := strings.Repeat("x", sqsqueue.AggregateBytes+(16<<10))
 	wg := sendWhileHeld(t, pub, api, errs, 1, func(int) string { return big })
-	select {
-	case n := <-api.started:
-		assert.Equal(t, 1, n, "the big event goes as one message")
-	case <-time.After(60 * time.Second):
-		t.Fatal("an event past AggregateBytes waited for the linger or for the send in flight")
-	}
-	openGate()
+	assert.Equal(t, 1, api.nextCall(t, "an event past AggregateBytes waited for the linger or for the send in flight"), "the big event goes as one message")
+	api.open()
 	wg.Wait()
 	for range 2 {
 		require.NoError(t, <-errs)

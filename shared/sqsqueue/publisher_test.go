@@ -127,6 +127,25 @@ type heldSQS struct {
 	delay   time.Duration
 	gate    chan struct{}
 	started chan int // the number of entries of each call, as it starts
+	once    sync.Once
+}
+
+// open lets the held calls go; safe to call more than once (a test defers
+// it before Close, which waits for the calls in flight, so a failure fails
+// instead of hanging).
+func (h *heldSQS) open() { h.once.Do(func() { close(h.gate) }) }
+
+// nextCall waits up to a minute for the next call to start and returns its
+// number of entries; failing says why the test fails if none starts.
+func (h *heldSQS) nextCall(t *testing.T, failing string) int {
+	t.Helper()
+	select {
+	case n := <-h.started:
+		return n
+	case <-time.After(60 * time.Second):
+		t.Fatal(failing)
+		return 0
+	}
 }
 
 func (h *heldSQS) SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, opts ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
@@ -180,9 +199,7 @@ func TestMessagesThatArriveWhileASendIsInFlightAreBatched(t *testing.T) {
 	pub, err := sqsqueue.NewPublisher(api, sqsqueue.PublisherConfig{QueueURL: qs.Main.URL, Linger: time.Hour}, testenv.Logger(t))
 	require.NoError(t, err)
 	defer pub.Close()
-	var once sync.Once
-	openGate := func() { once.Do(func() { close(api.gate) }) }
-	defer openGate() // before Close, which waits for the calls in flight: a failure fails, not hangs
+	defer api.open() // before Close, which waits for the calls in flight: a failure fails, not hangs
 
 	errs := make(chan error, 11)
 	sendFirstAlone(t, pub, api, errs)
@@ -194,13 +211,8 @@ func TestMessagesThatArriveWhileASendIsInFlightAreBatched(t *testing.T) {
 			errs <- pub.Send(context.Background(), message.Message{Body: fmt.Sprint("then ", i)})
 		}()
 	}
-	select {
-	case n := <-api.started:
-		assert.Equal(t, 10, n, "the ten that came while a send was in flight go together")
-	case <-time.After(60 * time.Second):
-		t.Fatal("the ten were not sent as one full batch")
-	}
-	openGate()
+	assert.Equal(t, 10, api.nextCall(t, "the ten were not sent as one full batch"), "the ten that came while a send was in flight go together")
+	api.open()
 	wg.Wait()
 	for range 11 {
 		require.NoError(t, <-errs)
@@ -312,9 +324,7 @@ func TestAMessageThatWouldWaitTooLongIsRefusedAtOnceNotQueued(t *testing.T) {
 
 	api.gate = make(chan struct{})
 	api.started = make(chan int, 1)
-	var once sync.Once
-	openGate := func() { once.Do(func() { close(api.gate) }) }
-	defer openGate() // before Close, which waits for the calls in flight
+	defer api.open() // before Close, which waits for the calls in flight
 	inFlight := make(chan error, 1)
 	go func() { inFlight <- pub.Send(context.Background(), message.Message{Body: "in flight"}) }()
 	<-api.started
@@ -323,7 +333,7 @@ func TestAMessageThatWouldWaitTooLongIsRefusedAtOnceNotQueued(t *testing.T) {
 	defer cancel()
 	err = pub.Send(ctx, message.Message{Body: "refused"})
 	require.ErrorIs(t, err, number.ErrOverloaded, "behind a call that takes longer than MaxWait, a message is refused at once")
-	openGate()
+	api.open()
 	require.NoError(t, <-inFlight)
 
 	got := receiveAll(t, qs.Main, 2, 10*time.Second)
@@ -343,9 +353,7 @@ func TestMessagesThatArriveWhileEverySenderIsBusyGoTogetherThoughTheirLingerEnds
 	pub, err := sqsqueue.NewPublisher(api, sqsqueue.PublisherConfig{QueueURL: qs.Main.URL, MaxInFlight: 1, Linger: linger, MaxWait: -1}, testenv.Logger(t))
 	require.NoError(t, err)
 	defer pub.Close()
-	var once sync.Once
-	openGate := func() { once.Do(func() { close(api.gate) }) }
-	defer openGate() // before Close, which waits for the calls in flight
+	defer api.open() // before Close, which waits for the calls in flight
 
 	errs := make(chan error, 11)
 	sendFirstAlone(t, pub, api, errs)
@@ -357,7 +365,7 @@ func TestMessagesThatArriveWhileEverySenderIsBusyGoTogetherThoughTheirLingerEnds
 		go func() { errs <- pub.Send(context.Background(), message.Message{Body: fmt.Sprint("then ", i)}) }()
 		time.Sleep(3 * linger)
 	}
-	openGate()
+	api.open()
 	for range 11 {
 		require.NoError(t, <-errs)
 	}
@@ -473,9 +481,7 @@ func TestBatchesOfLargeMessagesAreSplitToStayWithinSQSsRequestSize(t *testing.T)
 	pub, err := sqsqueue.NewPublisher(api, sqsqueue.PublisherConfig{QueueURL: qs.Main.URL, MaxInFlight: 4, Linger: time.Hour, MaxWait: -1}, testenv.Logger(t))
 	require.NoError(t, err)
 	defer pub.Close()
-	var once sync.Once
-	openGate := func() { once.Do(func() { close(api.gate) }) }
-	defer openGate() // before Close, which waits for the calls in flight
+	defer api.open() // before Close, which waits for the calls in flight
 
 	const n = 8
 	errs := make(chan error, n+1)
@@ -503,7 +509,7 @@ func TestBatchesOfLargeMessagesAreSplitToStayWithinSQSsRequestSize(t *testing.T)
 			t.Fatal("no batch of large messages went while the first was held: the batch was not split")
 		}
 	}
-	openGate()
+	api.open()
 	wg.Wait()
 	for range n + 1 {
 		require.NoError(t, <-errs)
@@ -530,9 +536,7 @@ func TestABatchLargerThanMaxPendingStillFillsWhileASendIsInFlight(t *testing.T) 
 	pub, err := sqsqueue.NewPublisher(api, sqsqueue.PublisherConfig{QueueURL: qs.Main.URL, Linger: time.Hour, MaxPending: 2, MaxWait: -1}, testenv.Logger(t))
 	require.NoError(t, err)
 	defer pub.Close()
-	var once sync.Once
-	openGate := func() { once.Do(func() { close(api.gate) }) }
-	defer openGate()
+	defer api.open()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -556,7 +560,7 @@ func TestABatchLargerThanMaxPendingStillFillsWhileASendIsInFlight(t *testing.T) 
 	case <-ctx.Done():
 		t.Fatal("the ten never filled a batch: those waiting were not taken")
 	}
-	openGate()
+	api.open()
 	for range 11 {
 		require.NoError(t, <-errs)
 	}
@@ -571,9 +575,7 @@ func TestCloseSendsALingeringBatchAtOnce(t *testing.T) {
 	// must send it at once, not wait for the linger or for the first.
 	pub, err := sqsqueue.NewPublisher(api, sqsqueue.PublisherConfig{QueueURL: qs.Main.URL, Linger: time.Hour, MaxWait: -1}, testenv.Logger(t))
 	require.NoError(t, err)
-	var once sync.Once
-	openGate := func() { once.Do(func() { close(api.gate) }) }
-	defer openGate()
+	defer api.open()
 
 	errs := make(chan error, 2)
 	sendFirstAlone(t, pub, api, errs)
@@ -587,13 +589,8 @@ func TestCloseSendsALingeringBatchAtOnce(t *testing.T) {
 	require.EqualValues(t, 2, pub.Waiting(), "the first is held and the second queued")
 	closed := make(chan struct{})
 	go func() { pub.Close(); close(closed) }()
-	select {
-	case n := <-api.started:
-		assert.Equal(t, 1, n, "the lingering message goes at Close")
-	case <-time.After(60 * time.Second):
-		t.Fatal("Close did not send the lingering batch while the first call was held")
-	}
-	openGate()
+	assert.Equal(t, 1, api.nextCall(t, "Close did not send the lingering batch while the first call was held"), "the lingering message goes at Close")
+	api.open()
 	select {
 	case <-closed:
 	case <-time.After(60 * time.Second):
