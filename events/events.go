@@ -235,7 +235,7 @@ type Item struct {
 // malformed) is for a body that as a whole is neither: not JSON, or an
 // empty array. A single event that fails Decode is one Item with its Err.
 func DecodeMessage(body string) ([]Item, error) {
-	if !isArray(body) {
+	if !IsAggregate(body) {
 		sub, err := Decode(body)
 		return []Item{{Body: body, Submission: sub, Err: err}}, nil
 	}
@@ -258,8 +258,10 @@ func DecodeMessage(body string) ([]Item, error) {
 	return items, nil
 }
 
-// isArray: the body's first character other than JSON whitespace is '['.
-func isArray(body string) bool {
+// IsAggregate says whether body has an aggregate's form: its first
+// character other than JSON whitespace is '[' (events.Aggregate writes a
+// JSON array; a single event is an object). It does not validate the rest.
+func IsAggregate(body string) bool {
 	for i := 0; i < len(body); i++ {
 		switch body[i] {
 		case ' ', '\t', '\n', '\r':

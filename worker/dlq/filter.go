@@ -112,7 +112,7 @@ func (f Filter) Match(m message.Message) bool {
 // request id.
 func requestIDs(m message.Message) []string {
 	ids := []string{m.Text(events.AttrRequestID)}
-	if events.Count(m) < 2 && !strings.HasPrefix(strings.TrimSpace(m.Body), "[") {
+	if events.Count(m) < 2 && !events.IsAggregate(m.Body) {
 		return ids
 	}
 	var evs []struct {
