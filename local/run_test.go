@@ -37,10 +37,18 @@ type runEnv map[string]string
 
 func newRunEnv(t *testing.T) runEnv {
 	t.Helper()
+	// A free port is closed again when it is returned, so the system may
+	// hand it out twice: each variable gets one of its own.
+	seen := map[int]bool{}
 	free := func() string {
-		p, err := stack.FreePort()
-		require.NoError(t, err)
-		return strconv.Itoa(p)
+		for {
+			p, err := stack.FreePort()
+			require.NoError(t, err)
+			if !seen[p] {
+				seen[p] = true
+				return strconv.Itoa(p)
+			}
+		}
 	}
 	return runEnv{
 		"LOCAL_STATE_DIR": t.TempDir(),
@@ -77,8 +85,12 @@ func TestRunRefusesATakenAddressSetExplicitlyBeforeStarting(t *testing.T) {
 	root := testenv.Root(t)
 	for _, variable := range []string{"HTTP_ADDR", "METRICS_ADDR"} {
 		t.Run(variable, func(t *testing.T) {
+			// Held before the others are picked, so none of them is it (a
+			// port picked free and released was handed out again as the
+			// taken one, and run refused LOCAL_PG_PORT instead).
+			taken := takenAddr(t)
 			env := newRunEnv(t)
-			env[variable] = takenAddr(t)
+			env[variable] = taken
 			out := &testenv.Buffer{}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
