@@ -87,8 +87,14 @@ type PublisherConfig struct {
 	// MaxPending bounds messages waiting for a batch. Past it, Send fails at
 	// once with number.ErrOverloaded instead of growing memory. Defaults to 1024.
 	MaxPending int
-	// SendTimeout bounds one SendMessageBatch call, retries included.
-	// Defaults to 5s.
+	// SendTimeout bounds the wait of every Send, from the moment it is
+	// called to SQS's answer, retries included: a batch's call has until
+	// its oldest message's Send plus SendTimeout, so a batch that waited
+	// for a free sender (each busy with a call to an SQS that hangs) gets
+	// only what is left, and one with nothing left fails with
+	// number.ErrUnavailable without a call. A caller therefore needs no
+	// deadline of its own: the proxy sets none on a write without an
+	// Idempotency-Key (httpapi.Deps.Timeout). Defaults to 5s.
 	SendTimeout time.Duration
 	// MaxWait is admission control: Send refuses at once with
 	// number.ErrOverloaded when the wait it would see, estimated from the
@@ -518,7 +524,26 @@ func (c *company) nobodyCame() { c.overlapped = false }
 // when Aggregate is set) and returns each message's error; answer tells the
 // callers.
 func (p *Publisher) send(batch []*pending) []error {
-	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.SendTimeout)
+	oldest := batch[0].at
+	for _, pd := range batch[1:] {
+		if pd.at.Before(oldest) {
+			oldest = pd.at // concurrent Sends read the clock before they queue
+		}
+	}
+	deadline := oldest.Add(p.cfg.SendTimeout)
+	if !time.Now().Before(deadline) {
+		// Not observed: no call was made, and the calls that held it up
+		// were observed as they ended.
+		p.waiting.Add(-int64(len(batch)))
+		p.sending.Add(-int64(len(batch)))
+		err := fmt.Errorf("%w: no sender was free for %v (SendTimeout); not sent", number.ErrUnavailable, p.cfg.SendTimeout)
+		errs := make([]error, len(batch))
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	msgs := make([]message.Message, len(batch))
 	for i, pd := range batch {

@@ -19,6 +19,7 @@ import (
 	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 	"github.com/numbers-app/numbers/shared/testenv"
+	"github.com/numbers-app/numbers/shared/testenv/hung"
 )
 
 // sendAtOnce sends n messages through pub, each from its own goroutine,
@@ -78,6 +79,57 @@ func TestPublisherAnswersUnavailableWhenSQSIsDown(t *testing.T) {
 
 	q := sqsqueue.Queue{API: client, URL: "http://127.0.0.1:1/000000000000/none"}
 	assert.ErrorIs(t, q.Ping(context.Background()), number.ErrUnavailable)
+}
+
+// deadlineSQS is the real client, telling each call's deadline as it starts.
+type deadlineSQS struct {
+	sqsqueue.SendBatchAPI
+	started chan time.Time
+}
+
+func (d *deadlineSQS) SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, opts ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	deadline, _ := ctx.Deadline()
+	d.started <- deadline
+	return d.SendBatchAPI.SendMessageBatch(ctx, in, opts...)
+}
+
+// A Send that waits for a free sender, the only one busy with a call to an
+// SQS that accepts connections and never answers, is answered within
+// SendTimeout of its Send, not of the call it gets at last: the proxy gives
+// a write no deadline of its own, and an answer written after the server's
+// WriteTimeout reaches nobody.
+func TestASendWaitingForAFreeSenderIsAnsweredWithinSendTimeoutOfItsSend(t *testing.T) {
+	t.Parallel()
+	endpoint := "http://" + hung.Listener(t).Addr().String()
+	client, err := sqsqueue.NewClient(context.Background(), sqsqueue.ClientConfig{Endpoint: endpoint})
+	require.NoError(t, err)
+	api := &deadlineSQS{SendBatchAPI: client, started: make(chan time.Time, 2)}
+	const timeout = 3 * time.Second
+	pub, err := sqsqueue.NewPublisher(api, sqsqueue.PublisherConfig{QueueURL: endpoint + "/000000000000/hung",
+		MaxInFlight: 1, MaxWait: -1, SendTimeout: timeout}, zerolog.Nop())
+	require.NoError(t, err)
+	defer pub.Close()
+
+	first := make(chan error, 1)
+	go func() { first <- pub.Send(context.Background(), message.Message{Body: "first"}) }()
+	var firstDeadline time.Time
+	select {
+	case firstDeadline = <-api.started:
+	case <-time.After(time.Minute):
+		t.Fatal("the first message was not sent")
+	}
+	require.False(t, firstDeadline.IsZero(), "a call has a deadline")
+	// Sent a moment after the first's call began, so its own SendTimeout
+	// ends a moment after the first's.
+	assert.ErrorIs(t, pub.Send(context.Background(), message.Message{Body: "second"}), number.ErrUnavailable)
+	assert.ErrorIs(t, <-first, number.ErrUnavailable)
+	select {
+	case deadline := <-api.started:
+		assert.Less(t, deadline.Sub(firstDeadline), timeout/2,
+			"the second message's call has until its Send plus SendTimeout, not a fresh SendTimeout after the first's call")
+	default:
+		// Nothing was left of its SendTimeout when the sender was free: no call.
+	}
 }
 
 // blockingAPI never answers until released, to fill the publisher.
