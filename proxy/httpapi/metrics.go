@@ -14,11 +14,12 @@ type RequestObserver interface {
 	ObserveRequest(route string, code int, took time.Duration)
 }
 
-// route is the pattern that served r or would have, for metrics: the mux
-// sets r.Pattern; a request answered before routing (a 429, a CORS
-// preflight) is looked up; a method no route serves on a known path (a
-// 405) is the path of the path's routes; unknown paths are "other".
-func (a *API) route(r *http.Request) string {
+// routeName is the pattern that served r or would have, for metrics: the
+// mux (route, for the write) sets r.Pattern; a request answered before
+// routing (a 429, a CORS preflight) is looked up; a method no route serves
+// on a known path (a 405) is the path of the path's routes; unknown paths
+// are "other".
+func (a *API) routeName(r *http.Request) string {
 	route := r.Pattern
 	if route == "" {
 		_, route = a.mux.Handler(r)

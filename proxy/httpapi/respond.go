@@ -147,9 +147,10 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 }
 
 // observe wraps every request. It takes the client's X-Request-Id when it is
-// sane or makes one, echoes it and puts it in the context; it turns panics
-// into a 500; and it counts the request in Deps.Metrics and logs it, from one
-// status recorder and one clock reading.
+// sane or makes one, echoes it and puts it in the context, with the
+// deadline Deps.Timeout unless the request bounds its own wait; it turns
+// panics into a 500; and it counts the request in Deps.Metrics and logs it,
+// from one status recorder and one clock reading.
 func (a *API) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -158,7 +159,13 @@ func (a *API) observe(next http.Handler) http.Handler {
 			id = uuid.NewString()
 		}
 		ri := &reqInfo{id: id, base: a.deps.Log}
-		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, ri))
+		ctx := context.WithValue(r.Context(), ctxKey{}, ri)
+		if a.deps.Timeout > 0 && !a.boundsItself(r) {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, a.deps.Timeout)
+			defer cancel()
+		}
+		r = r.WithContext(ctx)
 		w.Header().Set("X-Request-Id", id)
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
@@ -174,7 +181,7 @@ func (a *API) observe(next http.Handler) http.Handler {
 				code = http.StatusOK // what net/http sends for a handler that wrote nothing
 			}
 			if a.deps.Metrics != nil {
-				a.deps.Metrics.ObserveRequest(a.route(r), code, took)
+				a.deps.Metrics.ObserveRequest(a.routeName(r), code, took)
 			}
 			ev := a.deps.Log.Debug()
 			if code >= 400 {

@@ -22,11 +22,12 @@ const (
 	WriteTimeout      = 10 * time.Second
 	IdleTimeout       = 60 * time.Second
 	MaxHeaderBytes    = 8 << 10
-	// HandlerTimeout bounds the work of a request (its context's deadline),
-	// below WriteTimeout so that a dependency that hangs (a Postgres that
-	// accepts connections and never answers) ends in the handler's 503 +
-	// Retry-After: an answer written after WriteTimeout is lost, and the
-	// client sees an empty reply.
+	// HandlerTimeout bounds the work of a request (its context's deadline,
+	// httpapi.Deps.Timeout), below WriteTimeout so that a dependency that
+	// hangs (a Postgres that accepts connections and never answers) ends in
+	// the handler's 503 + Retry-After: an answer written after WriteTimeout
+	// is lost, and the client sees an empty reply. A write without an
+	// Idempotency-Key has only the Publisher's bound, its SendTimeout (5s).
 	HandlerTimeout = WriteTimeout - 2*time.Second
 )
 
@@ -92,7 +93,5 @@ func (c *connLimit) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(`{"error":"the service is busy: retry shortly"}` + "\n"))
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), HandlerTimeout)
-	defer cancel()
-	c.next.ServeHTTP(w, r.WithContext(ctx))
+	c.next.ServeHTTP(w, r)
 }

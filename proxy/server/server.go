@@ -181,6 +181,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger, opts Options) (*Se
 	deps := httpapi.Deps{
 		Enqueuer:          metrics.TimedEnqueuer{Next: events.Enqueuer{Sender: sender}, Metrics: met},
 		Reader:            store,
+		Timeout:           HandlerTimeout,
 		Keys:              store,
 		KeyWindow:         cfg.KeyWindow,
 		MaxInflightWrites: cfg.MaxInflightWrites,

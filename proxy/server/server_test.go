@@ -129,11 +129,12 @@ func TestTheHealthCheckAndWritesDoNotWaitForAHangingPostgres(t *testing.T) {
 	assert.Equal(t, len(ids), seen)
 }
 
-// A Postgres that accepts connections and never answers: the reads end in
+// A Postgres that accepts connections and never answers: the reads, and a
+// write with an Idempotency-Key (whose key is claimed in Postgres), end in
 // 503 + Retry-After, not in an empty reply. Served by HTTPServer, whose
 // WriteTimeout drops an answer written after it; the store's own read timeout
 // (pgstore.DefaultTimeout) is not below it.
-func TestReadsFromAHangingPostgresAre503WithRetryAfterNotAnEmptyReply(t *testing.T) {
+func TestRequestsWaitingOnAHangingPostgresAre503WithRetryAfterNotAnEmptyReply(t *testing.T) {
 	t.Parallel()
 	qs := testenv.NewQueues(t, 5, 30*time.Second)
 	cfg := server.Config{
@@ -158,6 +159,9 @@ func TestReadsFromAHangingPostgresAre503WithRetryAfterNotAnEmptyReply(t *testing
 		assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, path)
 		assert.NotEmpty(t, resp.Header.Get("Retry-After"), path)
 	}
+	resp := post(t, client, srv.URL, `{"value": 7}`, "key-on-a-hanging-postgres")
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "a keyed write")
+	assert.NotEmpty(t, resp.Header.Get("Retry-After"), "a keyed write")
 }
 
 // gatedSQS is the real SQS client whose sends hang until the gate opens,
