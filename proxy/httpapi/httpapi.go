@@ -146,7 +146,7 @@ const postValues = "POST /api/values"
 // route serves the write without ServeMux's match (every write passes
 // here; the match was 3% of the proxy's CPU), the rest through the mux.
 func (a *API) route(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodPost && r.URL.Path == "/api/values" {
+	if isWrite(r) {
 		r.Pattern = postValues // what the mux would set, for the metrics
 		a.postValue(w, r)
 		return
@@ -158,8 +158,14 @@ func (a *API) route(w http.ResponseWriter, r *http.Request) {
 // own wait: a write without an Idempotency-Key, not the synchronous
 // baseline's.
 func (a *API) boundsItself(r *http.Request) bool {
-	return r.Method == http.MethodPost && r.URL.Path == "/api/values" && a.deps.SyncWriter == nil &&
-		(a.deps.Keys == nil || r.Header.Get("Idempotency-Key") == "")
+	return isWrite(r) && a.deps.SyncWriter == nil && (a.deps.Keys == nil || r.Header.Get("Idempotency-Key") == "")
+}
+
+// isWrite says whether r is exactly what the mux would serve as the write:
+// POST /api/values, not an escaped form of it such as /api%2Fvalues (the
+// mux matches escaped segments, and answers that one 404).
+func isWrite(r *http.Request) bool {
+	return r.Method == http.MethodPost && r.URL.Path == "/api/values" && r.URL.RawPath == ""
 }
 
 // noRoute answers what no route serves: 405 with Allow when the path has

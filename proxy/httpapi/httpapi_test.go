@@ -355,6 +355,21 @@ func TestAWrongMethodOnAKnownPathIs405WithAllow(t *testing.T) {
 	assert.Empty(t, rec.Header().Get("Allow"))
 }
 
+// The write is served before the mux, on exactly the path the mux would
+// serve it on: an escaped slash is another path, which the mux answers 404.
+func TestAnEscapedFormOfTheWritePathIsNotAWrite(t *testing.T) {
+	enq := &fakeEnqueuer{}
+	api := newAPI(t, enq, nil)
+	req := httptest.NewRequest(http.MethodPost, "/api%2Fvalues", strings.NewReader(`{"value": 1}`))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	api.ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusNotFound, rec.Code)
+	enq.mu.Lock()
+	defer enq.mu.Unlock()
+	assert.Empty(t, enq.got, "nothing enqueued")
+}
+
 // observer records what the metrics middleware reports.
 type observer struct {
 	mu   sync.Mutex

@@ -27,8 +27,16 @@ const (
 	// hangs (a Postgres that accepts connections and never answers) ends in
 	// the handler's 503 + Retry-After: an answer written after WriteTimeout
 	// is lost, and the client sees an empty reply. A write without an
-	// Idempotency-Key has only the Publisher's bound, its SendTimeout (5s).
+	// Idempotency-Key has only the Publisher's bound (WriteSendTimeout).
 	HandlerTimeout = WriteTimeout - 2*time.Second
+	// WriteSendTimeout is the Publisher's SendTimeout in the proxy. A write
+	// without an Idempotency-Key has no deadline of its own: it is answered
+	// within its body's read (under ReadTimeout of the request's start) and
+	// SendTimeout of its Send, which must leave the answer the same 2s
+	// before WriteTimeout that HandlerTimeout does. With the Publisher's
+	// default (5s) a body that trickled for 5s and an SQS that hangs met the
+	// write timeout: an empty reply.
+	WriteSendTimeout = WriteTimeout - ReadTimeout - 2*time.Second
 )
 
 // HTTPServer returns the proxy's http.Server for h, with the limits above

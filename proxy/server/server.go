@@ -88,7 +88,7 @@ func (c Config) WithDefaults() Config {
 // publisherConfig is the send batching the configuration asks for.
 func (c Config) publisherConfig() sqsqueue.PublisherConfig {
 	pc := sqsqueue.PublisherConfig{QueueURL: c.QueueURL, Linger: c.SendLinger, BusyRate: c.SendBusyRate, MaxInFlight: c.SendMaxInFlight,
-		MaxPending: c.SendMaxPending, MaxWait: c.SendMaxWait}
+		MaxPending: c.SendMaxPending, MaxWait: c.SendMaxWait, SendTimeout: WriteSendTimeout}
 	if c.SendMaxAggregate != 1 {
 		pc.Aggregate, pc.MaxAggregate = events.Aggregate, c.SendMaxAggregate
 	}
