@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -524,6 +525,10 @@ func (c *company) nobodyCame() { c.overlapped = false }
 // when Aggregate is set) and returns each message's error; answer tells the
 // callers.
 func (p *Publisher) send(batch []*pending) []error {
+	defer func() {
+		p.waiting.Add(-int64(len(batch)))
+		p.sending.Add(-int64(len(batch)))
+	}()
 	oldest := batch[0].at
 	for _, pd := range batch[1:] {
 		if pd.at.Before(oldest) {
@@ -534,14 +539,8 @@ func (p *Publisher) send(batch []*pending) []error {
 	if !time.Now().Before(deadline) {
 		// Not observed: no call was made, and the calls that held it up
 		// were observed as they ended.
-		p.waiting.Add(-int64(len(batch)))
-		p.sending.Add(-int64(len(batch)))
 		err := fmt.Errorf("%w: no sender was free for %v (SendTimeout); not sent", number.ErrUnavailable, p.cfg.SendTimeout)
-		errs := make([]error, len(batch))
-		for i := range errs {
-			errs[i] = err
-		}
-		return errs
+		return slices.Repeat([]error{err}, len(batch))
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
@@ -553,16 +552,11 @@ func (p *Publisher) send(batch []*pending) []error {
 	var errs []error
 	if p.cfg.Aggregate != nil && len(msgs) > 1 {
 		err := sendChunk(ctx, p.api, p.cfg.QueueURL, []message.Message{p.cfg.Aggregate(msgs)})[0]
-		errs = make([]error, len(msgs))
-		for i := range errs {
-			errs[i] = err
-		}
+		errs = slices.Repeat([]error{err}, len(msgs))
 	} else {
 		errs = sendChunk(ctx, p.api, p.cfg.QueueURL, msgs)
 	}
 	p.observe(time.Since(start))
-	p.waiting.Add(-int64(len(batch)))
-	p.sending.Add(-int64(len(batch)))
 	return errs
 }
 
