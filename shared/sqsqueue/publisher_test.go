@@ -132,6 +132,51 @@ func TestASendWaitingForAFreeSenderIsAnsweredWithinSendTimeoutOfItsSend(t *testi
 	}
 }
 
+// A taken message's Send reports SQS's answer even when its context is
+// cancelled while the call is out (the message may be in SQS, and only the
+// answer says so), but a deadline of the context's that comes before
+// SendTimeout still ends the wait at that deadline.
+func TestASendWaitsForSQSsAnswerThoughCancelledButNotPastItsDeadline(t *testing.T) {
+	t.Parallel()
+	qs := testenv.NewQueues(t, 5, 30*time.Second)
+	api := &heldSQS{SendBatchAPI: qs.Client, gate: make(chan struct{}), started: make(chan int, 10)}
+	pub, err := sqsqueue.NewPublisher(api, sqsqueue.PublisherConfig{QueueURL: qs.Main.URL, MaxWait: -1, SendTimeout: time.Minute}, testenv.Logger(t))
+	require.NoError(t, err)
+	defer pub.Close()
+	defer api.open() // before Close, which waits for the calls in flight: a failure fails, not hangs
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancelled := make(chan error, 1)
+	go func() { cancelled <- pub.Send(ctx, message.Message{Body: "cancelled"}) }()
+	api.nextCall(t, "the message was not sent")
+	cancel()
+	select {
+	case err := <-cancelled:
+		t.Fatalf("Send returned %v when its context was cancelled, before SQS answered", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+
+	// The sender is held; this one waits with a deadline well within
+	// SendTimeout, and gets it.
+	short, cancelShort := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancelShort()
+	assert.ErrorIs(t, pub.Send(short, message.Message{Body: "short"}), context.DeadlineExceeded)
+
+	api.open()
+	select {
+	case err := <-cancelled:
+		require.NoError(t, err, "SQS took the message whose context was cancelled, and Send says so")
+	case <-time.After(time.Minute):
+		t.Fatal("Send did not return once SQS answered")
+	}
+	got := receiveAll(t, qs.Main, 2, 10*time.Second)
+	var bodies []string
+	for _, m := range got {
+		bodies = append(bodies, m.Body)
+	}
+	assert.Contains(t, bodies, "cancelled")
+}
+
 // blockingAPI never answers until released, to fill the publisher.
 type blockingAPI struct {
 	release chan struct{}
