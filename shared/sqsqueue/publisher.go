@@ -18,7 +18,9 @@ import (
 	"github.com/numbers-app/numbers/shared/number"
 )
 
-// SendBatchAPI is the part of the SQS client a Publisher uses.
+// SendBatchAPI is the part of the SQS client a Publisher uses. A call must
+// return by its ctx's deadline, as the SDK's client does: that deadline is
+// what bounds a Send (PublisherConfig.SendTimeout).
 type SendBatchAPI interface {
 	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
 }
@@ -265,9 +267,13 @@ func NewPublisher(api SendBatchAPI, cfg PublisherConfig, log zerolog.Logger) (*P
 // throttling, a failed or unreported entry, shutting down),
 // number.ErrOverloaded (too many pending) or message.ErrRefused (SQS
 // refuses this message's content; checked before it is queued). It
-// returns within about SendTimeout, or by ctx's deadline when that is
-// earlier; ctx's cancellation does not cut the wait short once the message
-// is taken, since only SQS's answer says whether it was sent.
+// returns within about SendTimeout (the SendBatchAPI must give up at its
+// ctx's deadline; a Linger longer than SendTimeout, which the proxy's
+// configuration refuses, would stretch it to the linger and fail the
+// batch unsent), or by ctx's deadline when that is earlier. Once the
+// message is taken, ctx's cancellation ends the wait only when ctx has
+// such an earlier deadline: otherwise only SQS's answer, which says
+// whether the message was sent, does.
 func (p *Publisher) Send(ctx context.Context, m message.Message) error {
 	m = sent(m)
 	if err := m.Validate(); err != nil {
