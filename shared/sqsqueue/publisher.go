@@ -266,14 +266,13 @@ func NewPublisher(api SendBatchAPI, cfg PublisherConfig, log zerolog.Logger) (*P
 // acknowledged it. Its error wraps number.ErrUnavailable (SQS down,
 // throttling, a failed or unreported entry, shutting down),
 // number.ErrOverloaded (too many pending) or message.ErrRefused (SQS
-// refuses this message's content; checked before it is queued). It
-// returns within about SendTimeout (the SendBatchAPI must give up at its
-// ctx's deadline; a Linger longer than SendTimeout, which the proxy's
-// configuration refuses, would stretch it to the linger and fail the
-// batch unsent), or by ctx's deadline when that is earlier. Once the
-// message is taken, ctx's cancellation ends the wait only when ctx has
-// such an earlier deadline: otherwise only SQS's answer, which says
-// whether the message was sent, does.
+// refuses this message's content; checked before it is queued).
+//
+// It returns within about SendTimeout, or by ctx's deadline when that is
+// earlier. Once the message is taken, cancelling ctx does not end the
+// wait (unless ctx has such an earlier deadline): the message may be in a call already, and only SQS's answer says
+// whether it was sent. (A Linger longer than SendTimeout, which the
+// proxy's configuration refuses, would stretch the wait to the linger.)
 func (p *Publisher) Send(ctx context.Context, m message.Message) error {
 	m = sent(m)
 	if err := m.Validate(); err != nil {
@@ -305,13 +304,10 @@ func (p *Publisher) Send(ctx context.Context, m message.Message) error {
 		p.mu.RUnlock()
 		return fmt.Errorf("%w: %d messages already wait for the queue", number.ErrOverloaded, p.cfg.MaxPending)
 	}
-	// Taken, the message waits for its call's answer, which comes within
-	// SendTimeout of this Send (a batch's call has until its oldest
-	// message's bound). A cancelled ctx does not end that wait: the message
-	// may be in a call already, and only the answer says whether SQS has
-	// it. A deadline of ctx's that comes earlier does end it. (A select on
-	// ctx.Done for every post, and the channel a request context makes on
-	// its first Done, were 4% of the proxy's CPU; docs/benchmarks.md.)
+	// Only a deadline before the batch's own bound (its oldest Send plus
+	// SendTimeout) needs ctx watched: a select on ctx.Done for every post,
+	// and the channel a request context makes on its first Done, were 4% of
+	// the proxy's CPU (docs/benchmarks.md).
 	if d, ok := ctx.Deadline(); ok && d.Before(pd.at.Add(p.cfg.SendTimeout)) {
 		select {
 		case err := <-pd.done:
