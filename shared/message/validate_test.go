@@ -91,7 +91,9 @@ func TestSizeCountsBodyAndEveryAttributeNameTypeAndValue(t *testing.T) {
 // before the rune loop) to SQS's rule, applied rune by rune: #x9 | #xA |
 // #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF, in valid UTF-8.
 func FuzzCheckTextIsSQSsCharacterRule(f *testing.F) {
-	for _, s := range []string{"", "plain", "a\tb\nc\rd", "\x00", "\x1f", "\x7f", "\xff", "\uFFFE", "\U0001F600", "é"} {
+	for _, s := range []string{"", "plain", "a\tb\nc\rd", "\x00", "\x1f", "\x7f", "\xff", "\uFFFE", "\U0001F600", "é",
+		// eight bytes a step: a bad byte at each place of a word, and in the tail
+		"abcdefg\x00", "\x1fbcdefgh", "abc\x7fdefgh", "abcdefgh\x01", "abcdefghi\x80", "ab\tcd\nef\rgh ij", "0123456789abcdef\x1f"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -275,7 +275,8 @@ func NewPublisher(api SendBatchAPI, cfg PublisherConfig, log zerolog.Logger) (*P
 // proxy's configuration refuses, would stretch the wait to the linger.)
 func (p *Publisher) Send(ctx context.Context, m message.Message) error {
 	m = sent(m)
-	if err := m.Validate(); err != nil {
+	size, err := m.CheckedSize()
+	if err != nil {
 		return fmt.Errorf("send message: %w", err)
 	}
 	// Admission: with no call in flight there is nothing to wait behind, so
@@ -286,7 +287,7 @@ func (p *Publisher) Send(ctx context.Context, m message.Message) error {
 				est.Round(time.Millisecond), p.cfg.MaxWait)
 		}
 	}
-	pd := &pending{msg: m, size: m.Size(), done: make(chan error, 1), at: time.Now()}
+	pd := &pending{msg: m, size: size, done: make(chan error, 1), at: time.Now()}
 	p.mu.RLock()
 	if p.closed {
 		p.mu.RUnlock()
