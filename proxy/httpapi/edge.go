@@ -77,7 +77,7 @@ func newEdge(cfg EdgeConfig, now func() time.Time) *edge {
 func (e *edge) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
+		h["X-Content-Type-Options"] = noSniff
 		api := strings.HasPrefix(r.URL.Path, "/api/")
 		if origin := r.Header.Get("Origin"); origin != "" && api {
 			allowed := e.origins["*"] || e.origins[origin]
