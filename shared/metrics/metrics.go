@@ -5,6 +5,7 @@ package metrics
 import (
 	"context"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,6 +39,25 @@ type Proxy struct {
 	// message counts its events): the SDK's cost is per call, so this says
 	// what a write costs in SQS requests.
 	SendBatch prometheus.Histogram
+
+	// requests caches, by requestKey, each route and code's children of
+	// Requests and RequestDuration, and enqueued the two of Enqueue: every
+	// request passes here, and WithLabelValues hashes its labels and takes
+	// a lock each time (two of them a request, plus the code's
+	// strconv.Itoa). The label sets are bounded (routes and codes), so the
+	// cache is too.
+	requests sync.Map // requestKey → requestFigures
+	enqueued [2]prometheus.Observer
+}
+
+type requestKey struct {
+	route string
+	code  int
+}
+
+type requestFigures struct {
+	count prometheus.Counter
+	took  prometheus.Observer
 }
 
 // batchBuckets count events per SQS call: at most 10 messages, and an
@@ -64,14 +84,33 @@ func NewProxy(reg prometheus.Registerer) *Proxy {
 	p.SendBatch = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: Namespace, Name: "sqs_send_batch_size", Help: "Events per SendMessageBatch call (an aggregated message counts its events).", Buckets: batchBuckets,
 	})
+	p.enqueued = [2]prometheus.Observer{p.Enqueue.WithLabelValues("error"), p.Enqueue.WithLabelValues("ok")}
 	reg.MustRegister(p.Requests, p.RequestDuration, p.Enqueue, p.SendBatch)
 	return p
 }
 
 // ObserveRequest counts one HTTP request.
 func (p *Proxy) ObserveRequest(route string, code int, took time.Duration) {
-	p.Requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
-	p.RequestDuration.WithLabelValues(route).Observe(took.Seconds())
+	key := requestKey{route, code}
+	f, ok := p.requests.Load(key)
+	if !ok {
+		f, _ = p.requests.LoadOrStore(key, requestFigures{
+			count: p.Requests.WithLabelValues(route, strconv.Itoa(code)),
+			took:  p.RequestDuration.WithLabelValues(route),
+		})
+	}
+	figs := f.(requestFigures) //nolint:forcetypeassert // only requestFigures are stored
+	figs.count.Inc()
+	figs.took.Observe(took.Seconds())
+}
+
+// ObserveEnqueue records one enqueue's duration, by outcome.
+func (p *Proxy) ObserveEnqueue(ok bool, took time.Duration) {
+	i := 0
+	if ok {
+		i = 1
+	}
+	p.enqueued[i].Observe(took.Seconds())
 }
 
 // TimedEnqueuer measures Next's enqueue latency.
@@ -86,11 +125,7 @@ var _ number.Enqueuer = TimedEnqueuer{}
 func (t TimedEnqueuer) Enqueue(ctx context.Context, s number.Submission) error {
 	start := time.Now()
 	err := t.Next.Enqueue(ctx, s)
-	outcome := "ok"
-	if err != nil {
-		outcome = "error"
-	}
-	t.Metrics.Enqueue.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
+	t.Metrics.ObserveEnqueue(err == nil, time.Since(start))
 	return err
 }
 
