@@ -96,9 +96,12 @@ type API struct {
 	deps     Deps
 	mux      *http.ServeMux
 	draining atomic.Bool
-	writes   chan struct{} // semaphore of in-flight POSTs
-	stats    *statsCache
-	handler  http.Handler
+	// writes counts the POSTs in flight, against Deps.MaxInflightWrites: an
+	// atomic rather than a channel semaphore, whose two channel operations
+	// take a lock each on every write.
+	writes  atomic.Int64
+	stats   *statsCache
+	handler http.Handler
 }
 
 // New builds the handler.
@@ -121,7 +124,7 @@ func New(d Deps) (*API, error) {
 	if d.MaxInflightWrites == 0 {
 		d.MaxInflightWrites = DefaultMaxInflightWrites
 	}
-	a := &API{deps: d, mux: http.NewServeMux(), writes: make(chan struct{}, d.MaxInflightWrites)}
+	a := &API{deps: d, mux: http.NewServeMux()}
 	a.mux.HandleFunc(postValues, a.postValue) // for pathRoutes: route serves it first
 	a.mux.HandleFunc("GET /api/values", a.listValues)
 	a.mux.HandleFunc("GET /api/values/all", a.legacyAll)
@@ -223,11 +226,9 @@ func view(n number.Number) valueView {
 }
 
 func (a *API) postValue(w http.ResponseWriter, r *http.Request) {
-	select {
-	case a.writes <- struct{}{}:
-		defer func() { <-a.writes }()
-	default:
-		a.fail(w, r, fmt.Errorf("%w: %d writes in flight", number.ErrOverloaded, cap(a.writes)))
+	defer a.writes.Add(-1)
+	if a.writes.Add(1) > int64(a.deps.MaxInflightWrites) {
+		a.fail(w, r, fmt.Errorf("%w: %d writes in flight", number.ErrOverloaded, a.deps.MaxInflightWrites))
 		return
 	}
 	v, status, err := decodeValue(w, r)

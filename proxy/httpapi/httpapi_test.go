@@ -564,3 +564,51 @@ func TestStatsAreCachedAndEstimateTheOldestMessage(t *testing.T) {
 	assert.Equal(t, 2, store.calls, "read again after CacheFor")
 	assert.Equal(t, observed{"GET /api/stats", 200}, obs.seen[0], "requests are observed by route pattern")
 }
+
+// heldEnqueuer holds every Enqueue until release is closed, and says on
+// entered when one has begun.
+type heldEnqueuer struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (h heldEnqueuer) Enqueue(ctx context.Context, _ number.Submission) error {
+	h.entered <- struct{}{}
+	select {
+	case <-h.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// MaxInflightWrites bounds the writes being processed: one past it is
+// refused at once with 503 + Retry-After and enqueues nothing, and the
+// count falls back as writes end, refused ones included, so the bound
+// admits writes again.
+func TestWritesPastMaxInflightWritesAreShedWith503AndTheBoundFreesAgain(t *testing.T) {
+	held := heldEnqueuer{entered: make(chan struct{}, 4), release: make(chan struct{})}
+	api, err := httpapi.New(httpapi.Deps{
+		Enqueuer: held, Reader: fakeReader{}, Log: zerolog.Nop(), MaxInflightWrites: 2,
+	})
+	require.NoError(t, err)
+	answers := make(chan int, 2)
+	for range 2 {
+		go func() { answers <- post(api, "application/json", `{"value": 1}`).Code }()
+	}
+	<-held.entered
+	<-held.entered // both bound places taken, neither answered
+	for range 3 {
+		rec := post(api, "application/json", `{"value": 2}`)
+		assert.Equal(t, http.StatusServiceUnavailable, rec.Code, rec.Body.String())
+		assert.Equal(t, "1", rec.Header().Get("Retry-After"))
+	}
+	assert.Empty(t, held.entered, "a shed write enqueues nothing")
+	close(held.release)
+	assert.Equal(t, http.StatusAccepted, <-answers)
+	assert.Equal(t, http.StatusAccepted, <-answers)
+	for range 3 { // the held writes and the shed ones have all given their place back
+		require.Equal(t, http.StatusAccepted, post(api, "application/json", `{"value": 3}`).Code)
+		<-held.entered
+	}
+}
