@@ -290,3 +290,21 @@ func TestCountReadsTheEventCountAndElseOne(t *testing.T) {
 		assert.Equal(t, want, events.CountOf(in), "event_count %q", in)
 	}
 }
+
+// What Encode writes, Decode reads: an id in a form Decode refuses (the
+// URN and braced forms uuid.Parse takes, no hyphens) is refused when
+// encoding, not turned into poison for the consumer; so is upper case,
+// which Decode takes but the API's reads (number.ValidID) do not.
+func TestEncodeRefusesAnIDDecodeWouldRefuse(t *testing.T) {
+	const id = "019abc6e-8f2a-7c3d-9e1f-2a3b4c5d6e7f"
+	at := time.Date(2026, 11, 27, 8, 30, 0, 0, time.UTC)
+	m, err := events.Encode(number.Submission{ID: id, Value: 1, AcceptedAt: at})
+	require.NoError(t, err)
+	_, err = events.Decode(m.Body)
+	require.NoError(t, err, "the canonical form goes through")
+	for _, bad := range []string{"urn:uuid:" + id, "{" + id + "}", strings.ToUpper(id), strings.ReplaceAll(id, "-", ""), "", "not-a-uuid"} {
+		_, err := events.Encode(number.Submission{ID: bad, Value: 1, AcceptedAt: at})
+		assert.Error(t, err, "id %q", bad)
+		assert.NotErrorIs(t, err, number.ErrInvalid, "an id is the caller's, not a client's input")
+	}
+}
