@@ -184,3 +184,15 @@ func readmeConfiguration(t *testing.T, path string) (string, map[string]string) 
 	require.NotEmpty(t, rows, "no configuration table in %s", path)
 	return section, rows
 }
+
+// A negative bound on writes in flight would answer every write 503; it
+// is refused by name before anything is opened.
+func TestANegativeMaxInflightWritesIsRefusedByName(t *testing.T) {
+	env := map[string]string{"DATABASE_URL": "postgres://u@127.0.0.1/db", "SQS_QUEUE_URL": "http://127.0.0.1/q", "MAX_INFLIGHT_WRITES": "-1"}
+	var proxy Config
+	require.NoError(t, config.Parse(&proxy, env))
+	err := proxy.Validate()
+	if assert.Error(t, err) {
+		assert.Contains(t, err.Error(), "MAX_INFLIGHT_WRITES")
+	}
+}

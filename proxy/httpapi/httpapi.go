@@ -124,6 +124,9 @@ func New(d Deps) (*API, error) {
 	if d.MaxInflightWrites == 0 {
 		d.MaxInflightWrites = DefaultMaxInflightWrites
 	}
+	if d.MaxInflightWrites < 0 {
+		return nil, fmt.Errorf("httpapi: MaxInflightWrites must not be negative, got %d", d.MaxInflightWrites)
+	}
 	a := &API{deps: d, mux: http.NewServeMux()}
 	a.mux.HandleFunc(postValues, a.postValue) // for pathRoutes: route serves it first
 	a.mux.HandleFunc("GET /api/values", a.listValues)
@@ -226,11 +229,11 @@ func view(n number.Number) valueView {
 }
 
 func (a *API) postValue(w http.ResponseWriter, r *http.Request) {
-	defer a.writes.Add(-1)
-	if a.writes.Add(1) > int64(a.deps.MaxInflightWrites) {
+	if !a.admitWrite() {
 		a.fail(w, r, fmt.Errorf("%w: %d writes in flight", number.ErrOverloaded, a.deps.MaxInflightWrites))
 		return
 	}
+	defer a.writes.Add(-1)
 	v, status, err := decodeValue(w, r)
 	if err != nil {
 		writeError(w, r, status, err.Error())
@@ -283,6 +286,21 @@ func (a *API) postValue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	answerWrite(w, http.StatusAccepted, id, "queued")
+}
+
+// admitWrite takes a place among the MaxInflightWrites, or reports that
+// none is free. A refused write never holds one, not even while its 503 is
+// logged and written: a compare-and-swap, not an add then a check.
+func (a *API) admitWrite() bool {
+	for {
+		n := a.writes.Load()
+		if n >= int64(a.deps.MaxInflightWrites) {
+			return false
+		}
+		if a.writes.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
 }
 
 func (a *API) getValue(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -611,4 +613,49 @@ func TestWritesPastMaxInflightWritesAreShedWith503AndTheBoundFreesAgain(t *testi
 		require.Equal(t, http.StatusAccepted, post(api, "application/json", `{"value": 3}`).Code)
 		<-held.entered
 	}
+}
+
+// gatedLog holds the first blockN "shedding load" log lines until gate is
+// closed, saying on blocked when one is held: a 503 still on its way out.
+type gatedLog struct {
+	blockN  int32
+	seen    atomic.Int32
+	blocked chan struct{}
+	gate    chan struct{}
+}
+
+func (g *gatedLog) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte("shedding load")) && g.seen.Add(1) <= g.blockN {
+		g.blocked <- struct{}{}
+		<-g.gate
+	}
+	return len(p), nil
+}
+
+// A refused write holds no place among MaxInflightWrites, not even while
+// its 503 is still being logged (a slow log sink under overload): once the
+// admitted writes end, the next write is admitted though refused ones are
+// still on their way out.
+func TestARefusedWriteHoldsNoPlaceWhileItsAnswerGoesOut(t *testing.T) {
+	logs := &gatedLog{blockN: 2, blocked: make(chan struct{}, 2), gate: make(chan struct{})}
+	defer close(logs.gate)
+	held := heldEnqueuer{entered: make(chan struct{}, 8), release: make(chan struct{})}
+	api, err := httpapi.New(httpapi.Deps{Enqueuer: held, Reader: fakeReader{}, Log: zerolog.New(logs), MaxInflightWrites: 2})
+	require.NoError(t, err)
+	admitted := make(chan int, 2)
+	for range 2 {
+		go func() { admitted <- post(api, "application/json", `{"value": 1}`).Code }()
+	}
+	<-held.entered
+	<-held.entered
+	for range 2 { // refused, and stuck in their log line
+		go func() { _ = post(api, "application/json", `{"value": 2}`) }()
+	}
+	<-logs.blocked
+	<-logs.blocked
+	close(held.release)
+	require.Equal(t, http.StatusAccepted, <-admitted)
+	require.Equal(t, http.StatusAccepted, <-admitted)
+	rec := post(api, "application/json", `{"value": 3}`)
+	assert.Equal(t, http.StatusAccepted, rec.Code, "no write is in flight: %s", rec.Body)
 }

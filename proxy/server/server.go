@@ -111,6 +111,9 @@ func (c Config) Validate() error {
 	if c.ForwardedForHops < 0 {
 		return fmt.Errorf("configuration: FORWARDED_FOR_HOPS must be at least 1, got %d", c.ForwardedForHops)
 	}
+	if c.MaxInflightWrites < 1 {
+		return fmt.Errorf("configuration: MAX_INFLIGHT_WRITES must be at least 1, got %d", c.MaxInflightWrites)
+	}
 	if c.WriteMode != "async" && c.WriteMode != "sync" {
 		return fmt.Errorf("configuration: WRITE_MODE must be async or sync, got %q", c.WriteMode)
 	}
