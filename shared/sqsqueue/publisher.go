@@ -270,9 +270,10 @@ func NewPublisher(api SendBatchAPI, cfg PublisherConfig, log zerolog.Logger) (*P
 //
 // It returns within about SendTimeout, or by ctx's deadline when that is
 // earlier. Once the message is taken, cancelling ctx does not end the
-// wait (unless ctx has such an earlier deadline): the message may be in a call already, and only SQS's answer says
-// whether it was sent. (A Linger longer than SendTimeout, which the
-// proxy's configuration refuses, would stretch the wait to the linger.)
+// wait (unless ctx has such an earlier deadline): the message may be in a
+// call already, and only SQS's answer says whether it was sent. (A Linger
+// longer than SendTimeout, which the proxy's configuration refuses, would
+// stretch the wait to the linger.)
 func (p *Publisher) Send(ctx context.Context, m message.Message) error {
 	m = sent(m)
 	size, err := m.CheckedSize()
