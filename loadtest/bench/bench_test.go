@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -173,4 +174,14 @@ func TestMessagesPerCallAreReadFromTheServicesHistograms(t *testing.T) {
 	}
 	calls := perCall(before, readBatches(context.Background(), figs))
 	assert.Equal(t, map[string]float64{"send": 8}, calls, "(10+10+4)/3 between the readings; an absent figure is left out")
+}
+
+func TestTheFloorWaitsOnlyWhenAskedTo(t *testing.T) {
+	c, err := parse([]string{"-floor-wait", "20ms"}, &strings.Builder{})
+	require.NoError(t, err)
+	assert.Equal(t, 20*time.Millisecond, c.floorWait)
+	assert.Equal(t, time.Millisecond, c.floorCall, "a call of a millisecond by default, about the local SQS's")
+	c, err = parse(nil, &strings.Builder{})
+	require.NoError(t, err)
+	assert.Zero(t, c.floorWait, "the plain floor by default")
 }

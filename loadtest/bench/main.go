@@ -59,6 +59,9 @@ type config struct {
 	ladderSides    []string // the sides whose ladder is climbed
 	overloadRate   int      // the overload round's rate; 0: overload × numbers' holding rate
 	overloadConns  uint64   // the overload round's cap on client connections (0: none)
+	// floorWait and floorCall make the floor one that waits like the proxy
+	// (loadtest/floor -wait, -call); a floorWait of 0 is the plain floor.
+	floorWait, floorCall time.Duration
 }
 
 // allSides are the servers a run measures, in the order they run.
@@ -100,6 +103,8 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	// own schedule. The cap is the proxy's default HTTP_MAX_CONNS.
 	fs.Uint64Var(&c.overloadConns, "overload-conns", 1024, "cap on the load tool's connections (workers) in the overload round; 0: none")
 	fs.IntVar(&c.overloadRate, "overload-rate", 0, "the overload round's rate instead of -overload × numbers' holding rate")
+	fs.DurationVar(&c.floorWait, "floor-wait", 0, "make the floor hold each POST for a batch that lingers this long, like the proxy (loadtest/floor -wait; 0: the plain floor)")
+	fs.DurationVar(&c.floorCall, "floor-call", time.Millisecond, "with -floor-wait: how long the floor's batch call takes (loadtest/floor -call)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -189,6 +194,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	started := time.Now()
 	fmt.Fprintf(out, "bench: %d runs; steps of %s; ladder %v; CPU at %v/s; p99 at %d/s; overload %.0f× for %s; load average %s\n",
 		c.runs, c.stepFor, c.ladder, c.cpuRates, c.p99Rate, c.overload, c.overloadFor, measure.LoadAvg())
+	if c.floorWait > 0 {
+		fmt.Fprintf(out, "bench: the floor WAITS like the proxy (-floor-wait %s, -floor-call %s): its figures are not the plain floor's\n", c.floorWait, c.floorCall)
+	}
 	var results []runResult
 	for i := 1; i <= c.runs; i++ {
 		fmt.Fprintf(out, "== run %d of %d\n", i, c.runs)

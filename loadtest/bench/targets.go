@@ -173,7 +173,11 @@ func up(ctx context.Context, c config, dir string, log io.Writer) (*env, error) 
 	if err := e.sync.waitHTTP(ctx, "http://"+addrs[1]+"/healthz", time.Minute); err != nil {
 		return nil, err
 	}
-	if e.floor, err = start("floor", logOf("floor"), "", base, filepath.Join(c.bin, "floor"), "-addr", addrs[2]); err != nil {
+	floorArgs := []string{"-addr", addrs[2]}
+	if c.floorWait > 0 {
+		floorArgs = append(floorArgs, "-wait", c.floorWait.String(), "-call", c.floorCall.String())
+	}
+	if e.floor, err = start("floor", logOf("floor"), "", base, filepath.Join(c.bin, "floor"), floorArgs...); err != nil {
 		return nil, err
 	}
 	e.floorURL = "http://" + addrs[2] + "/api/values"

@@ -4,6 +4,16 @@
 // multiple of what serving the request alone costs (make bench).
 //
 //	floor -addr 127.0.0.1:48090
+//
+// With -wait it is a floor that waits like the proxy: each POST is held
+// until a batch it joined is answered, the batch lingering -wait from its
+// first post and its "call" taking -call (a sleep, no CPU), with no SQS, no
+// validation and no event. What it costs over the plain floor is what the
+// proxy's way of answering a 202 only once SQS has the message (park each
+// post, wake a batch of them) costs by itself, apart from the SDK and the
+// handler (docs/benchmarks.md, "What is left"):
+//
+//	floor -addr 127.0.0.1:48090 -wait 20ms -call 1ms
 package main
 
 import (
@@ -17,7 +27,13 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:48090", "listen address")
+	wait := flag.Duration("wait", 0, "hold each POST until its batch, lingering this long from its first post, is answered (0: answer at once)")
+	call := flag.Duration("call", time.Millisecond, "with -wait: how long a batch's call takes (a sleep)")
 	flag.Parse()
+	var hold func()
+	if *wait > 0 {
+		hold = batcher(*wait, *call)
+	}
 	body := []byte(`{"id":"00000000-0000-7000-8000-000000000000"}` + "\n")
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -25,6 +41,9 @@ func main() {
 			return
 		}
 		_, _ = io.Copy(io.Discard, r.Body)
+		if hold != nil {
+			hold()
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusAccepted)
 		_, _ = w.Write(body)
@@ -33,5 +52,45 @@ func main() {
 	if err := srv.ListenAndServe(); err != nil {
 		fmt.Fprintln(os.Stderr, "floor:", err)
 		os.Exit(1)
+	}
+}
+
+// batcher starts the two goroutines of the Publisher's shape (a loop that
+// forms batches, a sender that answers them) and returns what a POST calls
+// to wait for its batch's answer. Like the Publisher's loop, the loop is
+// woken by a batch's first post only, sleeps through the linger, and then
+// takes every post that came meanwhile.
+func batcher(linger, call time.Duration) (hold func()) {
+	posts := make(chan chan struct{}, 4096)
+	batches := make(chan []chan struct{}, 16)
+	go func() {
+		for b := range batches {
+			time.Sleep(call)
+			for _, done := range b {
+				done <- struct{}{}
+			}
+		}
+	}()
+	go func() {
+		t := time.NewTimer(time.Hour)
+		for {
+			b := []chan struct{}{<-posts}
+			t.Reset(linger)
+			<-t.C
+			for more := true; more; {
+				select {
+				case done := <-posts:
+					b = append(b, done)
+				default:
+					more = false
+				}
+			}
+			batches <- b
+		}
+	}()
+	return func() {
+		done := make(chan struct{}, 1)
+		posts <- done
+		<-done
 	}
 }
