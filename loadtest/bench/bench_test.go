@@ -137,6 +137,20 @@ func TestTheSummaryJudgesEachGoalOnTheRatiosOfARun(t *testing.T) {
 	assert.NotContains(t, summary, "FAIL  highest rate")
 }
 
+func TestASummaryOfAFloorThatWaitedSaysSo(t *testing.T) {
+	r := runResult{Run: 1, Fixed: []step{{Target: "floor", Rate: 1200, PerWrite: map[string]float64{"floor": 100}, Holds: true}}}
+	c := config{cpuRates: []int{1200}, p99Rate: 800, ladder: []int{1000}, overload: 3}
+	var plain strings.Builder
+	summarize(&plain, c, []runResult{r})
+	assert.Contains(t, plain.String(), "| floor (bare net/http, fixed 202) | 100 |")
+
+	c.floorWait, c.floorCall = 20*time.Millisecond, time.Millisecond
+	var waited strings.Builder
+	summarize(&waited, c, []runResult{r})
+	assert.Contains(t, waited.String(), "| floor that waits like the proxy (-floor-wait 20ms, -floor-call 1ms) | 100 |")
+	assert.NotContains(t, waited.String(), "bare net/http")
+}
+
 func TestTheCostByRateTakesTheMediansOfEveryHeldStepOfNumbers(t *testing.T) {
 	at := func(rate int, proxy, worker, send float64, holds bool) step {
 		return step{Target: "numbers", Rate: rate, Holds: holds, P99: 5,

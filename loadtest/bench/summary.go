@@ -40,7 +40,7 @@ func summarize(w io.Writer, c config, runs []runResult) {
 	for _, rate := range c.cpuRates {
 		section(fmt.Sprintf("CPU per write at %d/s (µs, user+system from /proc)", rate))
 		for _, p := range []struct{ side, proc, label string }{
-			{"floor", "floor", "floor (bare net/http, fixed 202)"},
+			{"floor", "floor", c.floorLabel()},
 			{"original", "original", "original (Node/Express, fire-and-forget insert)"},
 			{"sync", "sync-proxy", "sync baseline (proxy, insert per request)"},
 			{"numbers", "proxy", "numbers proxy"},
