@@ -22,9 +22,9 @@ proxy = {
   memory    = 1024
   min_tasks = 2
   max_tasks = 10
-  # ALB requests per task per minute: 400 writes/s a task, 0.25 cores of the
+  # ALB requests per task per minute: 400 writes/s a task, 0.21 cores of the
   # 0.5 vCPU measured locally (docs/capacity.md, from make bench). Cautious:
-  # a busier task costs less per write (3,600/s fits in 0.3 cores), so raise
+  # a busier task costs less per write (4,000/s fits in 0.3 cores), so raise
   # it once make bench has run against real SQS.
   requests_per_target = 24000
 }
@@ -34,8 +34,8 @@ worker = {
   memory    = 1024
   min_tasks = 2
   max_tasks = 10
-  # Visible messages per task; a message carries 1 event, or 20-98 when the
-  # proxies aggregate busy traffic: 0.1-2.5 s of a task's work
+  # Visible messages per task; a message carries 1 event, or 20-99 when the
+  # proxies aggregate busy traffic: 0.07-6.5 s of a task's work
   # (docs/capacity.md).
   backlog_per_task = 2000
 }
