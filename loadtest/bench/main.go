@@ -62,16 +62,43 @@ type config struct {
 	// floorWait and floorCall make the floor one that waits like the proxy
 	// (loadtest/floor -wait, -call); a floorWait of 0 is the plain floor.
 	floorWait, floorCall time.Duration
+	// procs is the GOMAXPROCS of every Go server (proxy, worker, the
+	// synchronous baseline, the floor); 0 leaves Go's default.
+	procs int
 }
+
+// defaultProcs is GOMAXPROCS as infra/ sets it for prod's tasks: their
+// vCPU rounded up, at least 1 (512 CPU units: 1). The floor gets the same,
+// so that the ratios compare the servers' work, not the runtime's setting:
+// one P cut the bare floor's CPU per request by a third here
+// (docs/benchmarks.md, "GOMAXPROCS").
+const defaultProcs = 1
 
 // floorLabel names the floor side as it ran: the plain floor, or one that
 // waits like the proxy (-floor-wait), which the summary must not pass off
 // as the plain one.
 func (c config) floorLabel() string {
 	if c.floorWait > 0 {
-		return fmt.Sprintf("floor that waits like the proxy (-floor-wait %s, -floor-call %s)", c.floorWait, c.floorCall)
+		return fmt.Sprintf("floor that waits like the proxy (-floor-wait %s, -floor-call %s%s)", c.floorWait, c.floorCall, c.procsLabel())
 	}
-	return "floor (bare net/http, fixed 202)"
+	return "floor (bare net/http, fixed 202" + c.procsLabel() + ")"
+}
+
+// procsLabel is how the floor's label says its GOMAXPROCS, when set.
+func (c config) procsLabel() string {
+	if c.procs == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", GOMAXPROCS=%d", c.procs)
+}
+
+// goEnv is env, a fresh slice, with the GOMAXPROCS every Go server runs at.
+func (c config) goEnv(env ...[]string) []string {
+	out := slices.Concat(env...)
+	if c.procs > 0 {
+		out = append(out, fmt.Sprintf("GOMAXPROCS=%d", c.procs))
+	}
+	return out
 }
 
 // allSides are the servers a run measures, in the order they run.
@@ -114,6 +141,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.Uint64Var(&c.overloadConns, "overload-conns", 1024, "cap on the load tool's connections (workers) in the overload round; 0: none")
 	fs.IntVar(&c.overloadRate, "overload-rate", 0, "the overload round's rate instead of -overload × numbers' holding rate")
 	fs.DurationVar(&c.floorWait, "floor-wait", 0, "make the floor hold each POST for a batch that lingers this long, like the proxy (loadtest/floor -wait; 0: the plain floor)")
+	fs.IntVar(&c.procs, "procs", defaultProcs, "GOMAXPROCS of the proxy, the worker, the sync baseline and the floor alike, as infra/ sets it for prod's tasks (0: Go's default, the machine's cores)")
 	fs.DurationVar(&c.floorCall, "floor-call", time.Millisecond, "with -floor-wait: how long the floor's batch call takes (loadtest/floor -call)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -131,8 +159,8 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	if c.cpuRates, err = rates(cpuRates); err != nil {
 		return c, fmt.Errorf("-cpu-rates: %w", err)
 	}
-	if c.runs < 1 || c.p99Rate < 1 || c.stepFor < time.Second || c.overload <= 0 {
-		return c, errors.New("-runs, -p99-rate, -overload must be positive and -step at least 1s")
+	if c.runs < 1 || c.p99Rate < 1 || c.stepFor < time.Second || c.overload <= 0 || c.procs < 0 {
+		return c, errors.New("-runs, -p99-rate, -overload must be positive, -procs not negative and -step at least 1s")
 	}
 	if c.originalApp == "" {
 		c.originalApp = filepath.Join(c.root, "..", "shared", "original-app")
@@ -144,6 +172,14 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	}
 	c.originalDir = filepath.Join(c.out, "original-app")
 	return c, nil
+}
+
+// procsNote says at what GOMAXPROCS the Go servers ran.
+func (c config) procsNote() string {
+	if c.procs == 0 {
+		return "The Go servers (proxy, worker, sync baseline, floor) ran at Go's default GOMAXPROCS (-procs 0), not as infra/ runs them."
+	}
+	return fmt.Sprintf("The Go servers (proxy, worker, sync baseline, floor) ran at GOMAXPROCS=%d, as infra/ runs prod's tasks (-procs).", c.procs)
 }
 
 // sideList parses a comma-separated list of sides, kept in run order.
@@ -207,6 +243,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if c.floorWait > 0 {
 		fmt.Fprintf(out, "bench: %s: its figures are not the plain floor's, nor the goals judged on them\n", c.floorLabel())
 	}
+	fmt.Fprintf(out, "bench: %s\n", c.procsNote())
 	var results []runResult
 	for i := 1; i <= c.runs; i++ {
 		fmt.Fprintf(out, "== run %d of %d\n", i, c.runs)
@@ -230,6 +267,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if c.floorWait > 0 {
 		fmt.Fprintf(w, "The %s, not the plain one: the goals below are judged on it.\n\n", c.floorLabel())
 	}
+	fmt.Fprintf(w, "%s\n\n", c.procsNote())
 	summarize(w, c, results)
 	return nil
 }

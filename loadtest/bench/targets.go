@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -150,14 +151,14 @@ func up(ctx context.Context, c config, dir string, log io.Writer) (*env, error) 
 
 	// numbers: the worker first (it migrates), then the proxy.
 	e.workerPprof, e.proxyPprof = addrs[5], addrs[6]
-	numEnv := append(append(base, deps.Env(addrs[0])...), "METRICS_ADDR="+addrs[4])
-	if e.worker, err = start("worker", logOf("worker"), "", append(numEnv, "PPROF_ADDR="+e.workerPprof), filepath.Join(c.bin, "worker")); err != nil {
+	numEnv := slices.Concat(base, deps.Env(addrs[0]), []string{"METRICS_ADDR=" + addrs[4]})
+	if e.worker, err = start("worker", logOf("worker"), "", c.goEnv(numEnv, []string{"PPROF_ADDR=" + e.workerPprof}), filepath.Join(c.bin, "worker")); err != nil {
 		return nil, err
 	}
 	if err := e.worker.waitHTTP(ctx, "http://"+addrs[4]+"/healthz", time.Minute); err != nil {
 		return nil, err
 	}
-	if e.proxy, err = start("proxy", logOf("proxy"), "", append(numEnv, "PPROF_ADDR="+e.proxyPprof), filepath.Join(c.bin, "proxy")); err != nil {
+	if e.proxy, err = start("proxy", logOf("proxy"), "", c.goEnv(numEnv, []string{"PPROF_ADDR=" + e.proxyPprof}), filepath.Join(c.bin, "proxy")); err != nil {
 		return nil, err
 	}
 	e.numbersURL = "http://" + addrs[0] + "/api/values"
@@ -166,7 +167,7 @@ func up(ctx context.Context, c config, dir string, log io.Writer) (*env, error) 
 		return nil, err
 	}
 	// The synchronous baseline: a second proxy inserting per request.
-	if e.sync, err = start("sync-proxy", logOf("sync-proxy"), "", append(append(base, deps.Env(addrs[1])...), "WRITE_MODE=sync"), filepath.Join(c.bin, "proxy")); err != nil {
+	if e.sync, err = start("sync-proxy", logOf("sync-proxy"), "", c.goEnv(base, deps.Env(addrs[1]), []string{"WRITE_MODE=sync"}), filepath.Join(c.bin, "proxy")); err != nil {
 		return nil, err
 	}
 	e.syncURL = "http://" + addrs[1] + "/api/values"
@@ -177,7 +178,7 @@ func up(ctx context.Context, c config, dir string, log io.Writer) (*env, error) 
 	if c.floorWait > 0 {
 		floorArgs = append(floorArgs, "-wait", c.floorWait.String(), "-call", c.floorCall.String())
 	}
-	if e.floor, err = start("floor", logOf("floor"), "", base, filepath.Join(c.bin, "floor"), floorArgs...); err != nil {
+	if e.floor, err = start("floor", logOf("floor"), "", c.goEnv(base), filepath.Join(c.bin, "floor"), floorArgs...); err != nil {
 		return nil, err
 	}
 	e.floorURL = "http://" + addrs[2] + "/api/values"
