@@ -189,6 +189,9 @@ func TestTheGoServersRunAtTheGOMAXPROCSOfProdsTasks(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"A=1"}, c.goEnv(base), "-procs 0 leaves Go's default")
 	assert.Contains(t, c.procsNote(), "Go's default")
+	c, err = parse([]string{"-procs", "2"}, &strings.Builder{})
+	require.NoError(t, err)
+	assert.Contains(t, c.procsNote(), "GOMAXPROCS=2 (-procs), not as infra/ runs")
 	_, err = parse([]string{"-procs", "-1"}, &strings.Builder{})
 	assert.Error(t, err)
 }
