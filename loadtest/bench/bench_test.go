@@ -133,6 +133,15 @@ func TestTheSummaryJudgesEachGoalOnTheRatiosOfARun(t *testing.T) {
 		"FAIL  nothing lost or duplicated in any round of any run (overload included): 1 lost",
 	)
 
+	// The overload round's bounds hold in every run: one run's connection
+	// reset fails the line though the median run had none.
+	var three strings.Builder
+	reset := good
+	reset.Overload.ConnErrors = 1
+	summarize(&three, c, []runResult{good, reset, good})
+	assert.Contains(t, three.String(), "FAIL  overload: no connection errors: 1, and no timeouts: 0 at worst")
+	assert.Contains(t, three.String(), "pass  overload: every request answered within 1 s")
+
 	// A ladder that ends before numbers does decides nothing about its limit.
 	topped := good
 	topped.Ladders = map[string]ladder{"original": {Holding: 5000}, "numbers": {Holding: 5000}}

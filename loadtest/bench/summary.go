@@ -165,7 +165,7 @@ func summarize(w io.Writer, c config, runs []runResult) {
 		}
 	}
 	byRate(w, runs)
-	fmt.Fprintln(w, "\nGoals of issue 15 (on the medians above):")
+	fmt.Fprintln(w, "\nGoals of issue 15 (on the medians above; the overload round's bounds and lost/duplicated in every run):")
 	goal := func(ok bool, format string, args ...any) {
 		mark := "FAIL"
 		if ok {
@@ -190,18 +190,41 @@ func summarize(w io.Writer, c config, runs []runResult) {
 	}
 	goal(med["p99/numbers"] <= med["p99/original"], "accept p99 at %d/s no worse than the original's: %.1f ms vs %.1f ms",
 		c.p99Rate, med["p99/numbers"], med["p99/original"])
-	goal(med["over/proxy-mb"] < 100 && med["over/worker-mb"] < 100, "overload: proxy and worker under 100 MB RSS: %.1f and %.1f MB",
-		med["over/proxy-mb"], med["over/worker-mb"])
-	goal(med["over/within1s"] >= 1 && med["over/other"] == 0 && med["over/503-no-retry"] == 0,
-		"overload: every request answered within 1 s with 202 or 503 + Retry-After: %.2f%% within 1 s, %.0f other statuses, %.0f 503 without Retry-After",
-		100*med["over/within1s"], med["over/other"], med["over/503-no-retry"])
-	goal(med["over/conn"] == 0 && med["over/timeouts"] == 0, "overload: no connection errors: %.0f, and no timeouts: %.0f", med["over/conn"], med["over/timeouts"])
+	// The overload round's bounds must hold in every run, as nothing lost
+	// must: one connection reset in one run is a client left unsure whether
+	// its number was stored, whatever the median run did.
+	ov := worstOverload(runs)
+	goal(ov.proxyMB < 100 && ov.workerMB < 100, "overload: proxy and worker under 100 MB RSS: %.1f and %.1f MB at worst",
+		ov.proxyMB, ov.workerMB)
+	goal(ov.within >= 1 && ov.other == 0 && ov.noRetry == 0,
+		"overload: every request answered within 1 s with 202 or 503 + Retry-After: %.2f%% within 1 s, %d other statuses, %d 503 without Retry-After at worst",
+		100*ov.within, ov.other, ov.noRetry)
+	goal(ov.conn == 0 && ov.timeouts == 0, "overload: no connection errors: %d, and no timeouts: %d at worst", ov.conn, ov.timeouts)
 	worstLost, worstDup := 0, 0
 	for _, r := range runs {
 		worstLost = max(worstLost, sum(r, func(s step) int { return s.Lost }))
 		worstDup = max(worstDup, sum(r, func(s step) int { return s.Duplicates }))
 	}
 	goal(worstLost == 0 && worstDup == 0, "nothing lost or duplicated in any round of any run (overload included): %d lost, %d duplicated at worst", worstLost, worstDup)
+}
+
+// overloadBounds are the overload round's figures at their worst over the
+// runs: the highest peak RSS and counts, the lowest share answered within 1 s.
+type overloadBounds struct {
+	proxyMB, workerMB, within      float64
+	other, noRetry, conn, timeouts int
+}
+
+func worstOverload(runs []runResult) overloadBounds {
+	b := overloadBounds{within: 1}
+	for _, r := range runs {
+		o := r.Overload
+		b.proxyMB, b.workerMB = max(b.proxyMB, o.ProxyPeakMB), max(b.workerMB, o.WorkerPeakMB)
+		b.within = min(b.within, float64(o.WithinSecond)/float64(max(1, o.Sent)))
+		b.other, b.noRetry = max(b.other, o.OtherStatus), max(b.noRetry, o.Status503-o.RetryAfter)
+		b.conn, b.timeouts = max(b.conn, o.ConnErrors), max(b.timeouts, o.Timeouts)
+	}
+	return b
 }
 
 // byRate prints numbers' cost at each rate it held, fixed-rate and ladder
