@@ -141,6 +141,10 @@ func TestTheSummaryJudgesEachGoalOnTheRatiosOfARun(t *testing.T) {
 	summarize(&three, c, []runResult{good, reset, good})
 	assert.Contains(t, three.String(), "FAIL  overload: no connection errors: 1, and no timeouts: 0 at worst")
 	assert.Contains(t, three.String(), "pass  overload: every request answered within 1 s")
+	reset.Overload.WithinSecond = 99
+	three.Reset()
+	summarize(&three, c, []runResult{good, reset, good})
+	assert.Contains(t, three.String(), "FAIL  overload: every request answered within 1 s with 202 or 503 + Retry-After: 99.00% within 1 s (1 not)")
 
 	// A ladder that ends before numbers does decides nothing about its limit.
 	topped := good
