@@ -3,10 +3,6 @@ package main
 import (
 	"context"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -173,38 +169,27 @@ func TestASummaryOfAFloorThatWaitedSaysSo(t *testing.T) {
 	assert.Contains(t, one.String(), "| floor (bare net/http, fixed 202, GOMAXPROCS=1) | 100 |")
 }
 
-// The Go servers run at the GOMAXPROCS infra/ gives prod's tasks (the
-// task's vCPU rounded up, at least 1), the floor too, unless -procs says
-// otherwise; each gets its own copy of the environment.
-func TestTheGoServersRunAtTheGOMAXPROCSOfProdsTasks(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "infra", "env", "prod.tfvars"))
-	require.NoError(t, err)
-	for _, svc := range []string{"proxy", "worker"} {
-		m := regexp.MustCompile(`(?ms)^` + svc + ` = \{.*?^\s*cpu\s*=\s*(\d+)`).FindSubmatch(b)
-		require.NotNil(t, m, "prod.tfvars sizes the %s", svc)
-		units, err := strconv.Atoi(string(m[1]))
-		require.NoError(t, err)
-		assert.Equal(t, max(1, (units+1023)/1024), defaultProcs, "%s: %d CPU units", svc, units)
-	}
-
+// The Go servers run at Go's default GOMAXPROCS, as infra/ runs them,
+// unless -procs sets one for all of them, the floor too; each gets its own
+// copy of the environment, and the summary says which.
+func TestTheGoServersRunAtOneGOMAXPROCSTheFloorToo(t *testing.T) {
 	c, err := parse(nil, &strings.Builder{})
 	require.NoError(t, err)
-	assert.Equal(t, defaultProcs, c.procs)
 	base := make([]string, 1, 8)
 	base[0] = "A=1"
+	assert.Equal(t, []string{"A=1", "B=2"}, c.goEnv(base, []string{"B=2"}), "Go's default: no GOMAXPROCS of ours")
+	assert.Contains(t, c.procsNote(), "Go's default GOMAXPROCS, as infra/ runs them")
+	assert.Equal(t, "floor (bare net/http, fixed 202)", c.floorLabel())
+
+	c, err = parse([]string{"-procs", "1"}, &strings.Builder{})
+	require.NoError(t, err)
 	env := c.goEnv(base, []string{"B=2"})
 	assert.Equal(t, []string{"A=1", "B=2", "GOMAXPROCS=1"}, env)
 	env[0] = "changed"
 	assert.Equal(t, "A=1", base[0], "a fresh slice, never the caller's array")
-	assert.Contains(t, c.procsNote(), "GOMAXPROCS=1")
+	assert.Contains(t, c.procsNote(), "GOMAXPROCS=1 (-procs), not as infra/ runs them")
+	assert.Equal(t, "floor (bare net/http, fixed 202, GOMAXPROCS=1)", c.floorLabel())
 
-	c, err = parse([]string{"-procs", "0"}, &strings.Builder{})
-	require.NoError(t, err)
-	assert.Equal(t, []string{"A=1"}, c.goEnv(base), "-procs 0 leaves Go's default")
-	assert.Contains(t, c.procsNote(), "Go's default")
-	c, err = parse([]string{"-procs", "2"}, &strings.Builder{})
-	require.NoError(t, err)
-	assert.Contains(t, c.procsNote(), "GOMAXPROCS=2 (-procs), not as infra/ runs")
 	_, err = parse([]string{"-procs", "-1"}, &strings.Builder{})
 	assert.Error(t, err)
 }
