@@ -172,12 +172,12 @@ func TestASummaryOfAFloorThatWaitedSaysSo(t *testing.T) {
 // The Go servers run at Go's default GOMAXPROCS, as infra/ runs them,
 // unless -procs sets one for all of them, the floor too; each gets its own
 // copy of the environment, and the summary says which.
-func TestTheGoServersRunAtOneGOMAXPROCSTheFloorToo(t *testing.T) {
+func TestTheGoServersShareOneGOMAXPROCSTheFloorToo(t *testing.T) {
 	c, err := parse(nil, &strings.Builder{})
 	require.NoError(t, err)
-	base := make([]string, 1, 8)
-	base[0] = "A=1"
-	assert.Equal(t, []string{"A=1", "B=2"}, c.goEnv(base, []string{"B=2"}), "Go's default: no GOMAXPROCS of ours")
+	base := make([]string, 2, 8)
+	base[0], base[1] = "A=1", "GOMAXPROCS=7"
+	assert.Equal(t, []string{"A=1", "B=2"}, c.goEnv(base, []string{"B=2"}), "Go's default: no GOMAXPROCS, not even the bench's own")
 	assert.Contains(t, c.procsNote(), "Go's default GOMAXPROCS, as infra/ runs them")
 	assert.Equal(t, "floor (bare net/http, fixed 202)", c.floorLabel())
 

@@ -93,9 +93,11 @@ func (c config) procsLabel() string {
 	return fmt.Sprintf(", GOMAXPROCS=%d", c.procs)
 }
 
-// goEnv is env, a fresh slice, with the GOMAXPROCS every Go server runs at.
+// goEnv is env, a fresh slice, with the GOMAXPROCS every Go server runs
+// at: -procs, or none (Go's default) even when the bench's own environment
+// has one, so that the summary's note is true.
 func (c config) goEnv(env ...[]string) []string {
-	out := slices.Concat(env...)
+	out := slices.DeleteFunc(slices.Concat(env...), func(kv string) bool { return strings.HasPrefix(kv, "GOMAXPROCS=") })
 	if c.procs > 0 {
 		out = append(out, fmt.Sprintf("GOMAXPROCS=%d", c.procs))
 	}
@@ -143,7 +145,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.overloadRate, "overload-rate", 0, "the overload round's rate instead of -overload × numbers' holding rate")
 	fs.DurationVar(&c.floorWait, "floor-wait", 0, "make the floor hold each POST for a batch that lingers this long, like the proxy (loadtest/floor -wait; 0: the plain floor)")
 	fs.DurationVar(&c.floorCall, "floor-call", time.Millisecond, "with -floor-wait: how long the floor's batch call takes (loadtest/floor -call)")
-	fs.IntVar(&c.procs, "procs", defaultProcs, "GOMAXPROCS of the proxy, the worker, the sync baseline and the floor alike (0: Go's default, the machine's cores, as infra/ runs them)")
+	fs.IntVar(&c.procs, "procs", defaultProcs, "GOMAXPROCS of the proxy, the worker, the sync baseline and the floor alike (0: Go's default, as infra/ runs them: the CPUs, or a container's CPU limit rounded up, at least 2)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

@@ -209,7 +209,8 @@ func summarize(w io.Writer, c config, runs []runResult) {
 }
 
 // overloadBounds are the overload round's figures at their worst over the
-// runs: the highest peak RSS and counts, the lowest share answered within 1 s.
+// runs: the highest peak RSS and counts, the lowest share answered within 1 s
+// (and how many were not, in that run).
 type overloadBounds struct {
 	proxyMB, workerMB, within            float64
 	late, other, noRetry, conn, timeouts int // late: not answered within 1 s
@@ -220,8 +221,10 @@ func worstOverload(runs []runResult) overloadBounds {
 	for _, r := range runs {
 		o := r.Overload
 		b.proxyMB, b.workerMB = max(b.proxyMB, o.ProxyPeakMB), max(b.workerMB, o.WorkerPeakMB)
-		b.within = min(b.within, float64(o.WithinSecond)/float64(max(1, o.Sent)))
-		b.late = max(b.late, o.Sent-o.WithinSecond)
+		// The share and the count of the late come from the same run.
+		if w := float64(o.WithinSecond) / float64(max(1, o.Sent)); w < b.within {
+			b.within, b.late = w, o.Sent-o.WithinSecond
+		}
 		b.other, b.noRetry = max(b.other, o.OtherStatus), max(b.noRetry, o.Status503-o.RetryAfter)
 		b.conn, b.timeouts = max(b.conn, o.ConnErrors), max(b.timeouts, o.Timeouts)
 	}
