@@ -192,6 +192,16 @@ func TestTheGoServersShareOneGOMAXPROCSTheFloorToo(t *testing.T) {
 
 	_, err = parse([]string{"-procs", "-1"}, &strings.Builder{})
 	assert.Error(t, err)
+
+	// Every Go server of a run gets it; each keeps its own settings.
+	envs := c.serverEnvs([]string{"A=1"}, []string{"SQS_QUEUE_URL=q"}, []string{"SQS_QUEUE_URL=s"}, "m", "wp", "pp")
+	for name, env := range map[string][]string{"worker": envs.worker, "proxy": envs.proxy, "sync": envs.sync, "floor": envs.floor} {
+		assert.Equal(t, "GOMAXPROCS=1", env[len(env)-1], name)
+		assert.Contains(t, env, "A=1", name)
+	}
+	assert.Equal(t, []string{"A=1", "SQS_QUEUE_URL=q", "METRICS_ADDR=m", "PPROF_ADDR=wp", "GOMAXPROCS=1"}, envs.worker)
+	assert.Equal(t, []string{"A=1", "SQS_QUEUE_URL=q", "METRICS_ADDR=m", "PPROF_ADDR=pp", "GOMAXPROCS=1"}, envs.proxy)
+	assert.Equal(t, []string{"A=1", "SQS_QUEUE_URL=s", "WRITE_MODE=sync", "GOMAXPROCS=1"}, envs.sync)
 }
 
 func TestTheCostByRateTakesTheMediansOfEveryHeldStepOfNumbers(t *testing.T) {

@@ -151,14 +151,14 @@ func up(ctx context.Context, c config, dir string, log io.Writer) (*env, error) 
 
 	// numbers: the worker first (it migrates), then the proxy.
 	e.workerPprof, e.proxyPprof = addrs[5], addrs[6]
-	numEnv := slices.Concat(base, deps.Env(addrs[0]), []string{"METRICS_ADDR=" + addrs[4]})
-	if e.worker, err = start("worker", logOf("worker"), "", c.goEnv(numEnv, []string{"PPROF_ADDR=" + e.workerPprof}), filepath.Join(c.bin, "worker")); err != nil {
+	envs := c.serverEnvs(base, deps.Env(addrs[0]), deps.Env(addrs[1]), addrs[4], e.workerPprof, e.proxyPprof)
+	if e.worker, err = start("worker", logOf("worker"), "", envs.worker, filepath.Join(c.bin, "worker")); err != nil {
 		return nil, err
 	}
 	if err := e.worker.waitHTTP(ctx, "http://"+addrs[4]+"/healthz", time.Minute); err != nil {
 		return nil, err
 	}
-	if e.proxy, err = start("proxy", logOf("proxy"), "", c.goEnv(numEnv, []string{"PPROF_ADDR=" + e.proxyPprof}), filepath.Join(c.bin, "proxy")); err != nil {
+	if e.proxy, err = start("proxy", logOf("proxy"), "", envs.proxy, filepath.Join(c.bin, "proxy")); err != nil {
 		return nil, err
 	}
 	e.numbersURL = "http://" + addrs[0] + "/api/values"
@@ -167,7 +167,7 @@ func up(ctx context.Context, c config, dir string, log io.Writer) (*env, error) 
 		return nil, err
 	}
 	// The synchronous baseline: a second proxy inserting per request.
-	if e.sync, err = start("sync-proxy", logOf("sync-proxy"), "", c.goEnv(base, deps.Env(addrs[1]), []string{"WRITE_MODE=sync"}), filepath.Join(c.bin, "proxy")); err != nil {
+	if e.sync, err = start("sync-proxy", logOf("sync-proxy"), "", envs.sync, filepath.Join(c.bin, "proxy")); err != nil {
 		return nil, err
 	}
 	e.syncURL = "http://" + addrs[1] + "/api/values"
@@ -178,7 +178,7 @@ func up(ctx context.Context, c config, dir string, log io.Writer) (*env, error) 
 	if c.floorWait > 0 {
 		floorArgs = append(floorArgs, "-wait", c.floorWait.String(), "-call", c.floorCall.String())
 	}
-	if e.floor, err = start("floor", logOf("floor"), "", c.goEnv(base), filepath.Join(c.bin, "floor"), floorArgs...); err != nil {
+	if e.floor, err = start("floor", logOf("floor"), "", envs.floor, filepath.Join(c.bin, "floor"), floorArgs...); err != nil {
 		return nil, err
 	}
 	e.floorURL = "http://" + addrs[2] + "/api/values"
@@ -250,5 +250,21 @@ func (e *env) targets() map[string]target {
 				{"receive", e.workerMetrics, "numbers_sqs_receive_batch_size"},
 				{"persist", e.workerMetrics, "numbers_worker_batch_size"},
 			}},
+	}
+}
+
+// goServerEnvs are the environments of the Go servers of one run.
+type goServerEnvs struct{ worker, proxy, sync, floor []string }
+
+// serverEnvs builds them: base for all, numbers' dependencies (numDeps),
+// metrics and pprof addresses for the worker and the proxy, the sync
+// baseline's own (syncDeps), and every one at the GOMAXPROCS of -procs.
+func (c config) serverEnvs(base, numDeps, syncDeps []string, metricsAddr, workerPprof, proxyPprof string) goServerEnvs {
+	num := slices.Concat(numDeps, []string{"METRICS_ADDR=" + metricsAddr})
+	return goServerEnvs{
+		worker: c.goEnv(base, num, []string{"PPROF_ADDR=" + workerPprof}),
+		proxy:  c.goEnv(base, num, []string{"PPROF_ADDR=" + proxyPprof}),
+		sync:   c.goEnv(base, syncDeps, []string{"WRITE_MODE=sync"}),
+		floor:  c.goEnv(base),
 	}
 }
