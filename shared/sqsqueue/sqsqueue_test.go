@@ -3,6 +3,7 @@ package sqsqueue_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,17 +18,67 @@ import (
 	"github.com/numbers-app/numbers/shared/testenv"
 )
 
-// receiveAll drains a queue until want messages arrived or timeout.
-func receiveAll(t *testing.T, q sqsqueue.Queue, want int, timeout time.Duration) []message.Message {
+// lostAnswerWait is how long receiveAll goes on receiving while messages
+// are missing: past the 30 s visibility timeout of these tests' queues.
+// Delivery is at-least-once: when a ReceiveMessage answer is cut, the SDK
+// retries the call, and the messages of the lost answer stay invisible
+// until their visibility timeout ends. A helper that gave up after 10 s
+// found none of them, twice in a day of CI runs on a busy machine.
+const lostAnswerWait = 40 * time.Second
+
+// receiveAll receives until want distinct messages (by SQS message ID: a
+// redelivered one counts once) have come, for at most lostAnswerWait. For
+// "nothing more came", use testenv.ReceiveFor.
+func receiveAll(t *testing.T, q sqsqueue.Queue, want int) []message.Message {
+	t.Helper()
+	return receiveUntil(t, q, func(got []message.Message) bool { return len(got) >= want })
+}
+
+// receiveUntil receives distinct messages until done says they are all
+// there, for at most lostAnswerWait.
+func receiveUntil(t *testing.T, q sqsqueue.Queue, done func(got []message.Message) bool) []message.Message {
 	t.Helper()
 	var got []message.Message
-	deadline := time.Now().Add(timeout)
-	for len(got) < want && time.Now().Before(deadline) {
+	seen := map[string]bool{}
+	for deadline := time.Now().Add(lostAnswerWait); !done(got) && time.Now().Before(deadline); {
 		msgs, err := q.Receive(context.Background(), 10, time.Second)
 		require.NoError(t, err)
-		got = append(got, msgs...)
+		for _, m := range msgs {
+			if !seen[m.ID] {
+				seen[m.ID] = true
+				got = append(got, m)
+			}
+		}
 	}
 	return got
+}
+
+// lostAnswerSQS drops the answer of its first ReceiveMessage after SQS has
+// given it, as a retried call whose first answer was cut does: the
+// messages stay in flight until their visibility timeout ends.
+type lostAnswerSQS struct {
+	sqsqueue.API
+	lost atomic.Bool
+}
+
+func (l *lostAnswerSQS) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, opts ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+	out, err := l.API.ReceiveMessage(ctx, in, opts...)
+	if err == nil && len(out.Messages) > 0 && l.lost.CompareAndSwap(false, true) {
+		return &sqs.ReceiveMessageOutput{}, nil
+	}
+	return out, err
+}
+
+// A visibility timeout longer than the 10 s the helper used to wait: the
+// lost messages come back after it, and the helper must still be there.
+func TestReceiveAllOutlastsALostReceiveAnswer(t *testing.T) {
+	t.Parallel()
+	qs := testenv.NewQueues(t, 5, 12*time.Second)
+	_, err := qs.Main.SendBatch(context.Background(), []message.Message{{Body: "a"}, {Body: "b"}, {Body: "c"}})
+	require.NoError(t, err)
+	lossy := sqsqueue.Queue{API: &lostAnswerSQS{API: qs.Client}, URL: qs.Main.URL}
+	got := receiveAll(t, lossy, 3)
+	assert.ElementsMatch(t, []string{"a", "b", "c"}, testenv.Bodies(got), "each once, after the lost ones' visibility timeout")
 }
 
 func TestDeleteAndVisibility(t *testing.T) {
@@ -42,7 +93,7 @@ func TestDeleteAndVisibility(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, failed)
 
-	got := receiveAll(t, qs.Main, 12, 10*time.Second)
+	got := receiveAll(t, qs.Main, 12)
 	require.Len(t, got, 12)
 	handles := make([]string, len(got))
 	for i, m := range got {
@@ -54,7 +105,7 @@ func TestDeleteAndVisibility(t *testing.T) {
 
 	// Release two at once: they are received again, with a higher count.
 	require.NoError(t, qs.Main.ChangeVisibility(ctx, handles[:2], 0))
-	again := receiveAll(t, qs.Main, 2, 5*time.Second)
+	again := receiveAll(t, qs.Main, 2)
 	require.Len(t, again, 2)
 	assert.Equal(t, 2, again[0].ReceiveCount)
 
@@ -73,13 +124,13 @@ func TestRedrivePolicyMovesAMessageToTheDLQAfterMaxReceives(t *testing.T) {
 	_, err := qs.Main.SendBatch(ctx, []message.Message{{Body: "poison"}})
 	require.NoError(t, err)
 	for i := 0; i < 2; i++ {
-		got := receiveAll(t, qs.Main, 1, 5*time.Second)
+		got := receiveAll(t, qs.Main, 1)
 		require.Len(t, got, 1)
 		require.NoError(t, qs.Main.ChangeVisibility(ctx, []string{got[0].ReceiptHandle}, 0))
 	}
 	// The third receive finds it moved.
 	_, _ = qs.Main.Receive(ctx, 10, time.Second)
-	dead := receiveAll(t, qs.DLQ, 1, 5*time.Second)
+	dead := receiveAll(t, qs.DLQ, 1)
 	require.Len(t, dead, 1)
 	assert.Equal(t, "poison", dead[0].Body)
 }
