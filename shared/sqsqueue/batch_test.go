@@ -102,7 +102,7 @@ func TestBatchesStayWithinSQSRequestSizeByCountAndBytes(t *testing.T) {
 	for _, err := range errs {
 		require.NoError(t, err, "the publisher splits a batch that would pass the request size")
 	}
-	got := receiveAll(t, qs.Main, 20)
+	got := testenv.ReceiveAll(t, qs.Main, 20, qs.MainWait())
 	assert.Len(t, got, 20)
 }
 
@@ -121,7 +121,7 @@ func TestAMessageSQSWouldRefuseIsRefusedWithoutBeingSent(t *testing.T) {
 	assert.Equal(t, []int{0, 2, 3, 4}, failed)
 	assert.ErrorIs(t, err, message.ErrRefused)
 	assert.False(t, errors.Is(err, number.ErrUnavailable), "nothing here is SQS's fault")
-	got := receiveAll(t, qs.Main, 1)
+	got := testenv.ReceiveAll(t, qs.Main, 1, qs.MainWait())
 	require.Len(t, got, 1)
 	assert.Equal(t, "fine", got[0].Body)
 
@@ -146,7 +146,7 @@ func TestAttributesKeepTheirDataTypeAndValueThroughSQS(t *testing.T) {
 	failed, err := qs.Main.SendBatch(context.Background(), []message.Message{{Body: "typed", Attributes: attrs}})
 	require.NoError(t, err)
 	require.Empty(t, failed)
-	got := receiveAll(t, qs.Main, 1)
+	got := testenv.ReceiveAll(t, qs.Main, 1, qs.MainWait())
 	require.Len(t, got, 1)
 	assert.Equal(t, attrs, got[0].Attributes)
 }
@@ -178,5 +178,5 @@ func TestAWholeBatchRefusedForItsContentIsSplitToFindTheMessageAtFault(t *testin
 	assert.Equal(t, []int{1}, failed)
 	assert.ErrorIs(t, err, message.ErrRefused)
 	assert.False(t, errors.Is(err, number.ErrUnavailable))
-	assert.Equal(t, []string{"good-1", "good-2"}, testenv.Bodies(receiveAll(t, qs.Main, 2)))
+	assert.Equal(t, []string{"good-1", "good-2"}, testenv.Bodies(testenv.ReceiveAll(t, qs.Main, 2, qs.MainWait())))
 }

@@ -84,7 +84,7 @@ func TestConcurrentSendsGoAsOneAggregatedMessageAndALoneSendAsItIs(t *testing.T)
 		require.NoError(t, <-errs)
 	}
 
-	got := receiveAll(t, qs.Main, 2)
+	got := testenv.ReceiveAll(t, qs.Main, 2, qs.MainWait())
 	require.Len(t, got, 2, "two messages: the lone first and the aggregate of ten")
 	var lone, agg []message.Message
 	for _, m := range got {
@@ -174,7 +174,7 @@ func TestAFailedAggregateFailsEverySendItCarries(t *testing.T) {
 			}
 			api.open()
 			require.NoError(t, <-first)
-			got := append(receiveAll(t, qs.Main, 1), testenv.ReceiveFor(t, qs.Main, 2*time.Second)...)
+			got := append(testenv.ReceiveAll(t, qs.Main, 1, qs.MainWait()), testenv.ReceiveFor(t, qs.Main, 2*time.Second)...)
 			require.Len(t, got, 1, "only the lone message reached the queue")
 			assert.Equal(t, "first", got[0].Body)
 		})
@@ -225,7 +225,7 @@ func aggregatedCalls(t *testing.T, cfg sqsqueue.PublisherConfig, n, held int, bo
 	}
 	// Until all n+1 events are in: an aggregate carries several, so there
 	// are fewer messages than events.
-	return api, receiveUntil(t, qs.Main, func(got []message.Message) bool {
+	return api, testenv.ReceiveUntil(t, qs.Main, qs.MainWait(), func(got []message.Message) bool {
 		events := 0
 		for _, m := range got {
 			events += len(eventsOf(t, m))
@@ -326,7 +326,7 @@ func TestAnEventTooBigToShareAnAggregateGoesAtOnceWhileAnotherSendIsInFlight(t *
 	for range 2 {
 		require.NoError(t, <-errs)
 	}
-	got := receiveAll(t, qs.Main, 2)
+	got := testenv.ReceiveAll(t, qs.Main, 2, qs.MainWait())
 	require.Len(t, got, 2, "the lone first and the big event")
 	var bodies []string
 	for _, m := range got {

@@ -54,7 +54,7 @@ func TestPublisherAcknowledgesEachMessageOnceSQSHasIt(t *testing.T) {
 	for _, err := range errs {
 		require.NoError(t, err)
 	}
-	got := receiveAll(t, qs.Main, n)
+	got := testenv.ReceiveAll(t, qs.Main, n, qs.MainWait())
 	require.Len(t, got, n, "every acknowledged message is in the queue")
 	bodies := map[string]bool{}
 	for _, m := range got {
@@ -169,7 +169,7 @@ func TestASendWaitsForSQSsAnswerThoughCancelledButNotPastItsDeadline(t *testing.
 	case <-time.After(time.Minute):
 		t.Fatal("Send did not return once SQS answered")
 	}
-	got := receiveAll(t, qs.Main, 2)
+	got := testenv.ReceiveAll(t, qs.Main, 2, qs.MainWait())
 	var bodies []string
 	for _, m := range got {
 		bodies = append(bodies, m.Body)
@@ -273,7 +273,7 @@ func TestALoneMessageIsSentAtOnceNotAfterTheLinger(t *testing.T) {
 			t.Fatal("a lone message waited for the batch linger")
 		}
 	}
-	assert.Len(t, receiveAll(t, qs.Main, 3), 3)
+	assert.Len(t, testenv.ReceiveAll(t, qs.Main, 3, qs.MainWait()), 3)
 }
 
 // sendFirstAlone sends a first message through pub, its answer to errs,
@@ -314,7 +314,7 @@ func TestMessagesThatArriveWhileASendIsInFlightAreBatched(t *testing.T) {
 	for range 11 {
 		require.NoError(t, <-errs)
 	}
-	assert.Len(t, receiveAll(t, qs.Main, 11), 11)
+	assert.Len(t, testenv.ReceiveAll(t, qs.Main, 11, qs.MainWait()), 11)
 }
 
 // countingSQS is the real client, counting calls and the entries they carry.
@@ -373,7 +373,7 @@ func TestMessagesComingFasterThanTheBusyRateAreBatchedThoughEachSendIsQuick(t *t
 	assert.Equal(t, int64(burst+n), api.entries.Load())
 	t.Logf("%d calls for %d messages", api.calls.Load(), burst+n)
 	assert.LessOrEqual(t, api.calls.Load(), int64(n/2), "a steady stream faster than the busy rate is sent in batches")
-	assert.Len(t, receiveAll(t, qs.Main, burst+n), burst+n)
+	assert.Len(t, testenv.ReceiveAll(t, qs.Main, burst+n, qs.MainWait()), burst+n)
 }
 
 func TestAClientThatWaitsForEachAnswerNeverWaitsForTheLingerHoweverFastItPosts(t *testing.T) {
@@ -403,7 +403,7 @@ func TestAClientThatWaitsForEachAnswerNeverWaitsForTheLingerHoweverFastItPosts(t
 	case <-time.After(2 * time.Minute):
 		t.Fatal("a client that posts one at a time waited for the linger")
 	}
-	assert.Len(t, receiveAll(t, qs.Main, n), n)
+	assert.Len(t, testenv.ReceiveAll(t, qs.Main, n, qs.MainWait()), n)
 }
 
 func TestAMessageThatWouldWaitTooLongIsRefusedAtOnceNotQueued(t *testing.T) {
@@ -433,7 +433,7 @@ func TestAMessageThatWouldWaitTooLongIsRefusedAtOnceNotQueued(t *testing.T) {
 	api.open()
 	require.NoError(t, <-inFlight)
 
-	got := receiveAll(t, qs.Main, 2)
+	got := testenv.ReceiveAll(t, qs.Main, 2, qs.MainWait())
 	bodies := map[string]bool{}
 	for _, m := range got {
 		bodies[m.Body] = true
@@ -471,7 +471,7 @@ func TestMessagesThatArriveWhileEverySenderIsBusyGoTogetherThoughTheirLingerEnds
 		calls = append(calls, <-api.started)
 	}
 	assert.LessOrEqual(t, len(calls), 2, "the ten that came while the only sender was busy go in at most two calls, not one each: %v", calls)
-	assert.Len(t, receiveAll(t, qs.Main, 11), 11)
+	assert.Len(t, testenv.ReceiveAll(t, qs.Main, 11, qs.MainWait()), 11)
 }
 
 func TestCloseUnderLoadAnswersEverySendAndSendsEveryMessageItTook(t *testing.T) {
@@ -538,7 +538,7 @@ func TestCloseUnderLoadAnswersEverySendAndSendsEveryMessageItTook(t *testing.T) 
 
 	want := int(nAcked.Load())
 	require.Less(t, want, clients*most, "Close came before the load ended")
-	got := receiveAll(t, qs.Main, want)
+	got := testenv.ReceiveAll(t, qs.Main, want, qs.MainWait())
 	bodies := map[string]bool{}
 	for _, m := range got {
 		_, ok := acked.Load(m.Body)
@@ -620,7 +620,7 @@ func TestBatchesOfLargeMessagesAreSplitToStayWithinSQSsRequestSize(t *testing.T)
 		}
 		assert.LessOrEqual(t, total, message.MaxRequestBytes, "a call of %d messages, %d bytes", len(call), total)
 	}
-	assert.Len(t, receiveAll(t, qs.Main, n+1), n+1)
+	assert.Len(t, testenv.ReceiveAll(t, qs.Main, n+1, qs.MainWait()), n+1)
 }
 
 func TestABatchLargerThanMaxPendingStillFillsWhileASendIsInFlight(t *testing.T) {
@@ -661,7 +661,7 @@ func TestABatchLargerThanMaxPendingStillFillsWhileASendIsInFlight(t *testing.T) 
 	for range 11 {
 		require.NoError(t, <-errs)
 	}
-	assert.Len(t, receiveAll(t, qs.Main, 11), 11)
+	assert.Len(t, testenv.ReceiveAll(t, qs.Main, 11, qs.MainWait()), 11)
 }
 
 func TestCloseSendsALingeringBatchAtOnce(t *testing.T) {
@@ -696,5 +696,5 @@ func TestCloseSendsALingeringBatchAtOnce(t *testing.T) {
 	for range 2 {
 		require.NoError(t, <-errs)
 	}
-	assert.Len(t, receiveAll(t, qs.Main, 2), 2)
+	assert.Len(t, testenv.ReceiveAll(t, qs.Main, 2, qs.MainWait()), 2)
 }

@@ -243,7 +243,11 @@ func GetReadiness(t testing.TB, client *http.Client, baseURL, why string) (int, 
 }
 
 // ReceiveFor receives everything q delivers within d (long polls of a
-// second), for tests that check what a queue holds, or that it is empty.
+// second), as delivered: a message may come twice, and one whose
+// ReceiveMessage answer was lost comes only after the queue's visibility
+// timeout, so d shorter than that proves nothing was sent. It is for
+// absence checks: "nothing (more) came" within d. To wait for messages
+// that should be there, use ReceiveAll or ReceiveUntil.
 func ReceiveFor(t testing.TB, q sqsqueue.Queue, d time.Duration) []message.Message {
 	t.Helper()
 	var got []message.Message
@@ -255,6 +259,79 @@ func ReceiveFor(t testing.TB, q sqsqueue.Queue, d time.Duration) []message.Messa
 		got = append(got, msgs...)
 	}
 	return got
+}
+
+// DLQVisibility is the visibility timeout of the dead-letter queues
+// NewQueues makes: sqsqueue.Ensure gives them none, so they have SQS's
+// default (and the local SQS server's), 30 s.
+const DLQVisibility = 30 * time.Second
+
+// ReceiveMargin is what a wait for messages allows beyond the visibility
+// timeout of their queue: time for a long poll (a second) to find them
+// once they are visible again, and for a busy machine to be slow at it.
+const ReceiveMargin = 10 * time.Second
+
+// MainWait is the wait to give ReceiveAll and ReceiveUntil on qs.Main: its
+// visibility timeout (the one NewQueues was given) plus ReceiveMargin.
+func (qs Queues) MainWait() time.Duration { return qs.Spec.VisibilityTimeout + ReceiveMargin }
+
+// DLQWait is the wait to give ReceiveAll and ReceiveUntil on qs.DLQ:
+// DLQVisibility plus ReceiveMargin.
+func (qs Queues) DLQWait() time.Duration { return DLQVisibility + ReceiveMargin }
+
+// ReceiveUntil receives from q (long polls of a second) until done says
+// the messages received so far are all there, or wait has passed, and
+// returns them in the order they first came. It deletes nothing: they
+// stay in flight for the queue's visibility timeout.
+//
+// Delivery is at-least-once. When a ReceiveMessage answer is lost (the
+// local SQS server cuts one now and then on a busy machine; the SDK warns
+// "failed to discard remaining HTTP response body … use of closed network
+// connection" and retries the call), the messages of that answer stay
+// invisible for the queue's visibility timeout and then come again, with
+// the same SQS message ID. So:
+//   - a message counts once, by its ID (message.Message.ID); when it comes
+//     again, the later delivery takes the place of the earlier one, since
+//     only its receipt handle and receive count are current;
+//   - wait must outlast the visibility timeout of q's queue: for queues
+//     of NewQueues, the visibility it was given for Main (Queues.MainWait)
+//     and DLQVisibility for DLQ (Queues.DLQWait), each plus ReceiveMargin.
+//     A shorter wait gives up on messages that are only late.
+//
+// done is called with the messages so far, first with none; it must not
+// keep or change the slice.
+func ReceiveUntil(t testing.TB, q sqsqueue.Queue, wait time.Duration, done func(got []message.Message) bool) []message.Message {
+	t.Helper()
+	var got []message.Message
+	at := map[string]int{} // message ID -> index in got
+	deadline := time.Now().Add(wait)
+	for !done(got) {
+		if !time.Now().Before(deadline) {
+			t.Logf("received %d distinct messages from %s; gave up after %s", len(got), q.URL, wait)
+			break
+		}
+		msgs, err := q.Receive(context.Background(), 10, time.Second)
+		if err != nil {
+			t.Fatalf("receive from %s: %v", q.URL, err)
+		}
+		for _, m := range msgs {
+			if i, ok := at[m.ID]; ok {
+				got[i] = m
+				continue
+			}
+			at[m.ID] = len(got)
+			got = append(got, m)
+		}
+	}
+	return got
+}
+
+// ReceiveAll is ReceiveUntil until want distinct messages have come (it
+// may return more, when more were there). wait follows ReceiveUntil's
+// rule: past the queue's visibility timeout (Queues.MainWait, DLQWait).
+func ReceiveAll(t testing.TB, q sqsqueue.Queue, want int, wait time.Duration) []message.Message {
+	t.Helper()
+	return ReceiveUntil(t, q, wait, func(got []message.Message) bool { return len(got) >= want })
 }
 
 // Eventually polls cond every 20ms until it is true or timeout passes.
