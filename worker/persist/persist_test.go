@@ -58,8 +58,7 @@ func TestPoisonGoesToTheDLQAndGoodMessagesAreStoredOnce(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, n)
 
-	dead, err := qs.DLQ.Receive(context.Background(), 10, time.Second)
-	require.NoError(t, err)
+	dead := testenv.ReceiveAll(t, qs.DLQ, 2, qs.DLQWait())
 	require.Len(t, dead, 2)
 	reasons := map[string]message.Message{}
 	for _, d := range dead {
@@ -132,8 +131,7 @@ func TestAnAggregateStoresItsEventsAndDeadLettersItsPoisonEventAlone(t *testing.
 	require.NoError(t, err)
 	assert.Equal(t, 3, n)
 
-	dead, err := qs.DLQ.Receive(context.Background(), 10, time.Second)
-	require.NoError(t, err)
+	dead := testenv.ReceiveAll(t, qs.DLQ, 1, qs.DLQWait())
 	require.Len(t, dead, 1)
 	assert.JSONEq(t, poison, dead[0].Body, "the poison event alone, so a replay sends only it")
 	assert.Equal(t, events.ReasonUnknownVersion, dead[0].Text(message.AttrDLQReason))
@@ -159,8 +157,7 @@ func TestAMalformedAggregateIsDeadLetteredWhole(t *testing.T) {
 	require.NoError(t, res.Err)
 	assert.Equal(t, []int{0}, res.Done)
 	assert.Equal(t, 0, res.Stored)
-	dead, err := qs.DLQ.Receive(context.Background(), 10, time.Second)
-	require.NoError(t, err)
+	dead := testenv.ReceiveAll(t, qs.DLQ, 1, qs.DLQWait())
 	require.Len(t, dead, 1)
 	assert.Equal(t, body, dead[0].Body)
 	assert.Equal(t, events.ReasonMalformed, dead[0].Text(message.AttrDLQReason))
@@ -213,8 +210,7 @@ func TestAnAggregateTriedAgainWhileTheDatabaseIsDownDeadLettersItsPoisonEventOnc
 	require.NoError(t, res.Err)
 	assert.Equal(t, []int{0}, res.Done)
 	assert.Equal(t, 1, res.Poisoned)
-	dead, err := qs.DLQ.Receive(context.Background(), 10, time.Second)
-	require.NoError(t, err)
+	dead := append(testenv.ReceiveAll(t, qs.DLQ, 1, qs.DLQWait()), testenv.ReceiveFor(t, qs.DLQ, 2*time.Second)...)
 	assert.Len(t, dead, 1, "one dead letter for the poison event, not one per try")
 }
 
@@ -263,7 +259,5 @@ func TestAPoisonMessageIsMovedThoughTheInsertHangsUntilTheBatchTimesOut(t *testi
 	assert.Equal(t, []int{1, 2}, res.Done, "the poison message and the aggregate with nothing good are moved before the insert")
 	assert.Equal(t, []int{0}, res.Failed)
 	assert.Equal(t, 2, res.Poisoned)
-	dead, err := qs.DLQ.Receive(context.Background(), 10, time.Second)
-	require.NoError(t, err)
-	assert.Len(t, dead, 2)
+	assert.Len(t, testenv.ReceiveAll(t, qs.DLQ, 2, qs.DLQWait()), 2)
 }
