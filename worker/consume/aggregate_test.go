@@ -83,7 +83,7 @@ func TestTheFlushSizeCountsTheEventsOfAggregatesNotMessages(t *testing.T) {
 	require.NoError(t, err)
 	stop := start(t, c)
 	defer stop()
-	waitRows(t, store, messages*per, 60*time.Second)
+	waitRows(t, store, messages*per, qs.Spec.VisibilityTimeout+60*time.Second) // past a lost receive answer
 
 	msgs, nEvents := p.seen()
 	require.NotEmpty(t, nEvents)
@@ -125,12 +125,7 @@ func TestAPoisonEventOfAnAggregateIsDeadLetteredOnceThroughADatabaseOutage(t *te
 	waitRows(t, store.Store, 2, 60*time.Second)
 	testenv.Eventually(t, 30*time.Second, "receiving to resume", c.Healthy)
 
-	var dead []message.Message
-	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); {
-		msgs, err := qs.DLQ.Receive(context.Background(), 10, time.Second)
-		require.NoError(t, err)
-		dead = append(dead, msgs...)
-	}
+	dead := append(testenv.ReceiveAll(t, qs.DLQ, 1, qs.DLQWait()), testenv.ReceiveFor(t, qs.DLQ, 2*time.Second)...)
 	require.NotEmpty(t, dead, "the poison event is in the dead-letter queue")
 	for _, m := range dead {
 		assert.Equal(t, poison.Body, m.Body)
@@ -173,14 +168,9 @@ func TestAnAggregateOfOneMebibyteIsStoredWholeAndItsPoisonEventGoesAlone(t *test
 	require.NoError(t, err)
 	stop := start(t, c)
 	defer stop()
-	waitRows(t, store, len(evs)-1, 60*time.Second)
-	var dead []message.Message
-	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); {
-		msgs, err := qs.DLQ.Receive(context.Background(), 10, time.Second)
-		require.NoError(t, err)
-		dead = append(dead, msgs...)
-	}
-	require.Len(t, dead, 1)
+	waitRows(t, store, len(evs)-1, qs.Spec.VisibilityTimeout+60*time.Second) // past a lost receive answer
+	dead := append(testenv.ReceiveAll(t, qs.DLQ, 1, qs.DLQWait()), testenv.ReceiveFor(t, qs.DLQ, 2*time.Second)...)
+	require.Len(t, dead, 1, "the poison event, alone")
 	assert.Equal(t, poison.Body, dead[0].Body)
 	assert.Equal(t, events.ReasonInvalidField, dead[0].Text(message.AttrDLQReason))
 	assert.Equal(t, "rq-big", dead[0].Text(events.AttrRequestID))

@@ -144,8 +144,11 @@ func TestADatabaseOutageDoesNotBurnMessagesIntoTheDLQ(t *testing.T) {
 func TestShutdownHandsHeldMessagesBackAtOnce(t *testing.T) {
 	t.Parallel()
 	// A visibility far longer than the deadline below: only a hand-back
-	// (visibility 0) makes the messages visible again in time.
-	_, qs, c, stop := startOutage(t, 10, 5, consume.Config{Pollers: 1, WaitTime: time.Second, VisibilityTimeout: 5 * time.Minute})
+	// (visibility 0) makes the messages visible again in time. Two
+	// receives' worth of messages: should the answer of one be lost (its
+	// messages then stay in flight for the 5 minutes), another brings some
+	// to hold.
+	_, qs, c, stop := startOutage(t, 20, 5, consume.Config{Pollers: 1, WaitTime: time.Second, VisibilityTimeout: 5 * time.Minute})
 	ctx := context.Background()
 	testenv.Eventually(t, 30*time.Second, "the consumer to hold what it received and stop receiving", func() bool {
 		st := c.Status()
@@ -158,10 +161,13 @@ func TestShutdownHandsHeldMessagesBackAtOnce(t *testing.T) {
 	// may still deliver to a receive its client abandoned (the local server
 	// does), which would take the handed-back messages for 5 minutes.
 	time.Sleep(3 * time.Second)
+	held := c.Status().Held
+	before, err := qs.Main.Stats(ctx)
+	require.NoError(t, err)
 	stop()
-	testenv.Eventually(t, 60*time.Second, "all 10 messages to be visible again", func() bool {
+	testenv.Eventually(t, 60*time.Second, fmt.Sprintf("the %d held messages to be visible again", held), func() bool {
 		st, err := qs.Main.Stats(ctx)
-		return err == nil && st.Visible == 10
+		return err == nil && st.Visible == before.Visible+held
 	})
 }
 
@@ -207,7 +213,9 @@ func TestAfterAReceiveOfFewerThanTenAPollerPausesSoMessagesGather(t *testing.T) 
 	for i := range 3 {
 		_, err := qs.Main.SendBatch(ctx, []message.Message{eventstest.Valid(t, int64(i))})
 		require.NoError(t, err)
-		testenv.Eventually(t, 30*time.Second, "the message stored", func() bool {
+		// Past the queue's visibility: the message of a receive whose
+		// answer was lost comes again only after it.
+		testenv.Eventually(t, qs.Spec.VisibilityTimeout+30*time.Second, "the message stored", func() bool {
 			n, err := store.Count(ctx)
 			return err == nil && n == i+1
 		})
@@ -224,13 +232,16 @@ func TestAfterAReceiveOfFewerThanTenAPollerPausesSoMessagesGather(t *testing.T) 
 	}
 }
 
-// countedQueue is the real queue, counting receives. With emptyAtOnce a
-// receive answers empty at once instead of asking SQS: what a local SQS
-// answers a poller it woke for a message that another poller took.
+// countedQueue is the real queue, counting receives, and noting whether
+// the last one brought max messages all sent while it waited. With
+// emptyAtOnce a receive answers empty at once instead of asking SQS: what
+// a local SQS answers a poller it woke for a message that another poller
+// took.
 type countedQueue struct {
 	consume.Queue
-	emptyAtOnce bool
-	receives    atomic.Int64
+	emptyAtOnce   bool
+	receives      atomic.Int64
+	lastFreshFull atomic.Bool
 }
 
 func (q *countedQueue) Receive(ctx context.Context, max int, wait time.Duration) ([]message.Message, error) {
@@ -238,7 +249,14 @@ func (q *countedQueue) Receive(ctx context.Context, max int, wait time.Duration)
 	if q.emptyAtOnce {
 		return nil, nil
 	}
-	return q.Queue.Receive(ctx, max, wait)
+	began := time.Now().Truncate(time.Millisecond) // SentTimestamp's resolution
+	msgs, err := q.Queue.Receive(ctx, max, wait)
+	fresh := len(msgs) == max
+	for _, m := range msgs {
+		fresh = fresh && !m.SentAt.Before(began)
+	}
+	q.lastFreshFull.Store(fresh)
+	return msgs, err
 }
 
 // An empty answer before the long poll is over (a local SQS that woke a
@@ -328,7 +346,7 @@ func TestAThinReceiveIsWrittenAtOnceNotAfterTheFlushInterval(t *testing.T) {
 	require.NoError(t, err)
 	stop := start(t, c)
 	defer stop()
-	waitRows(t, store, 3, 30*time.Second)
+	waitRows(t, store, 3, qs.Spec.VisibilityTimeout+30*time.Second) // past a lost receive answer
 }
 
 // Full receives say more is on its way (the poller receives again at
@@ -368,14 +386,28 @@ func TestAPollerThatTookABatchSentWhileItWaitedPausesForMoreToGather(t *testing.
 	stop := start(t, c)
 	defer stop()
 	testenv.Eventually(t, 30*time.Second, "a first receive", func() bool { return q.receives.Load() >= 1 })
-	sendValid(t, qs.Main, 0, 10)
-	waitRows(t, store, 10, 30*time.Second) // the ten taken in one receive
-	sendValid(t, qs.Main, 10, 10)
+	// Ten sent while a receive waits, taken by it. Should its answer be
+	// lost, they come back after the queue's visibility timeout as a
+	// backlog, which the poller follows at once: then ten more are sent
+	// while its next receive waits.
+	sent := 0
+	for attempt := 1; ; attempt++ {
+		sendValid(t, qs.Main, sent, 10)
+		sent += 10
+		waitRows(t, store, sent, qs.Spec.VisibilityTimeout+30*time.Second)
+		if q.lastFreshFull.Load() {
+			break
+		}
+		require.Less(t, attempt, 3, "a receive took ten messages sent while it waited")
+		t.Logf("attempt %d: the ten came to a receive that began after they were sent (a lost answer)", attempt)
+	}
+	paused := q.receives.Load()
+	sendValid(t, qs.Main, sent, 10)
 	time.Sleep(300 * time.Millisecond) // without the pause, the next receive was already waiting
-	assert.Equal(t, int64(1), q.receives.Load(), "the poller pauses after a full receive it waited for")
+	assert.Equal(t, paused, q.receives.Load(), "the poller pauses after a full receive it waited for")
 	n, err := store.Count(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, 10, n, "the second batch waits in the queue for the pause to end")
+	assert.Equal(t, sent, n, "the last batch waits in the queue for the pause to end")
 }
 
 // A full receive of messages that were there before it began is a
