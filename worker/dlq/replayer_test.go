@@ -88,10 +88,12 @@ func TestHelperProcessCrashesBetweenSendAndDelete(t *testing.T) {
 
 func TestReplayProcessKilledBetweenSendAndDeleteLosesNothing(t *testing.T) {
 	t.Parallel()
-	// A 5 s visibility timeout: a receive of this test whose answer is lost
-	// (seen on a busy machine, after an SDK "use of closed network
-	// connection") hides what it took for 5 s, not 30, and the polls below
-	// outlast that.
+	// A 5 s visibility timeout on the main queue: a receive of this test
+	// whose answer is lost (seen on a busy machine, after an SDK "use of
+	// closed network connection") hides what it took for 5 s, not 30, and
+	// the polls below outlast that. On the DLQ (30 s) dlqtest.Contents
+	// waits for what the queue counts in flight: the child's hold, or a
+	// lost answer's.
 	q := testenv.NewQueues(t, 5, 5*time.Second)
 	msgs := dlqtest.PutValid(t, q.DLQ, 15)
 

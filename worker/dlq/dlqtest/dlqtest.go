@@ -14,6 +14,7 @@ import (
 	"github.com/numbers-app/numbers/events/eventstest"
 	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/number"
+	"github.com/numbers-app/numbers/shared/sqsqueue"
 	"github.com/numbers-app/numbers/shared/testenv"
 	"github.com/numbers-app/numbers/worker/persist"
 )
@@ -23,7 +24,16 @@ type Queue interface {
 	Receive(ctx context.Context, max int, wait time.Duration) ([]message.Message, error)
 	ChangeVisibility(ctx context.Context, handles []string, d time.Duration) error
 	SendBatch(ctx context.Context, msgs []message.Message) ([]int, error)
+	Stats(ctx context.Context) (sqsqueue.Stats, error)
 }
+
+// lateWait is how long Contents and Work go on receiving, after the last
+// message came, while the queue counts messages in flight that they do
+// not hold: the messages of a ReceiveMessage answer that was lost (the
+// SDK retried the call) come again only after the queue's visibility
+// timeout, at most 30 s on the queues of these tests (Setup's, and every
+// DLQ: testenv.DLQVisibility), plus testenv.ReceiveMargin.
+const lateWait = testenv.DLQVisibility + testenv.ReceiveMargin
 
 // Setup is a fresh main queue (maxReceiveCount 5) and DLQ on the local SQS.
 func Setup(t *testing.T) testenv.Queues {
@@ -51,13 +61,17 @@ func PutValid(t *testing.T, q Queue, n int) []message.Message {
 }
 
 // Contents reads every message of a queue once and makes them visible
-// again.
+// again. It reads until a receive brings nothing new and the queue counts
+// no message visible nor in flight beyond those it holds: a message in
+// flight elsewhere (a lost receive answer's, a crashed reader's) is waited
+// for, up to lateWait after the last new one came.
 func Contents(t *testing.T, q Queue) []message.Message {
 	t.Helper()
 	ctx := context.Background()
 	seen := map[string]bool{}
 	var all []message.Message
 	var handles []string
+	last := time.Now()
 	for {
 		got, err := q.Receive(ctx, 10, emptyWait)
 		require.NoError(t, err)
@@ -71,8 +85,18 @@ func Contents(t *testing.T, q Queue) []message.Message {
 			}
 		}
 		if fresh == 0 {
-			break
+			st, err := q.Stats(ctx)
+			require.NoError(t, err)
+			if st.Visible == 0 && st.InFlight <= len(all) {
+				break
+			}
+			if time.Since(last) > lateWait {
+				t.Logf("Contents: %d messages, and %d in flight that no receive brought within %s", len(all), st.InFlight-len(all), lateWait)
+				break
+			}
+			continue
 		}
+		last = time.Now()
 		// Hold them while the scan goes on, so each is read once.
 		_ = q.ChangeVisibility(ctx, handles[len(handles)-len(got):], time.Minute)
 	}
@@ -87,17 +111,31 @@ func Contents(t *testing.T, q Queue) []message.Message {
 const emptyWait = time.Second
 
 // Work runs the worker's persist core over everything in the main queue,
-// as the ECS worker does, and deletes what it is done with.
+// as the ECS worker does, and deletes what it is done with. It stops when
+// a receive brings nothing and the queue is empty; while the queue counts
+// messages in flight (a lost receive answer's), it waits for them, up to
+// lateWait after the last message came.
 func Work(t *testing.T, q testenv.Queues, store number.Writer) persist.Result {
 	t.Helper()
 	p := &persist.Persister{Store: store, DLQ: q.DLQ, Log: testenv.Logger(t), Now: time.Now}
 	var total persist.Result
+	last := time.Now()
 	for {
 		got, err := q.Main.Receive(context.Background(), 10, emptyWait)
 		require.NoError(t, err)
 		if len(got) == 0 {
-			return total
+			st, err := q.Main.Stats(context.Background())
+			require.NoError(t, err)
+			if st.Visible == 0 && st.InFlight == 0 {
+				return total
+			}
+			if time.Since(last) > lateWait {
+				t.Logf("Work: %d messages in flight that no receive brought within %s", st.InFlight, lateWait)
+				return total
+			}
+			continue
 		}
+		last = time.Now()
 		res := p.Process(context.Background(), got)
 		require.NoError(t, res.Err)
 		handles := make([]string, len(res.Done))
