@@ -212,7 +212,6 @@ const (
 // SQS runs the SQS function's cases; each starts the function with its own
 // environment.
 func SQS(t *testing.T, start Start) {
-	ctx := context.Background()
 	batch := func(t *testing.T) []byte { return Golden(t, "sqs-batch.json") }
 
 	t.Run("valid records are stored and the poison one dead-lettered, so Lambda deletes all", func(t *testing.T) {
@@ -221,8 +220,7 @@ func SQS(t *testing.T, start Start) {
 		out := invoke(t, batch(t))
 		assert.JSONEq(t, `{"batchItemFailures":[]}`, string(out))
 		assertStored(t, env.Store)
-		dead, err := env.Queues.DLQ.Receive(ctx, 10, time.Second)
-		require.NoError(t, err)
+		dead := testenv.ReceiveAll(t, env.Queues.DLQ, 1, env.Queues.DLQWait())
 		require.Len(t, dead, 1, "one message in the dead-letter queue")
 		assert.Equal(t, evs.ReasonInvalidField, dead[0].Text(message.AttrDLQReason))
 		assert.Equal(t, poisonMessageID, dead[0].Text(message.AttrDLQMessageID))
@@ -284,7 +282,7 @@ func sqsAggregate(t *testing.T, start Start) {
 		invoke := start(t, env.Environ)
 		assert.JSONEq(t, `{"batchItemFailures":[]}`, string(invoke(t, event(t))))
 		assertStoredExactly(t, env.Store, aggregateStored)
-		dead := testenv.ReceiveFor(t, env.Queues.DLQ, 2*time.Second)
+		dead := testenv.ReceiveAll(t, env.Queues.DLQ, 1, env.Queues.DLQWait())
 		require.Len(t, dead, 1, "one message in the dead-letter queue: the poison event")
 		items, err := evs.DecodeMessage(dead[0].Body)
 		require.NoError(t, err)
@@ -335,26 +333,28 @@ func decode(t *testing.T, out []byte, v any) {
 	require.NoError(t, json.Unmarshal(out, v), "response: %s", out)
 }
 
-// Queued receives from q until the message of event id comes (within 30s),
-// checks it is a number.submitted event and decodes it.
+// Queued receives from q until the message of event id comes, checks it
+// is a number.submitted event and decodes it. q is the main queue of
+// NewEnv or of a caller's testenv.NewQueues of at most 30 s visibility: a
+// receive whose answer was lost hides the message for that long, so it
+// waits that plus testenv.ReceiveMargin (testenv.ReceiveUntil).
 func Queued(t *testing.T, q sqsqueue.Queue, id string) number.Submission {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for ctx.Err() == nil {
-		msgs, err := q.Receive(ctx, 10, time.Second)
-		require.NoError(t, err)
-		for _, m := range msgs {
-			sub, err := evs.Decode(m.Body)
+	var sub number.Submission
+	found := false
+	testenv.ReceiveUntil(t, q, 30*time.Second+testenv.ReceiveMargin, func(got []message.Message) bool {
+		for _, m := range got {
+			s, err := evs.Decode(m.Body)
 			require.NoError(t, err, m.Body)
-			if sub.ID == id {
+			if s.ID == id {
 				assert.Equal(t, evs.TypeNumberSubmitted, m.Text(evs.AttrEventType))
-				return sub
+				sub, found = s, true
 			}
 		}
-	}
-	t.Fatalf("message %s never reached the queue", id)
-	return number.Submission{}
+		return found
+	})
+	require.True(t, found, "message %s never reached the queue", id)
+	return sub
 }
 
 func assertStored(t *testing.T, store *pgstore.Store) {
