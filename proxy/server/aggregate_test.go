@@ -19,7 +19,6 @@ import (
 	"github.com/numbers-app/numbers/events"
 	"github.com/numbers-app/numbers/proxy/server"
 	"github.com/numbers-app/numbers/shared/config"
-	"github.com/numbers-app/numbers/shared/message"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 	"github.com/numbers-app/numbers/shared/testenv"
 )
@@ -195,7 +194,7 @@ func TestPostsThatComeTogetherAreAggregatedUnlessSQSSendMaxAggregateIsOne(t *tes
 			assert.Equal(t, uint64(len(calls)), h.GetSampleCount(), "one observation a SendMessageBatch call")
 			assert.Equal(t, float64(more+1), h.GetSampleSum(), "the histogram counts the events of an aggregate, not its one message")
 
-			got := receiveN(t, qs.Main, messages)
+			got := testenv.ReceiveAll(t, qs.Main, messages, qs.MainWait())
 			require.Len(t, got, messages)
 			total := 0
 			for _, m := range got {
@@ -209,17 +208,4 @@ func TestPostsThatComeTogetherAreAggregatedUnlessSQSSendMaxAggregateIsOne(t *tes
 			assert.Equal(t, more+1, total, "every accepted post is an event in the queue, once")
 		})
 	}
-}
-
-// receiveN receives from q until it has want messages or 30s have passed.
-func receiveN(t *testing.T, q sqsqueue.Queue, want int) []message.Message {
-	t.Helper()
-	var got []message.Message
-	deadline := time.Now().Add(30 * time.Second)
-	for len(got) < want && time.Now().Before(deadline) {
-		msgs, err := q.Receive(context.Background(), 10, time.Second)
-		require.NoError(t, err)
-		got = append(got, msgs...)
-	}
-	return got
 }
