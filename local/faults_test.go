@@ -190,8 +190,11 @@ func TestFaultSQSDownAnswers503AndRecovers(t *testing.T) {
 	qs := testenv.NewQueuesAt(t, sqsSrv.Endpoint(), 5, 30*time.Second)
 	s := startSystemWith(t, sysOpts{SQSEndpoint: sqsSrv.Endpoint(), Queues: &qs})
 
+	// Stored within the queue's visibility timeout and more: a receive of
+	// the worker's whose answer is lost leaves its messages in flight for it.
+	stored := qs.Spec.VisibilityTimeout + 30*time.Second
 	before := runLoad(t, s.URL, 50, 2*time.Second)
-	assertEvery202StoredOnce(t, s, before, 20*time.Second)
+	assertEvery202StoredOnce(t, s, before, stored)
 
 	sqsSrv.Kill()
 	during := runLoad(t, s.URL, 20, 3*time.Second)
@@ -212,7 +215,7 @@ func TestFaultSQSDownAnswers503AndRecovers(t *testing.T) {
 	require.NoError(t, err)
 	after := runLoad(t, s.URL, 50, 2*time.Second)
 	assert.Equal(t, 100, len(after.accepted), "writes are accepted again once the queue is back")
-	assertEvery202StoredOnce(t, s, after, 30*time.Second)
+	assertEvery202StoredOnce(t, s, after, stored)
 }
 
 func TestFaultPoisonMixedIntoGoodBatchesGoesToTheDLQWithItsReason(t *testing.T) {
@@ -228,15 +231,10 @@ func TestFaultPoisonMixedIntoGoodBatchesGoesToTheDLQWithItsReason(t *testing.T) 
 	}
 	_, err := s.Queues.Main.SendBatch(ctx, msgs)
 	require.NoError(t, err)
-	testenv.Eventually(t, 20*time.Second, "27 good rows", func() bool { return len(storedIDs(t, s)) == 27 })
-	var dead []message.Message
-	testenv.Eventually(t, 10*time.Second, "3 poison messages in the DLQ", func() bool {
-		got, err := s.Queues.DLQ.Receive(ctx, 10, time.Second)
-		require.NoError(t, err)
-		dead = append(dead, got...)
-		return len(dead) >= 3
-	})
-	require.Len(t, dead, 3)
+	// Past the queue's visibility: a lost receive answer delays by that much.
+	testenv.Eventually(t, s.Queues.Spec.VisibilityTimeout+30*time.Second, "27 good rows", func() bool { return len(storedIDs(t, s)) == 27 })
+	dead := testenv.ReceiveAll(t, s.Queues.DLQ, 3, s.Queues.DLQWait())
+	require.Len(t, dead, 3, "3 poison messages in the DLQ")
 	for _, d := range dead {
 		assert.Equal(t, events.ReasonUnknownVersion, d.Text(message.AttrDLQReason))
 		assert.NotEmpty(t, d.Text(message.AttrDLQFailedAt))
@@ -299,7 +297,8 @@ func TestIdempotencyKeyHoldsAcrossProxyInstancesAndRestarts(t *testing.T) {
 	code, _, _ = post(second, "order-42", `{"value": 43}`)
 	assert.Equal(t, http.StatusUnprocessableEntity, code, "the same key with another value is refused")
 
-	testenv.Eventually(t, 20*time.Second, "the row", func() bool { return len(storedIDs(t, s)) >= 1 })
+	// Past the queue's visibility: a lost receive answer delays by that much.
+	testenv.Eventually(t, s.Queues.Spec.VisibilityTimeout+30*time.Second, "the row", func() bool { return len(storedIDs(t, s)) >= 1 })
 	time.Sleep(time.Second)
 	stored := storedIDs(t, s)
 	assert.Len(t, stored, 1, "one row for all those requests")
@@ -479,7 +478,7 @@ func TestFaultNoClientErrorOnceARestartedPostgresAnswers(t *testing.T) {
 	s := startSystemWith(t, sysOpts{DatabaseURL: pg.URL()})
 	client := &http.Client{Timeout: 20 * time.Second}
 	l := runLoad(t, s.URL, 50, time.Second)
-	assertEvery202StoredOnce(t, s, l, 30*time.Second)
+	assertEvery202StoredOnce(t, s, l, s.Queues.Spec.VisibilityTimeout+30*time.Second) // past a lost receive answer
 	var anID string
 	for id := range l.accepted {
 		anID = id

@@ -178,7 +178,9 @@ func TestEndToEndEveryAcceptedNumberIsStoredOnce(t *testing.T) {
 	}
 	wg.Wait()
 
-	testenv.Eventually(t, 20*time.Second, "200 rows", func() bool {
+	// Past the queue's visibility: a receive of the worker's whose answer
+	// is lost leaves its messages in flight for it.
+	testenv.Eventually(t, s.Queues.Spec.VisibilityTimeout+30*time.Second, "200 rows", func() bool {
 		n, err := s.Store.Count(ctx)
 		return err == nil && n >= 200
 	})
