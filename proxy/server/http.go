@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -39,20 +40,32 @@ const (
 	WriteSendTimeout = WriteTimeout - ReadTimeout - 2*time.Second
 )
 
-// HTTPServer returns the proxy's http.Server for h, with the limits above
-// and a bound on open connections: a connection opened while maxConns
+// HTTP is the proxy's HTTP server: an http.Server with the limits above,
+// served through a listener that bounds open connections and hands each to
+// net/http once its first request begins to arrive (listener.go). Serve it
+// with Serve, which wraps the listener; Shutdown and Close are
+// http.Server's.
+type HTTP struct {
+	*http.Server
+	limit *connLimit
+}
+
+// HTTPServer returns the proxy's HTTP server for h, with the limits above and a
+// bound on open connections: a connection opened while maxConns
 // (DefaultMaxConns when 0) are open is still accepted, but its request is
 // answered at once with 503 + Retry-After and the connection is closed; the
 // connections opened within the bound are served as usual. A client is told to
 // come back instead of waiting for a connect timeout or a reset, which would
 // leave it unsure whether its number was stored. GET /healthz is always
-// served, so a busy proxy is not taken for a dead one.
-func HTTPServer(h http.Handler, maxConns int) *http.Server {
+// served, so a busy proxy is not taken for a dead one. A connection waits
+// for its first request up to IdleTimeout, as between requests; the header
+// and read timeouts count from the request's first byte.
+func HTTPServer(h http.Handler, maxConns int) *HTTP {
 	if maxConns <= 0 {
 		maxConns = DefaultMaxConns
 	}
 	cl := &connLimit{max: int64(maxConns), next: h}
-	return &http.Server{
+	return &HTTP{limit: cl, Server: &http.Server{
 		Handler:           cl,
 		ConnContext:       cl.open,
 		ConnState:         cl.track,
@@ -61,23 +74,46 @@ func HTTPServer(h http.Handler, maxConns int) *http.Server {
 		WriteTimeout:      WriteTimeout,
 		IdleTimeout:       IdleTimeout,
 		MaxHeaderBytes:    MaxHeaderBytes,
-	}
+	}}
 }
 
-// connLimit counts open connections and sheds the requests of those opened
-// past its bound.
+// Serve serves connections accepted on ln until Shutdown or Close, and
+// returns http.Server.Serve's error (http.ErrServerClosed after those).
+// It shadows http.Server.Serve: served directly, ln would count no
+// connection and start the header timeout at the connect.
+func (s *HTTP) Serve(ln net.Listener) error {
+	return s.Server.Serve(s.limit.listen(ln, s.IdleTimeout))
+}
+
+// connLimit counts open connections, from their accept to their close, and
+// sheds the requests of those opened past its bound.
 type connLimit struct {
 	max   int64
 	count atomic.Int64
-	next  http.Handler
+	// over holds the accepted connections past the bound until net/http
+	// starts serving them (open).
+	over sync.Map
+	next http.Handler
 }
 
 type overBoundKey struct{}
 
-// open runs as each connection is accepted (before StateNew): it counts it
-// and marks it when it is past the bound.
-func (c *connLimit) open(ctx context.Context, _ net.Conn) context.Context {
+// accepted counts conn open and reports whether it is past the bound.
+func (c *connLimit) accepted(conn net.Conn) bool {
 	if c.count.Add(1) > c.max {
+		c.over.Store(conn, true)
+		return true
+	}
+	return false
+}
+
+// closed counts a connection closed that net/http never served.
+func (c *connLimit) closed() { c.count.Add(-1) }
+
+// open runs as net/http starts serving a connection (before StateNew): it
+// marks the request context of one past the bound.
+func (c *connLimit) open(ctx context.Context, conn net.Conn) context.Context {
+	if _, over := c.over.LoadAndDelete(conn); over {
 		return context.WithValue(ctx, overBoundKey{}, true)
 	}
 	return ctx

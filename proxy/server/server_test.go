@@ -141,23 +141,18 @@ func TestRequestsWaitingOnAHangingPostgresAre503WithRetryAfterNotAnEmptyReply(t 
 	}
 	built, err := server.New(context.Background(), cfg, testenv.Logger(t), server.Options{})
 	require.NoError(t, err)
-	srv := httptest.NewUnstartedServer(nil)
-	srv.Config = server.HTTPServer(built.API, 0)
-	srv.Start()
-	t.Cleanup(func() {
-		srv.Close()
-		built.Close()
-	})
+	t.Cleanup(built.Close) // after the server's shutdown (cleanups run last first)
+	base := serve(t, server.HTTPServer(built.API, 0))
 
 	client := &http.Client{Timeout: time.Minute}
 	for _, path := range []string{"/api/values", "/api/values/all", "/api/values/019dd1c6-7a10-7c3e-9b1a-5f0e2d4c8a01"} {
-		resp, err := client.Get(srv.URL + path)
+		resp, err := client.Get(base + path)
 		require.NoError(t, err, "GET %s answers while Postgres hangs", path)
 		resp.Body.Close()
 		assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, path)
 		assert.NotEmpty(t, resp.Header.Get("Retry-After"), path)
 	}
-	resp := post(t, client, srv.URL, `{"value": 7}`, "key-on-a-hanging-postgres")
+	resp := post(t, client, base, `{"value": 7}`, "key-on-a-hanging-postgres")
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "a keyed write")
 	assert.NotEmpty(t, resp.Header.Get("Retry-After"), "a keyed write")
 }

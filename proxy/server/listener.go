@@ -1,0 +1,165 @@
+package server
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// firstRequestListener is the proxy's listener: it counts connections from
+// the moment they are accepted, and hands one to net/http only once the
+// first bytes of its first request can be read (or at once when it is past
+// the bound).
+//
+// Why: net/http starts ReadHeaderTimeout (and ReadTimeout) of a
+// connection's first request when it starts serving the connection, not
+// when the request begins to arrive, as it does for every later request on
+// the connection (Go issue 54784 fixed only those). A client that opens a
+// connection ahead of its request, as Go's http.Transport does when it dials
+// for a request that an idle connection then takes, keeps the new one idle
+// in its pool; the server closed it after ReadHeaderTimeout (2 s) while the
+// client took it for usable, and a request sent on it as it closed met a
+// reset or an EOF: a connection error for a write whose fate the client
+// cannot know. make bench's overload rounds showed it (a capture had the
+// server's FIN or RST 2.0 s after a connect whose request came just then).
+// Here the idle time before the first request is bounded by IdleTimeout, as
+// the idle time between requests is, and the header timeout counts from the
+// first byte.
+type firstRequestListener struct {
+	net.Listener
+	limit *connLimit
+	idle  time.Duration
+
+	ready chan net.Conn
+	errs  chan error
+	done  chan struct{}
+
+	mu      sync.Mutex
+	waiting map[net.Conn]struct{}
+	close   sync.Once
+}
+
+// listen wraps ln; idle bounds how long an accepted connection may wait for
+// its first request (Server.IdleTimeout; 0 means no bound).
+func (c *connLimit) listen(ln net.Listener, idle time.Duration) *firstRequestListener {
+	l := &firstRequestListener{Listener: ln, limit: c, idle: idle,
+		ready: make(chan net.Conn), errs: make(chan error), done: make(chan struct{}),
+		waiting: map[net.Conn]struct{}{}}
+	go l.run()
+	return l
+}
+
+// run accepts connections until the listener is closed. An accept error
+// goes to the next Accept call, which http.Server.Serve handles (it retries
+// temporary ones and returns on the rest, closing the listener).
+func (l *firstRequestListener) run() {
+	for {
+		conn, err := l.Listener.Accept()
+		if err != nil {
+			select {
+			case l.errs <- err:
+				continue
+			case <-l.done:
+				return
+			}
+		}
+		if l.limit.accepted(conn) {
+			// Past the bound: net/http answers its request 503 at once, as
+			// before; such a connection is not worth a waiting goroutine.
+			l.handOver(conn)
+			continue
+		}
+		l.mu.Lock()
+		l.waiting[conn] = struct{}{}
+		l.mu.Unlock()
+		go l.await(conn)
+	}
+}
+
+// await hands conn over once its first request has begun to arrive, or
+// closes it when none came within idle (or the listener closed).
+func (l *firstRequestListener) await(conn net.Conn) {
+	err := readable(conn, l.idle)
+	l.mu.Lock()
+	delete(l.waiting, conn)
+	l.mu.Unlock()
+	if err != nil {
+		_ = conn.Close()
+		l.limit.closed()
+		return
+	}
+	l.handOver(conn)
+}
+
+func (l *firstRequestListener) handOver(conn net.Conn) {
+	select {
+	case l.ready <- conn:
+	case <-l.done:
+		_ = conn.Close()
+		l.limit.closed()
+	}
+}
+
+// Accept returns the next connection whose first request has begun to
+// arrive.
+func (l *firstRequestListener) Accept() (net.Conn, error) {
+	select {
+	case conn := <-l.ready:
+		return conn, nil
+	case err := <-l.errs:
+		return nil, err
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+// Close closes the listener and the connections still waiting for their
+// first request (http.Server.Shutdown closes the idle ones it holds).
+func (l *firstRequestListener) Close() error {
+	err := l.Listener.Close()
+	l.close.Do(func() {
+		close(l.done)
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		for conn := range l.waiting {
+			_ = conn.Close() // its await sees the error and counts it closed
+		}
+	})
+	return err
+}
+
+// readable waits until bytes can be read from conn without reading them
+// (a peek), at most idle. A connection the peer closed, or one whose socket
+// reports an error, counts as readable: net/http reads the end and closes
+// it. A conn that is not a socket is readable at once.
+func readable(conn net.Conn, idle time.Duration) error {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return nil //nolint:nilerr // not a socket we can peek at: serve it as net/http would
+	}
+	if idle > 0 {
+		if err := conn.SetReadDeadline(time.Now().Add(idle)); err != nil {
+			return err
+		}
+	}
+	var b [1]byte
+	err = raw.Read(func(fd uintptr) bool {
+		for {
+			_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK)
+			if errors.Is(err, syscall.EINTR) {
+				continue
+			}
+			return !errors.Is(err, syscall.EAGAIN) // else wait until readable
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return conn.SetReadDeadline(time.Time{}) // net/http sets its own
+}
