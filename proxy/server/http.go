@@ -98,13 +98,11 @@ type connLimit struct {
 
 type overBoundKey struct{}
 
-// accepted counts conn open and reports whether it is past the bound.
-func (c *connLimit) accepted(conn net.Conn) bool {
+// accepted counts conn open, and marks it when it is past the bound.
+func (c *connLimit) accepted(conn net.Conn) {
 	if c.count.Add(1) > c.max {
 		c.over.Store(conn, true)
-		return true
 	}
-	return false
 }
 
 // closed counts a connection closed that net/http never served.

@@ -10,8 +10,9 @@ import (
 
 // firstRequestListener is the proxy's listener: it counts connections from
 // the moment they are accepted, and hands one to net/http only once the
-// first bytes of its first request can be read (or at once when it is past
-// the bound).
+// first bytes of its first request can be read. A connection past the
+// bound waits too, so that its request meets a 503 rather than a closed
+// connection; at most as many connections wait as the bound allows open.
 //
 // Why: net/http starts ReadHeaderTimeout (and ReadTimeout) of a
 // connection's first request when it starts serving the connection, not
@@ -65,15 +66,20 @@ func (l *firstRequestListener) run() {
 				return
 			}
 		}
-		if l.limit.accepted(conn) {
-			// Past the bound: net/http answers its request 503 at once, as
-			// before; such a connection is not worth a waiting goroutine.
+		l.limit.accepted(conn) // past the bound, its request is answered 503
+		l.mu.Lock()
+		wait := int64(len(l.waiting)) < l.limit.max
+		if wait {
+			l.waiting[conn] = struct{}{}
+		}
+		l.mu.Unlock()
+		if !wait {
+			// As many wait as the bound allows open: a goroutine each, a
+			// few KiB. Past that a flood of connections that send nothing
+			// is net/http's, which drops each after ReadHeaderTimeout.
 			l.handOver(conn)
 			continue
 		}
-		l.mu.Lock()
-		l.waiting[conn] = struct{}{}
-		l.mu.Unlock()
 		go l.await(conn)
 	}
 }

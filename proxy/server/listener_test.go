@@ -158,3 +158,24 @@ func TestShutdownClosesTheConnectionsWaitingForTheirFirstRequest(t *testing.T) {
 	require.ErrorIs(t, <-served, http.ErrServerClosed)
 	assert.True(t, closedByServer(t, conn), "a connection waiting for its first request when the server shut down")
 }
+
+// A connection opened past the bound and kept idle ahead of its request
+// waits for it too, and its request is answered 503 + Retry-After, not met
+// by a connection net/http closed after ReadHeaderTimeout: the client is
+// told to come back, not left unsure.
+func TestAConnectionPastTheBoundOpenedAheadOfItsRequestIsAnswered503(t *testing.T) {
+	t.Parallel()
+	base := serve(t, server.HTTPServer(noContent, 2))
+	served := dial(t, base)
+	status, err := roundTrip(t, served, aPost) // open, and idle between requests
+	require.NoError(t, err)
+	require.Equal(t, http.StatusNoContent, status)
+	waiting, past := dial(t, base), dial(t, base) // the second is past the bound of two
+	time.Sleep(server.ReadHeaderTimeout + time.Second)
+	status, err = roundTrip(t, past, aPost)
+	require.NoError(t, err, "a request on a connection past the bound that waited %v for it", server.ReadHeaderTimeout+time.Second)
+	assert.Equal(t, http.StatusServiceUnavailable, status)
+	status, err = roundTrip(t, waiting, aPost)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusNoContent, status, "the connection within the bound")
+}
