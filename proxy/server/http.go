@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"net"
 	"net/http"
@@ -82,7 +83,9 @@ func HTTPServer(h http.Handler, maxConns int) *HTTP {
 // It shadows http.Server.Serve: served directly, ln would count no
 // connection and start the header timeout at the connect.
 func (s *HTTP) Serve(ln net.Listener) error {
-	return s.Server.Serve(s.limit.listen(ln, s.IdleTimeout))
+	// The wait for a request is idle time: net/http bounds it by
+	// IdleTimeout, or ReadTimeout when that is 0.
+	return s.Server.Serve(s.limit.listen(ln, cmp.Or(s.IdleTimeout, s.ReadTimeout)))
 }
 
 // connLimit counts open connections, from their accept to their close, and
@@ -105,8 +108,11 @@ func (c *connLimit) accepted(conn net.Conn) {
 	}
 }
 
-// closed counts a connection closed that net/http never served.
-func (c *connLimit) closed() { c.count.Add(-1) }
+// closed counts conn closed when net/http never served it.
+func (c *connLimit) closed(conn net.Conn) {
+	c.over.Delete(conn)
+	c.count.Add(-1)
+}
 
 // open runs as net/http starts serving a connection (before StateNew): it
 // marks the request context of one past the bound.

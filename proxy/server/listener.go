@@ -43,7 +43,7 @@ type firstRequestListener struct {
 }
 
 // listen wraps ln; idle bounds how long an accepted connection may wait for
-// its first request (Server.IdleTimeout; 0 means no bound).
+// its first request (0: no bound).
 func (c *connLimit) listen(ln net.Listener, idle time.Duration) *firstRequestListener {
 	l := &firstRequestListener{Listener: ln, limit: c, idle: idle,
 		ready: make(chan net.Conn), errs: make(chan error), done: make(chan struct{}),
@@ -93,7 +93,7 @@ func (l *firstRequestListener) await(conn net.Conn) {
 	l.mu.Unlock()
 	if err != nil {
 		_ = conn.Close()
-		l.limit.closed()
+		l.limit.closed(conn)
 		return
 	}
 	l.handOver(conn)
@@ -104,7 +104,7 @@ func (l *firstRequestListener) handOver(conn net.Conn) {
 	case l.ready <- conn:
 	case <-l.done:
 		_ = conn.Close()
-		l.limit.closed()
+		l.limit.closed(conn)
 	}
 }
 
