@@ -5,7 +5,6 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -41,32 +40,33 @@ const (
 	WriteSendTimeout = WriteTimeout - ReadTimeout - 2*time.Second
 )
 
-// HTTP is the proxy's HTTP server: an http.Server with the limits above,
-// served through a listener that bounds open connections and hands each to
-// net/http once its first request begins to arrive (listener.go). Serve it
-// with Serve, which wraps the listener; Shutdown and Close are
-// http.Server's.
+// HTTP is the proxy's HTTP server: an http.Server with the limits above and
+// a bound on open connections, served through a listener that hands each
+// connection to net/http once its first request begins to arrive
+// (listener.go). Serve it with Serve, which wraps the listener (the
+// inherited ListenAndServe keeps the bound but not the wait); Shutdown and
+// Close are http.Server's.
 type HTTP struct {
 	*http.Server
-	limit *connLimit
+	maxConns int
 }
 
 // HTTPServer returns the proxy's HTTP server for h, with the limits above and a
-// bound on open connections: a connection opened while maxConns
-// (DefaultMaxConns when 0) are open is still accepted, but its request is
-// answered at once with 503 + Retry-After and the connection is closed; the
-// connections opened within the bound are served as usual. A client is told to
-// come back instead of waiting for a connect timeout or a reset, which would
-// leave it unsure whether its number was stored. GET /healthz is always
-// served, so a busy proxy is not taken for a dead one. A connection waits
-// for its first request up to IdleTimeout, as between requests; the header
-// and read timeouts count from the request's first byte.
+// bound on open connections: a connection whose first request comes while
+// maxConns (DefaultMaxConns when 0) are open is still served, but that
+// request is answered at once with 503 + Retry-After and the connection is
+// closed; the others are served as usual. A client is told to come back
+// instead of waiting for a connect timeout or a reset, which would leave it
+// unsure whether its number was stored. GET /healthz is always served, so a
+// busy proxy is not taken for a dead one. A connection waits for its first
+// request up to IdleTimeout, as between requests, and counts as open from
+// then; the header and read timeouts count from the request's first byte.
 func HTTPServer(h http.Handler, maxConns int) *HTTP {
 	if maxConns <= 0 {
 		maxConns = DefaultMaxConns
 	}
 	cl := &connLimit{max: int64(maxConns), next: h}
-	return &HTTP{limit: cl, Server: &http.Server{
+	return &HTTP{maxConns: maxConns, Server: &http.Server{
 		Handler:           cl,
 		ConnContext:       cl.open,
 		ConnState:         cl.track,
@@ -80,44 +80,30 @@ func HTTPServer(h http.Handler, maxConns int) *HTTP {
 
 // Serve serves connections accepted on ln until Shutdown or Close, and
 // returns http.Server.Serve's error (http.ErrServerClosed after those).
-// It shadows http.Server.Serve: served directly, ln would count no
-// connection and start the header timeout at the connect.
+// It shadows http.Server.Serve, which would start a first request's
+// header timeout at the connect. As many connections may wait for a first
+// request as may be open.
 func (s *HTTP) Serve(ln net.Listener) error {
 	// The wait for a request is idle time: net/http bounds it by
 	// IdleTimeout, or ReadTimeout when that is 0.
-	return s.Server.Serve(s.limit.listen(ln, cmp.Or(s.IdleTimeout, s.ReadTimeout)))
+	return s.Server.Serve(listenFirstRequest(ln, cmp.Or(s.IdleTimeout, s.ReadTimeout), s.maxConns))
 }
 
-// connLimit counts open connections, from their accept to their close, and
-// sheds the requests of those opened past its bound.
+// connLimit counts open connections, from the start of their first request
+// to their close, and sheds the requests of those past its bound.
 type connLimit struct {
 	max   int64
 	count atomic.Int64
-	// over holds the accepted connections past the bound until net/http
-	// starts serving them (open).
-	over sync.Map
-	next http.Handler
+	next  http.Handler
 }
 
 type overBoundKey struct{}
 
-// accepted counts conn open, and marks it when it is past the bound.
-func (c *connLimit) accepted(conn net.Conn) {
+// open runs as net/http starts serving a connection (before StateNew), its
+// first request arriving: it counts it and marks it when it is past the
+// bound.
+func (c *connLimit) open(ctx context.Context, _ net.Conn) context.Context {
 	if c.count.Add(1) > c.max {
-		c.over.Store(conn, true)
-	}
-}
-
-// closed counts conn closed when net/http never served it.
-func (c *connLimit) closed(conn net.Conn) {
-	c.over.Delete(conn)
-	c.count.Add(-1)
-}
-
-// open runs as net/http starts serving a connection (before StateNew): it
-// marks the request context of one past the bound.
-func (c *connLimit) open(ctx context.Context, conn net.Conn) context.Context {
-	if _, over := c.over.LoadAndDelete(conn); over {
 		return context.WithValue(ctx, overBoundKey{}, true)
 	}
 	return ctx

@@ -8,11 +8,8 @@ import (
 	"time"
 )
 
-// firstRequestListener is the proxy's listener: it counts connections from
-// the moment they are accepted, and hands one to net/http only once the
-// first bytes of its first request can be read. A connection past the
-// bound waits too, so that its request meets a 503 rather than a closed
-// connection; at most as many connections wait as the bound allows open.
+// firstRequestListener is the proxy's listener: it hands a connection to
+// net/http only once the first bytes of its first request can be read.
 //
 // Why: net/http starts ReadHeaderTimeout (and ReadTimeout) of a
 // connection's first request when it starts serving the connection, not
@@ -28,24 +25,30 @@ import (
 // Here the idle time before the first request is bounded by IdleTimeout, as
 // the idle time between requests is, and the header timeout counts from the
 // first byte.
+//
+// A waiting connection is not yet open to the connection bound (connLimit
+// counts it from its first request, and decides then whether it is past
+// the bound), so connections that send nothing cannot hold the bound
+// against clients that do. At most maxWaiting wait at once.
 type firstRequestListener struct {
 	net.Listener
-	limit *connLimit
-	idle  time.Duration
+	idle       time.Duration
+	maxWaiting int
 
 	ready chan net.Conn
 	errs  chan error
-	done  chan struct{}
+	done  chan struct{} // closed by Close, under mu
 
 	mu      sync.Mutex
 	waiting map[net.Conn]struct{}
 	close   sync.Once
 }
 
-// listen wraps ln; idle bounds how long an accepted connection may wait for
-// its first request (0: no bound).
-func (c *connLimit) listen(ln net.Listener, idle time.Duration) *firstRequestListener {
-	l := &firstRequestListener{Listener: ln, limit: c, idle: idle,
+// listenFirstRequest wraps ln: idle bounds how long an accepted connection
+// may wait for its first request (0: no bound), and at most maxWaiting
+// (at least 1) wait at once.
+func listenFirstRequest(ln net.Listener, idle time.Duration, maxWaiting int) *firstRequestListener {
+	l := &firstRequestListener{Listener: ln, idle: idle, maxWaiting: max(maxWaiting, 1),
 		ready: make(chan net.Conn), errs: make(chan error), done: make(chan struct{}),
 		waiting: map[net.Conn]struct{}{}}
 	go l.run()
@@ -66,17 +69,26 @@ func (l *firstRequestListener) run() {
 				return
 			}
 		}
-		l.limit.accepted(conn) // past the bound, its request is answered 503
 		l.mu.Lock()
-		wait := int64(len(l.waiting)) < l.limit.max
+		select {
+		case <-l.done: // accepted as Close ran: Close has closed the others
+			l.mu.Unlock()
+			_ = conn.Close()
+			return
+		default:
+		}
+		wait := len(l.waiting) < l.maxWaiting
 		if wait {
 			l.waiting[conn] = struct{}{}
 		}
 		l.mu.Unlock()
 		if !wait {
-			// As many wait as the bound allows open: a goroutine each, a
-			// few KiB. Past that a flood of connections that send nothing
-			// is net/http's, which drops each after ReadHeaderTimeout.
+			// A goroutine each, a few KiB, for at most maxWaiting. Past
+			// that, a connection is net/http's at once, as it was before
+			// this listener: served as soon as its request comes, dropped
+			// after ReadHeaderTimeout if none does. (Closing the oldest
+			// waiting one instead closed, in a burst of new connections,
+			// ones whose requests were just arriving.)
 			l.handOver(conn)
 			continue
 		}
@@ -85,7 +97,8 @@ func (l *firstRequestListener) run() {
 }
 
 // await hands conn over once its first request has begun to arrive, or
-// closes it when none came within idle (or the listener closed).
+// closes it when none came within idle, or when it was closed meanwhile
+// (the oldest past maxWaiting, or the listener's Close).
 func (l *firstRequestListener) await(conn net.Conn) {
 	err := readable(conn, l.idle)
 	l.mu.Lock()
@@ -93,7 +106,6 @@ func (l *firstRequestListener) await(conn net.Conn) {
 	l.mu.Unlock()
 	if err != nil {
 		_ = conn.Close()
-		l.limit.closed(conn)
 		return
 	}
 	l.handOver(conn)
@@ -104,7 +116,6 @@ func (l *firstRequestListener) handOver(conn net.Conn) {
 	case l.ready <- conn:
 	case <-l.done:
 		_ = conn.Close()
-		l.limit.closed(conn)
 	}
 }
 
@@ -126,11 +137,11 @@ func (l *firstRequestListener) Accept() (net.Conn, error) {
 func (l *firstRequestListener) Close() error {
 	err := l.Listener.Close()
 	l.close.Do(func() {
-		close(l.done)
 		l.mu.Lock()
 		defer l.mu.Unlock()
+		close(l.done)
 		for conn := range l.waiting {
-			_ = conn.Close() // its await sees the error and counts it closed
+			_ = conn.Close() // its await sees the error
 		}
 	})
 	return err

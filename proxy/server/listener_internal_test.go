@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,44 +13,74 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// A connection past the bound that never sends a request is closed after
-// the idle timeout and leaves nothing behind: not its count, not its mark.
-func TestAConnectionPastTheBoundClosedWhileWaitingLeavesNoCountNorMark(t *testing.T) {
+// Whether a connection is past the bound is judged when its first request
+// comes, not at the connect: a connection opened while the bound was full
+// is served once a connection has closed meanwhile.
+func TestPastTheBoundIsJudgedWhenTheRequestComesNotAtTheConnect(t *testing.T) {
 	t.Parallel()
-	srv := HTTPServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }), 2)
-	srv.IdleTimeout = 300 * time.Millisecond
+	srv := HTTPServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }), 1)
+	limit := srv.Handler.(*connLimit)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 
-	// One served and idle, one waiting within the bound of two, and one
-	// past it, waiting too (at most two wait).
-	var conns []net.Conn
-	for i := range 3 {
-		conn, err := net.Dial("tcp", ln.Addr().String())
-		require.NoError(t, err)
-		defer conn.Close()
-		conns = append(conns, conn)
-		if i == 0 {
-			_, err := io.WriteString(conn, "GET / HTTP/1.1\r\nHost: proxy\r\n\r\n")
-			require.NoError(t, err)
-			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-			require.NoError(t, err)
-			resp.Body.Close()
-			require.Equal(t, http.StatusNoContent, resp.StatusCode)
-		}
-	}
-	require.Eventually(t, func() bool { return srv.limit.count.Load() == 3 }, 30*time.Second, 10*time.Millisecond,
-		"all three counted open")
-	for _, conn := range conns {
-		require.NoError(t, conn.SetReadDeadline(time.Now().Add(30*time.Second)))
-		_, err := io.ReadAll(conn)
-		require.NoError(t, err, "the server closes each after the idle timeout")
-	}
-	require.Eventually(t, func() bool { return srv.limit.count.Load() == 0 }, 30*time.Second, 10*time.Millisecond,
-		"both counted closed")
-	marks := 0
-	srv.limit.over.Range(func(any, any) bool { marks++; return true })
-	assert.Zero(t, marks, "no connection is left marked past the bound")
+	served, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	_, err = io.WriteString(served, "GET / HTTP/1.1\r\nHost: proxy\r\n\r\n")
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(served), nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	ahead, err := net.Dial("tcp", ln.Addr().String()) // the bound of one is full
+	require.NoError(t, err)
+	defer ahead.Close()
+	require.NoError(t, served.Close())
+	require.Eventually(t, func() bool { return limit.count.Load() == 0 }, 30*time.Second, 10*time.Millisecond,
+		"the served connection counted closed")
+
+	_, err = io.WriteString(ahead, "GET / HTTP/1.1\r\nHost: proxy\r\n\r\n")
+	require.NoError(t, err)
+	require.NoError(t, ahead.SetReadDeadline(time.Now().Add(30*time.Second)))
+	resp, err = http.ReadResponse(bufio.NewReader(ahead), nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusNoContent, resp.StatusCode)
+}
+
+// handingListener is an inner listener whose Accept returns the
+// connections handed to it, even after Close: a TCP accept that had
+// already returned a connection when Close ran.
+type handingListener struct {
+	conns  chan net.Conn
+	closed atomic.Bool
+}
+
+func (h *handingListener) Accept() (net.Conn, error) { return <-h.conns, nil }
+func (h *handingListener) Close() error              { h.closed.Store(true); return nil }
+func (h *handingListener) Addr() net.Addr            { return &net.TCPAddr{} }
+
+// A connection accepted as the listener closes is closed too, not left
+// waiting (for ever, with no idle bound).
+func TestAConnectionAcceptedAsTheListenerClosesIsClosed(t *testing.T) {
+	t.Parallel()
+	inner := &handingListener{conns: make(chan net.Conn)}
+	l := listenFirstRequest(inner, 0, 4)
+	pair, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer pair.Close()
+	client, err := net.Dial("tcp", pair.Addr().String())
+	require.NoError(t, err)
+	defer client.Close()
+	server, err := pair.Accept()
+	require.NoError(t, err)
+
+	require.NoError(t, l.Close())
+	inner.conns <- server
+	require.NoError(t, client.SetReadDeadline(time.Now().Add(30*time.Second)))
+	_, err = io.ReadAll(client)
+	require.NoError(t, err, "the server side is closed (EOF), not left open")
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	assert.Empty(t, l.waiting)
 }
