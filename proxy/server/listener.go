@@ -97,8 +97,8 @@ func (l *firstRequestListener) run() {
 }
 
 // await hands conn over once its first request has begun to arrive, or
-// closes it when none came within idle, or when it was closed meanwhile
-// (the oldest past maxWaiting, or the listener's Close).
+// closes it when none came within idle, or when the listener's Close
+// closed it meanwhile.
 func (l *firstRequestListener) await(conn net.Conn) {
 	err := readable(conn, l.idle)
 	l.mu.Lock()
@@ -120,7 +120,7 @@ func (l *firstRequestListener) handOver(conn net.Conn) {
 }
 
 // Accept returns the next connection whose first request has begun to
-// arrive.
+// arrive, or one accepted while maxWaiting were waiting.
 func (l *firstRequestListener) Accept() (net.Conn, error) {
 	select {
 	case conn := <-l.ready:
