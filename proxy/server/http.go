@@ -48,7 +48,7 @@ const (
 // Close are http.Server's.
 type HTTP struct {
 	*http.Server
-	maxConns int
+	limit *connLimit
 }
 
 // HTTPServer returns the proxy's HTTP server for h, with the limits above and a
@@ -66,7 +66,7 @@ func HTTPServer(h http.Handler, maxConns int) *HTTP {
 		maxConns = DefaultMaxConns
 	}
 	cl := &connLimit{max: int64(maxConns), next: h}
-	return &HTTP{maxConns: maxConns, Server: &http.Server{
+	return &HTTP{limit: cl, Server: &http.Server{
 		Handler:           cl,
 		ConnContext:       cl.open,
 		ConnState:         cl.track,
@@ -86,7 +86,7 @@ func HTTPServer(h http.Handler, maxConns int) *HTTP {
 func (s *HTTP) Serve(ln net.Listener) error {
 	// The wait for a request is idle time: net/http bounds it by
 	// IdleTimeout, or ReadTimeout when that is 0.
-	return s.Server.Serve(listenFirstRequest(ln, cmp.Or(s.IdleTimeout, s.ReadTimeout), s.maxConns))
+	return s.Server.Serve(listenFirstRequest(ln, cmp.Or(s.IdleTimeout, s.ReadTimeout), int(s.limit.max)))
 }
 
 // connLimit counts open connections, from the start of their first request
@@ -99,9 +99,9 @@ type connLimit struct {
 
 type overBoundKey struct{}
 
-// open runs as net/http starts serving a connection (before StateNew), its
-// first request arriving: it counts it and marks it when it is past the
-// bound.
+// open runs as net/http starts serving a connection (before StateNew):
+// once its first request began to arrive, or at once when the listener had
+// maxConns waiting. It counts it and marks it when it is past the bound.
 func (c *connLimit) open(ctx context.Context, _ net.Conn) context.Context {
 	if c.count.Add(1) > c.max {
 		return context.WithValue(ctx, overBoundKey{}, true)

@@ -85,13 +85,7 @@ func Contents(t *testing.T, q Queue) []message.Message {
 			}
 		}
 		if fresh == 0 {
-			st, err := q.Stats(ctx)
-			require.NoError(t, err)
-			if st.Visible == 0 && st.InFlight <= len(all) {
-				break
-			}
-			if time.Since(last) > lateWait {
-				t.Logf("Contents: %d messages, and %d in flight that no receive brought within %s", len(all), st.InFlight-len(all), lateWait)
+			if settled(t, q, len(all), last) {
 				break
 			}
 			continue
@@ -102,6 +96,24 @@ func Contents(t *testing.T, q Queue) []message.Message {
 	}
 	require.NoError(t, q.ChangeVisibility(ctx, handles, 0))
 	return all
+}
+
+// settled says, after a receive that brought nothing new, whether q is
+// done: nothing visible and nothing in flight beyond the held messages the
+// caller holds, or lateWait passed since the last new message came (then
+// it logs what was still in flight).
+func settled(t *testing.T, q Queue, held int, last time.Time) bool {
+	t.Helper()
+	st, err := q.Stats(context.Background())
+	require.NoError(t, err)
+	if st.Visible == 0 && st.InFlight <= held {
+		return true
+	}
+	if time.Since(last) > lateWait {
+		t.Logf("%d messages in flight that no receive brought within %s", st.InFlight-held, lateWait)
+		return true
+	}
+	return false
 }
 
 // emptyWait is the wait of the receives that decide a queue is empty: a
@@ -124,13 +136,7 @@ func Work(t *testing.T, q testenv.Queues, store number.Writer) persist.Result {
 		got, err := q.Main.Receive(context.Background(), 10, emptyWait)
 		require.NoError(t, err)
 		if len(got) == 0 {
-			st, err := q.Main.Stats(context.Background())
-			require.NoError(t, err)
-			if st.Visible == 0 && st.InFlight == 0 {
-				return total
-			}
-			if time.Since(last) > lateWait {
-				t.Logf("Work: %d messages in flight that no receive brought within %s", st.InFlight, lateWait)
+			if settled(t, q.Main, 0, last) {
 				return total
 			}
 			continue
