@@ -148,6 +148,28 @@ run "services_read_their_own_login_not_the_master" {
     ])
     error_message = "proxy and worker get GOMEMLIMIT = 80% of their task's memory (MiB)."
   }
+
+  assert {
+    condition = alltrue([
+      for k in ["proxy", "worker"] :
+      one([for e in module.ecs.container_definitions[k].environment : e.value if e.name == "GOMAXPROCS"]) == tostring(max(1, ceil((k == "proxy" ? var.proxy : var.worker).cpu / 1024)))
+    ])
+    error_message = "proxy and worker get GOMAXPROCS = their task's vCPU rounded up, at least 1 (Go's default rounds under 2 up to 2)."
+  }
+}
+
+# Above 1 vCPU GOMAXPROCS follows the task's size: a 2 vCPU proxy runs at 2.
+run "gomaxprocs_follows_the_task_size" {
+  command = plan
+
+  variables {
+    proxy = { cpu = 2048, memory = 4096, min_tasks = 1, max_tasks = 2, requests_per_target = 24000 }
+  }
+
+  assert {
+    condition     = one([for e in module.ecs.container_definitions["proxy"].environment : e.value if e.name == "GOMAXPROCS"]) == "2"
+    error_message = "a 2 vCPU proxy runs at GOMAXPROCS=2, not 1."
+  }
 }
 
 run "the_edge_is_protected" {

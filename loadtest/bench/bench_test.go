@@ -169,25 +169,32 @@ func TestASummaryOfAFloorThatWaitedSaysSo(t *testing.T) {
 	assert.Contains(t, one.String(), "| floor (bare net/http, fixed 202, GOMAXPROCS=1) | 100 |")
 }
 
-// The Go servers run at Go's default GOMAXPROCS, as infra/ runs them,
-// unless -procs sets one for all of them, the floor too; each gets its own
-// copy of the environment, and the summary says which.
+// The Go servers run at one P, as infra/ runs prod's 0.5 vCPU tasks, the
+// floor too, unless -procs sets another (0: Go's default, not even the
+// bench's own GOMAXPROCS); each gets its own copy of the environment, and
+// the summary says which.
 func TestTheGoServersShareOneGOMAXPROCSTheFloorToo(t *testing.T) {
-	c, err := parse(nil, &strings.Builder{})
-	require.NoError(t, err)
 	base := make([]string, 2, 8)
 	base[0], base[1] = "A=1", "GOMAXPROCS=7"
+
+	c, err := parse([]string{"-procs", "0"}, &strings.Builder{})
+	require.NoError(t, err)
 	assert.Equal(t, []string{"A=1", "B=2"}, c.goEnv(base, []string{"B=2"}), "Go's default: no GOMAXPROCS, not even the bench's own")
-	assert.Contains(t, c.procsNote(), "Go's default GOMAXPROCS, as infra/ runs them")
+	assert.Contains(t, c.procsNote(), "Go's default GOMAXPROCS (the machine's CPUs), not as infra/ runs them")
 	assert.Equal(t, "floor (bare net/http, fixed 202)", c.floorLabel())
 
-	c, err = parse([]string{"-procs", "1"}, &strings.Builder{})
+	c, err = parse([]string{"-procs", "2"}, &strings.Builder{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"A=1", "B=2", "GOMAXPROCS=2"}, c.goEnv(base, []string{"B=2"}))
+	assert.Contains(t, c.procsNote(), "GOMAXPROCS=2 (-procs), as infra/ runs a task of more than 1 and up to 2 vCPU")
+
+	c, err = parse(nil, &strings.Builder{})
 	require.NoError(t, err)
 	env := c.goEnv(base, []string{"B=2"})
-	assert.Equal(t, []string{"A=1", "B=2", "GOMAXPROCS=1"}, env)
+	assert.Equal(t, []string{"A=1", "B=2", "GOMAXPROCS=1"}, env, "the default: one P, as infra/ runs prod's 0.5 vCPU tasks")
 	env[0] = "changed"
 	assert.Equal(t, "A=1", base[0], "a fresh slice, never the caller's array")
-	assert.Contains(t, c.procsNote(), "GOMAXPROCS=1 (-procs), not as infra/ runs them")
+	assert.Contains(t, c.procsNote(), "GOMAXPROCS=1, as infra/ runs a task of up to 1 vCPU")
 	assert.Equal(t, "floor (bare net/http, fixed 202, GOMAXPROCS=1)", c.floorLabel())
 
 	_, err = parse([]string{"-procs", "-1"}, &strings.Builder{})

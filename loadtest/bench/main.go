@@ -67,13 +67,12 @@ type config struct {
 	procs int
 }
 
-// defaultProcs (0) leaves the Go servers at Go's default GOMAXPROCS, as
-// infra/ runs them. One P was tried (-procs 1, the floor at the same so
-// that the ratios compare the servers' work, not the runtime's setting): a
-// fifth less CPU a write for the proxy and the floor alike, but connection
-// resets in the overload round, so infra/ does not set it
-// (docs/benchmarks.md, "GOMAXPROCS").
-const defaultProcs = 0
+// defaultProcs (1) runs the Go servers at one P, as infra/ runs a task of
+// up to 1 vCPU (prod's are 0.5: infra/ sets GOMAXPROCS to the task's vCPU
+// rounded up, where Go's own default would round it up to 2), and the floor
+// at the same, so that the ratios compare the servers' work, not the
+// runtime's setting (docs/benchmarks.md, "GOMAXPROCS").
+const defaultProcs = 1
 
 // floorLabel names the floor side as it ran: the plain floor, or one that
 // waits like the proxy (-floor-wait), which the summary must not pass off
@@ -145,7 +144,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.overloadRate, "overload-rate", 0, "the overload round's rate instead of -overload × numbers' holding rate")
 	fs.DurationVar(&c.floorWait, "floor-wait", 0, "make the floor hold each POST for a batch that lingers this long, like the proxy (loadtest/floor -wait; 0: the plain floor)")
 	fs.DurationVar(&c.floorCall, "floor-call", time.Millisecond, "with -floor-wait: how long the floor's batch call takes (loadtest/floor -call)")
-	fs.IntVar(&c.procs, "procs", defaultProcs, "GOMAXPROCS of the proxy, the worker, the sync baseline and the floor alike (0: Go's default, as infra/ runs them: the CPUs, or a container's CPU limit rounded up, at least 2)")
+	fs.IntVar(&c.procs, "procs", defaultProcs, "GOMAXPROCS of the proxy, the worker, the sync baseline and the floor alike: 1 as infra/ runs a task of up to 1 vCPU (prod's); 0: Go's default (the CPUs, or a container's CPU limit rounded up, at least 2)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -179,10 +178,13 @@ func parse(args []string, stderr io.Writer) (config, error) {
 
 // procsNote says at what GOMAXPROCS the Go servers ran.
 func (c config) procsNote() string {
-	if c.procs == 0 {
-		return "The Go servers (proxy, worker, sync baseline, floor) ran at Go's default GOMAXPROCS, as infra/ runs them."
+	switch c.procs {
+	case 0:
+		return "The Go servers (proxy, worker, sync baseline, floor) ran at Go's default GOMAXPROCS (the machine's CPUs), not as infra/ runs them (the task's vCPU rounded up: 1 for prod's 0.5 vCPU tasks)."
+	case 1:
+		return "The Go servers (proxy, worker, sync baseline, floor) ran at GOMAXPROCS=1, as infra/ runs a task of up to 1 vCPU (prod's are 0.5)."
 	}
-	return fmt.Sprintf("The Go servers (proxy, worker, sync baseline, floor) ran at GOMAXPROCS=%d (-procs), not as infra/ runs them (Go's default).", c.procs)
+	return fmt.Sprintf("The Go servers (proxy, worker, sync baseline, floor) ran at GOMAXPROCS=%d (-procs), as infra/ runs a task of more than %d and up to %d vCPU.", c.procs, c.procs-1, c.procs)
 }
 
 // sideList parses a comma-separated list of sides, kept in run order.
