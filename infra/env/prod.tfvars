@@ -22,10 +22,10 @@ proxy = {
   memory    = 1024
   min_tasks = 2
   max_tasks = 10
-  # ALB requests per task per minute: 400 writes/s a task, 0.21 cores of the
-  # 0.5 vCPU measured locally (docs/capacity.md, from make bench). Cautious:
-  # a busier task costs less per write (4,000/s fits in 0.3 cores), so raise
-  # it once make bench has run against real SQS.
+  # ALB requests per task per minute: 400 writes/s a task, 0.17 cores of the
+  # 0.5 vCPU measured locally at one P (docs/capacity.md, from make bench).
+  # Cautious: a busier task costs less per write (4,800/s fits in 0.29
+  # cores), so raise it once make bench has run against real SQS.
   requests_per_target = 24000
 }
 

@@ -54,9 +54,9 @@ locals {
   # Go's own default rounds a CPU limit under 2 up to 2, so a 0.5 vCPU task
   # would run two Ps on half a CPU's quota, and at every wake-up the
   # scheduler starts the idle one's thread to look for work. Measured on two
-  # cores (docs/benchmarks.md, "GOMAXPROCS"): at one P the proxy paid
-  # 12-18% less CPU per write at 1,200-2,400/s, and a bare net/http server
-  # about a quarter less.
+  # local cores, not on Fargate (docs/benchmarks.md, "GOMAXPROCS"): in
+  # alternating runs at one P the proxy paid about a fifth less CPU per
+  # write at 1,200-2,400/s, and so did a bare net/http server.
   procs = {
     for k, s in local.services : k => [{ name = "GOMAXPROCS", value = tostring(max(1, ceil(s.cpu / 1024))) }]
   }
