@@ -158,17 +158,24 @@ run "services_read_their_own_login_not_the_master" {
   }
 }
 
-# Above 1 vCPU GOMAXPROCS follows the task's size: a 2 vCPU proxy runs at 2.
+# GOMAXPROCS follows the task's size: a 2 vCPU proxy runs at 2, and a task
+# of up to 1 vCPU at 1 (prod's are 0.5), where Go's own default would be 2.
 run "gomaxprocs_follows_the_task_size" {
   command = plan
 
   variables {
-    proxy = { cpu = 2048, memory = 4096, min_tasks = 1, max_tasks = 2, requests_per_target = 24000 }
+    proxy  = { cpu = 2048, memory = 4096, min_tasks = 1, max_tasks = 2, requests_per_target = 24000 }
+    worker = { cpu = 1024, memory = 2048, min_tasks = 1, max_tasks = 2, backlog_per_task = 2000 }
   }
 
   assert {
     condition     = one([for e in module.ecs.container_definitions["proxy"].environment : e.value if e.name == "GOMAXPROCS"]) == "2"
     error_message = "a 2 vCPU proxy runs at GOMAXPROCS=2, not 1."
+  }
+
+  assert {
+    condition     = one([for e in module.ecs.container_definitions["worker"].environment : e.value if e.name == "GOMAXPROCS"]) == "1"
+    error_message = "a 1 vCPU worker runs at GOMAXPROCS=1."
   }
 }
 
