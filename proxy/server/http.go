@@ -43,9 +43,10 @@ const (
 // HTTP is the proxy's HTTP server: an http.Server with the limits above and
 // a bound on open connections, served through a listener that hands each
 // connection to net/http once its first request begins to arrive
-// (listener.go). Serve it with Serve, which wraps the listener (the
-// inherited ListenAndServe keeps the bound but not the wait); Shutdown and
-// Close are http.Server's.
+// (listener.go). Serve it with Serve or ListenAndServe, which wrap the
+// listener; Shutdown and Close are http.Server's. TLS is the load
+// balancer's: the inherited ServeTLS and ListenAndServeTLS keep the bound
+// but not the wait.
 type HTTP struct {
 	*http.Server
 	limit *connLimit
@@ -87,6 +88,18 @@ func (s *HTTP) Serve(ln net.Listener) error {
 	// The wait for a request is idle time: net/http bounds it by
 	// IdleTimeout, or ReadTimeout when that is 0.
 	return s.Server.Serve(listenFirstRequest(ln, cmp.Or(s.IdleTimeout, s.ReadTimeout), int(s.limit.max)))
+}
+
+// ListenAndServe listens on the TCP address s.Addr (":http" when empty) and
+// serves it with Serve. It shadows http.Server.ListenAndServe, which would
+// serve the listener unwrapped: a connection opened ahead of its request
+// closed at ReadHeaderTimeout. It returns net.Listen's error, or Serve's.
+func (s *HTTP) ListenAndServe() error {
+	ln, err := net.Listen("tcp", cmp.Or(s.Addr, ":http")) //nolint:noctx // a listener lives until Shutdown or Close, not for a context
+	if err != nil {
+		return err
+	}
+	return s.Serve(ln)
 }
 
 // connLimit counts open connections, from the start of their first request

@@ -162,3 +162,43 @@ func TestARequestOnAConnectionOpenedAheadOfItThatComesWhileTheBoundIsFullIsAnswe
 	require.NoError(t, err, "a request on a connection that waited %v for it", server.ReadHeaderTimeout+time.Second)
 	assert.Equal(t, http.StatusServiceUnavailable, status)
 }
+
+// ListenAndServe serves through the same listener as Serve: a connection
+// opened ahead of its request is served when the request comes. The
+// inherited http.Server.ListenAndServe closed it at ReadHeaderTimeout.
+func TestListenAndServeWaitsForAFirstRequestAsServeDoes(t *testing.T) {
+	t.Parallel()
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := free.Addr().String()
+	require.NoError(t, free.Close())
+	srv := server.HTTPServer(noContent, 0)
+	srv.Addr = addr
+	served := make(chan error, 1)
+	go func() { served <- srv.ListenAndServe() }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		assert.NoError(t, srv.Shutdown(ctx))
+		assert.ErrorIs(t, <-served, http.ErrServerClosed)
+	})
+	var conn net.Conn
+	var listenErr error
+	require.Eventually(t, func() bool {
+		select {
+		case listenErr = <-served:
+			served <- listenErr // for the cleanup
+			return true
+		default:
+		}
+		c, err := net.Dial("tcp", addr)
+		conn = c
+		return err == nil
+	}, 30*time.Second, 10*time.Millisecond, "the server listens on %s", addr)
+	require.NoError(t, listenErr, "ListenAndServe on %s (taken meanwhile by another process?)", addr)
+	t.Cleanup(func() { conn.Close() })
+	time.Sleep(server.ReadHeaderTimeout + time.Second)
+	status, err := roundTrip(t, conn, aPost)
+	require.NoError(t, err, "a request on a connection that waited %v for it", server.ReadHeaderTimeout+time.Second)
+	assert.Equal(t, http.StatusNoContent, status)
+}
