@@ -91,9 +91,12 @@ func (s *HTTP) Serve(ln net.Listener) error {
 }
 
 // ListenAndServe listens on the TCP address s.Addr (":http" when empty) and
-// serves it with Serve. It shadows http.Server.ListenAndServe, which would
-// serve the listener unwrapped: a connection opened ahead of its request
-// closed at ReadHeaderTimeout. It returns net.Listen's error, or Serve's.
+// serves it with Serve. It shadows http.Server.ListenAndServe, which serves
+// the listener unwrapped, so that a connection opened ahead of its request
+// would be closed at ReadHeaderTimeout. It returns net.Listen's error, or
+// Serve's. Unlike the inherited one it listens even after Shutdown or
+// Close: then Serve closes the listener and returns http.ErrServerClosed,
+// unless the address is taken, when net.Listen's error comes first.
 func (s *HTTP) ListenAndServe() error {
 	ln, err := net.Listen("tcp", cmp.Or(s.Addr, ":http")) //nolint:noctx // a listener lives until Shutdown or Close, not for a context
 	if err != nil {

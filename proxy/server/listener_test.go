@@ -168,35 +168,32 @@ func TestARequestOnAConnectionOpenedAheadOfItThatComesWhileTheBoundIsFullIsAnswe
 // inherited http.Server.ListenAndServe closed it at ReadHeaderTimeout.
 func TestListenAndServeWaitsForAFirstRequestAsServeDoes(t *testing.T) {
 	t.Parallel()
-	free, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := free.Addr().String()
-	require.NoError(t, free.Close())
 	srv := server.HTTPServer(noContent, 0)
-	srv.Addr = addr
+	srv.Addr = "127.0.0.1:0"
+	// BaseContext is handed the listener Serve serves: it tells the test
+	// the port the kernel chose, with no window for another to take it.
+	addrs := make(chan string, 1)
+	srv.BaseContext = func(ln net.Listener) context.Context {
+		addrs <- ln.Addr().String()
+		return context.Background()
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.ListenAndServe() }()
+	var addr string
+	select {
+	case addr = <-addrs:
+	case err := <-served:
+		t.Fatalf("ListenAndServe: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("ListenAndServe did not begin to serve within 30s")
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		assert.NoError(t, srv.Shutdown(ctx))
 		assert.ErrorIs(t, <-served, http.ErrServerClosed)
 	})
-	var conn net.Conn
-	var listenErr error
-	require.Eventually(t, func() bool {
-		select {
-		case listenErr = <-served:
-			served <- listenErr // for the cleanup
-			return true
-		default:
-		}
-		c, err := net.Dial("tcp", addr)
-		conn = c
-		return err == nil
-	}, 30*time.Second, 10*time.Millisecond, "the server listens on %s", addr)
-	require.NoError(t, listenErr, "ListenAndServe on %s (taken meanwhile by another process?)", addr)
-	t.Cleanup(func() { conn.Close() })
+	conn := dial(t, "http://"+addr)
 	time.Sleep(server.ReadHeaderTimeout + time.Second)
 	status, err := roundTrip(t, conn, aPost)
 	require.NoError(t, err, "a request on a connection that waited %v for it", server.ReadHeaderTimeout+time.Second)
