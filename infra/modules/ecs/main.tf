@@ -42,23 +42,23 @@ locals {
     { name = "DB_SECRET_ARN", value = var.db.secret_arns.worker },
   ]
 
-  # The Go runtime's soft memory limit, 80% of the task's memory: the
-  # garbage collector works harder near it instead of the task being killed
-  # for memory (shared/gctune sets the same from the cgroup when it can see
-  # it; set here so it does not depend on what Fargate exposes).
-  memory_limit = {
-    for k, s in local.services : k => [{ name = "GOMEMLIMIT", value = "${floor(s.memory * 0.8)}MiB" }]
-  }
-
-  # GOMAXPROCS: the task's vCPU rounded up, at least 1 (512 CPU units: 1).
-  # Go's own default rounds a CPU limit under 2 up to 2, so a 0.5 vCPU task
-  # would run two Ps on half a CPU's quota, and at every wake-up the
-  # scheduler starts the idle one's thread to look for work. Measured on two
-  # local cores, not on Fargate (docs/benchmarks.md, "GOMAXPROCS"): in
-  # alternating runs at one P the proxy paid about a fifth less CPU per
-  # write at 1,200-2,400/s, and so did a bare net/http server.
-  procs = {
-    for k, s in local.services : k => [{ name = "GOMAXPROCS", value = tostring(max(1, ceil(s.cpu / 1024))) }]
+  # The Go runtime's settings, from the task's size.
+  # - GOMEMLIMIT, the soft memory limit, is 80% of the task's memory: the
+  #   garbage collector works harder near it instead of the task being
+  #   killed for memory (shared/gctune sets the same from the cgroup when it
+  #   can see it; set here so it does not depend on what Fargate exposes).
+  # - GOMAXPROCS is the task's vCPU rounded up, at least 1 (512 CPU units:
+  #   1). Go's own default rounds a CPU limit under 2 up to 2, so a 0.5 vCPU
+  #   task would run two Ps on half a CPU's quota, and at every wake-up the
+  #   scheduler starts the idle one's thread to look for work. Measured on
+  #   two local cores, not on Fargate (docs/benchmarks.md, "GOMAXPROCS"): in
+  #   alternating runs at one P the proxy paid about a fifth less CPU per
+  #   write at 1,200-2,400/s, and so did a bare net/http server.
+  go_runtime = {
+    for k, s in local.services : k => [
+      { name = "GOMEMLIMIT", value = "${floor(s.memory * 0.8)}MiB" },
+      { name = "GOMAXPROCS", value = tostring(max(1, ceil(s.cpu / 1024))) },
+    ]
   }
 
   # What each container adds to the settings all three share (below).
@@ -68,7 +68,7 @@ locals {
       log_group    = var.log_group_names.proxy
       stopTimeout  = 30 # the proxy drains within 20 s
       portMappings = [{ containerPort = var.proxy_port, protocol = "tcp", name = "http" }]
-      environment  = concat(local.environment, local.proxy_environment, local.memory_limit.proxy, local.procs.proxy)
+      environment  = concat(local.environment, local.proxy_environment, local.go_runtime.proxy)
       # No container healthCheck: the distroless image has no shell or curl
       # to run one. The ALB health check on /healthz replaces it.
     }
@@ -76,7 +76,7 @@ locals {
       image       = var.images.worker
       log_group   = var.log_group_names.worker
       stopTimeout = 30 # the worker finishes its batch within 20 s
-      environment = concat(local.environment, local.worker_environment, local.memory_limit.worker, local.procs.worker)
+      environment = concat(local.environment, local.worker_environment, local.go_runtime.worker)
       # No container healthCheck (distroless, no shell); ECS replaces a
       # worker whose process exits.
     }

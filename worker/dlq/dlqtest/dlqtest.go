@@ -100,7 +100,7 @@ func Contents(t *testing.T, q Queue) []message.Message {
 
 // settled says, after a receive that brought nothing new, whether q is
 // done: nothing visible and nothing in flight beyond the held messages the
-// caller holds, or lateWait passed since the last new message came (then
+// caller has received and not deleted, or lateWait passed since the last new message came (then
 // it logs what was still in flight).
 func settled(t *testing.T, q Queue, held int, last time.Time) bool {
 	t.Helper()
