@@ -100,7 +100,7 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 	if err != nil {
 		return fmt.Errorf("listen on HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 	}
-	srv := server.HTTPServer(api, cfg.MaxConns)
+	srv := server.HTTPServer(api, cfg.MaxConns, log)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info().Str("addr", ln.Addr().String()).Str("write_mode", cfg.WriteMode).

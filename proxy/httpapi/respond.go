@@ -124,6 +124,16 @@ func Logger(ctx context.Context, fallback zerolog.Logger) *zerolog.Logger {
 	return &fallback
 }
 
+// RequestIDFor returns the id of a request whose client sent clientID as
+// its X-Request-Id (or "" for none): clientID when it may be kept
+// (validRequestID), else a new UUID. Every answer carries it.
+func RequestIDFor(clientID string) string {
+	if validRequestID(clientID) {
+		return clientID
+	}
+	return uuid.NewString()
+}
+
 // validRequestID reports whether a client's X-Request-Id may be kept: 1 to
 // 64 of [A-Za-z0-9._-], safe in logs, headers and message attributes.
 func validRequestID(id string) bool {
@@ -167,10 +177,7 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 func (a *API) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := r.Header.Get("X-Request-Id")
-		if !validRequestID(id) {
-			id = uuid.NewString()
-		}
+		id := RequestIDFor(r.Header.Get("X-Request-Id"))
 		ri := &reqInfo{id: id, base: a.deps.Log}
 		ctx := context.WithValue(r.Context(), ctxKey{}, ri)
 		if a.deps.Timeout > 0 && !a.boundsItself(r) {

@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -84,16 +83,15 @@ func postsBehindAHeldSend(t *testing.T, extra map[string]string, more int) ([][]
 		WrapSQS: func(c sqsqueue.API) sqsqueue.API { api.API = c; return api },
 	})
 	require.NoError(t, err)
-	srv := httptest.NewServer(built.API)
 	t.Cleanup(func() {
 		release()
-		srv.Close()
-		built.Close()
+		built.Close() // after the server's shutdown (cleanups run last first)
 	})
+	base := serve(t, httpServer(built.API, 0))
 
 	statuses := make(chan int, more+1)
 	postOne := func(i int) {
-		resp, err := http.Post(srv.URL+"/api/values", "application/json", strings.NewReader(`{"value": `+strconv.Itoa(i)+`}`))
+		resp, err := http.Post(base+"/api/values", "application/json", strings.NewReader(`{"value": `+strconv.Itoa(i)+`}`))
 		if err != nil {
 			statuses <- 0
 			return

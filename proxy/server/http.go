@@ -1,12 +1,19 @@
 package server
 
 import (
-	"cmp"
 	"context"
+	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/valyala/fasthttp"
+
+	"github.com/numbers-app/numbers/proxy/httpapi"
 )
 
 // DefaultMaxConns is the default bound on open connections (HTTPServer).
@@ -18,38 +25,52 @@ const DefaultMaxConns = 1024
 // above the load balancer's (30s in infra/modules/alb) so it is the ALB that
 // closes idle connections, never the proxy under its feet (a 502).
 const (
-	ReadHeaderTimeout = 2 * time.Second
-	ReadTimeout       = 5 * time.Second
-	WriteTimeout      = 10 * time.Second
-	IdleTimeout       = 60 * time.Second
-	MaxHeaderBytes    = 8 << 10
+	// ReadTimeout bounds reading a request, headers and body, from its
+	// first byte.
+	ReadTimeout = 5 * time.Second
+	// WriteTimeout bounds writing an answer once the handler has returned.
+	WriteTimeout = 10 * time.Second
+	// IdleTimeout bounds the wait for a request: between requests, and
+	// for a connection's first one (listener.go).
+	IdleTimeout = 60 * time.Second
+	// MaxHeaderBytes bounds a request's line and headers (431 beyond it).
+	MaxHeaderBytes = 8 << 10
 	// HandlerTimeout bounds the work of a request (its context's deadline,
-	// httpapi.Deps.Timeout), below WriteTimeout so that a dependency that
-	// hangs (a Postgres that accepts connections and never answers) ends in
-	// the handler's 503 + Retry-After: an answer written after WriteTimeout
-	// is lost, and the client sees an empty reply. A write without an
-	// Idempotency-Key has only the Publisher's bound (WriteSendTimeout).
+	// httpapi.Deps.Timeout), so that a dependency that hangs (a Postgres
+	// that accepts connections and never answers) ends in the handler's
+	// 503 + Retry-After within seconds, before a client's own timeout (10 s
+	// is common) leaves it unsure. It is also the HTTP Lambda function's.
+	// A write without an Idempotency-Key has only the Publisher's bound
+	// (WriteSendTimeout).
 	HandlerTimeout = WriteTimeout - 2*time.Second
 	// WriteSendTimeout is the Publisher's SendTimeout in the proxy. A write
 	// without an Idempotency-Key has no deadline of its own: it is answered
-	// within its body's read (under ReadTimeout of the request's start) and
-	// SendTimeout of its Send, which must leave the answer the same 2s
-	// before WriteTimeout that HandlerTimeout does. With the Publisher's
-	// default (5s) a body that trickled for 5s and an SQS that hangs met the
-	// write timeout: an empty reply.
+	// within its body's read (ReadTimeout) and SendTimeout of its Send,
+	// which together stay within HandlerTimeout, as any other request's
+	// work does.
 	WriteSendTimeout = WriteTimeout - ReadTimeout - 2*time.Second
 )
 
-// HTTP is the proxy's HTTP server: an http.Server with the limits above and
-// a bound on open connections, served through a listener that hands each
-// connection to net/http once its first request begins to arrive
-// (listener.go). Serve it with Serve or ListenAndServe, which wrap the
-// listener; Shutdown and Close are http.Server's. TLS is the load
-// balancer's: the inherited ServeTLS and ListenAndServeTLS keep the bound
-// but not the wait.
+// HTTP is the proxy's HTTP server: a fasthttp server with the limits above
+// and a bound on open connections, served through a listener that hands
+// each connection over once its first request begins to arrive
+// (listener.go).
+//
+// Why fasthttp: net/http's serving was two thirds of the proxy's CPU per
+// write, and a bare fasthttp server answers a write in about two thirds of
+// a bare net/http server's CPU (docs/benchmarks.md, "A server other than
+// net/http"). The handler stays an http.Handler, the one the HTTP Lambda
+// function serves: the write is handed to it through a light synchronous
+// conversion (handler.go), everything else through fasthttpadaptor.
 type HTTP struct {
-	*http.Server
-	limit *connLimit
+	fast *fasthttp.Server
+	// open counts connections from their first request to their close;
+	// max is its bound.
+	open atomic.Int64
+	max  int64
+	// idle is IdleTimeout (tests shorten it).
+	idle time.Duration
+	log  zerolog.Logger
 }
 
 // HTTPServer returns the proxy's HTTP server for h, with the limits above and a
@@ -61,87 +82,142 @@ type HTTP struct {
 // unsure whether its number was stored. GET /healthz is always served, so a
 // busy proxy is not taken for a dead one. A connection waits for its first
 // request up to IdleTimeout, as between requests, and counts as open from
-// then; the header and read timeouts count from the request's first byte.
-func HTTPServer(h http.Handler, maxConns int) *HTTP {
+// then; the read timeout counts from the request's first byte.
+//
+// h's request context is not cancelled when the client goes away or when
+// Shutdown begins (Shutdown waits for h to return): a request that waits
+// on a dependency is bounded by its own deadline (httpapi.Deps.Timeout).
+// Requests the server cannot parse are answered with a JSON error
+// (errorAnswer) and their connection closed; log gets the server's own
+// errors.
+func HTTPServer(h http.Handler, maxConns int, log zerolog.Logger) *HTTP {
 	if maxConns <= 0 {
 		maxConns = DefaultMaxConns
 	}
-	cl := &connLimit{max: int64(maxConns), next: h}
-	return &HTTP{limit: cl, Server: &http.Server{
-		Handler:           cl,
-		ConnContext:       cl.open,
-		ConnState:         cl.track,
-		ReadHeaderTimeout: ReadHeaderTimeout,
-		ReadTimeout:       ReadTimeout,
-		WriteTimeout:      WriteTimeout,
-		IdleTimeout:       IdleTimeout,
-		MaxHeaderBytes:    MaxHeaderBytes,
-	}}
+	s := &HTTP{max: int64(maxConns), idle: IdleTimeout, log: log}
+	next := fastHandler(h)
+	s.fast = &fasthttp.Server{
+		Handler:            func(c *fasthttp.RequestCtx) { s.serve(c, next) },
+		ErrorHandler:       errorAnswer,
+		ReadTimeout:        ReadTimeout,
+		WriteTimeout:       WriteTimeout,
+		IdleTimeout:        s.idle,
+		ReadBufferSize:     MaxHeaderBytes, // fasthttp's bound on a request's headers
+		MaxRequestBodySize: httpapi.MaxBodyBytes,
+		// Keep-alive clients learn at their next answer that the proxy
+		// is going, rather than from a closed connection.
+		CloseOnShutdown:              true,
+		NoDefaultServerHeader:        true,
+		NoDefaultContentType:         true, // the handler sets its own
+		DisablePreParseMultipartForm: true,
+		Logger:                       printfLogger{log},
+	}
+	return s
 }
 
-// Serve serves connections accepted on ln until Shutdown or Close, and
-// returns http.Server.Serve's error (http.ErrServerClosed after those).
-// It shadows http.Server.Serve, which would start a first request's
-// header timeout at the connect. As many connections may wait for a first
-// request as may be open.
+// Serve serves connections accepted on ln until Shutdown, and returns
+// http.ErrServerClosed then, or the error that stopped it. As many
+// connections may wait for a first request as may be open.
 func (s *HTTP) Serve(ln net.Listener) error {
-	// The wait for a request is idle time: net/http bounds it by
-	// IdleTimeout, or ReadTimeout when that is 0.
-	return s.Server.Serve(listenFirstRequest(ln, cmp.Or(s.IdleTimeout, s.ReadTimeout), int(s.limit.max)))
-}
-
-// ListenAndServe listens on the TCP address s.Addr (":http" when empty) and
-// serves it with Serve. It shadows http.Server.ListenAndServe, which serves
-// the listener unwrapped, so that a connection opened ahead of its request
-// would be closed at ReadHeaderTimeout. It returns net.Listen's error, or
-// Serve's. Unlike the inherited one it listens even after Shutdown or
-// Close: then Serve closes the listener and returns http.ErrServerClosed,
-// unless the address is taken, when net.Listen's error comes first.
-func (s *HTTP) ListenAndServe() error {
-	ln, err := net.Listen("tcp", cmp.Or(s.Addr, ":http")) //nolint:noctx // a listener lives until Shutdown or Close, not for a context
-	if err != nil {
-		return err
+	err := s.fast.Serve(countOpen{listenFirstRequest(ln, s.idle, int(s.max), s.log), s})
+	if err == nil { // fasthttp's answer to a closed listener
+		return http.ErrServerClosed
 	}
-	return s.Serve(ln)
+	return err
 }
 
-// connLimit counts open connections, from the start of their first request
-// to their close, and sheds the requests of those past its bound.
-type connLimit struct {
-	max   int64
-	count atomic.Int64
-	next  http.Handler
+// Shutdown stops accepting connections, closes those waiting for a first
+// request and the idle ones, and waits for the requests being served to
+// be answered, or for ctx to end (then it returns ctx's error). Keep-alive
+// connections are answered with Connection: close meanwhile.
+func (s *HTTP) Shutdown(ctx context.Context) error {
+	return s.fast.ShutdownWithContext(ctx)
 }
 
-type overBoundKey struct{}
+// Open returns how many connections count against the bound now.
+func (s *HTTP) Open() int64 { return s.open.Load() }
 
-// open runs as net/http starts serving a connection (before StateNew):
-// once its first request began to arrive, or at once when the listener had
-// maxConns waiting. It counts it and marks it when it is past the bound.
-func (c *connLimit) open(ctx context.Context, _ net.Conn) context.Context {
-	if c.count.Add(1) > c.max {
-		return context.WithValue(ctx, overBoundKey{}, true)
-	}
-	return ctx
-}
-
-func (c *connLimit) track(_ net.Conn, st http.ConnState) {
-	switch st {
-	case http.StateClosed, http.StateHijacked:
-		c.count.Add(-1)
-	}
-}
-
-func (c *connLimit) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if over, _ := r.Context().Value(overBoundKey{}).(bool); over && r.URL.Path != "/healthz" {
-		h := w.Header()
-		h.Set("Connection", "close")
-		h.Set("Retry-After", "1")
-		h.Set("Content-Type", "application/json")
-		h.Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte(`{"error":"the service is busy: retry shortly"}` + "\n"))
+// serve sheds the requests of connections past the bound, except
+// GET /healthz, and hands the others to next.
+func (s *HTTP) serve(c *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
+	if cc, ok := c.Conn().(*countedConn); ok && cc.over && string(c.Path()) != "/healthz" {
+		c.SetConnectionClose()
+		c.Response.Header.Set("Retry-After", "1")
+		setJSONError(c, http.StatusServiceUnavailable, "the service is busy: retry shortly", "")
 		return
 	}
-	c.next.ServeHTTP(w, r)
+	next(c)
 }
+
+// countOpen counts the connections its listener hands out until they are
+// closed, and marks those handed out while max were open.
+type countOpen struct {
+	net.Listener
+	s *HTTP
+}
+
+func (l countOpen) Accept() (net.Conn, error) {
+	conn, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &countedConn{Conn: conn, open: &l.s.open, over: l.s.open.Add(1) > l.s.max}, nil
+}
+
+// countedConn is a connection counted open until its first Close (fasthttp
+// closes every connection it served).
+type countedConn struct {
+	net.Conn
+	open   *atomic.Int64
+	over   bool
+	closed atomic.Bool
+}
+
+func (c *countedConn) Close() error {
+	if c.closed.CompareAndSwap(false, true) {
+		c.open.Add(-1)
+	}
+	return c.Conn.Close()
+}
+
+// errorAnswer answers a request the server could not read as the handler
+// answers its errors: a JSON body with the reason and the request id
+// (fasthttp then closes the connection).
+func errorAnswer(c *fasthttp.RequestCtx, err error) {
+	id := httpapi.RequestIDFor(string(c.Request.Header.Peek("X-Request-Id")))
+	c.Response.Header.Set("X-Request-Id", id)
+	var small *fasthttp.ErrSmallBuffer
+	var netErr net.Error
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		setJSONError(c, http.StatusRequestEntityTooLarge, "body is larger than "+strconv.Itoa(httpapi.MaxBodyBytes)+" bytes", id)
+	case errors.As(err, &small):
+		setJSONError(c, http.StatusRequestHeaderFieldsTooLarge, "the request line and headers are larger than "+strconv.Itoa(MaxHeaderBytes)+" bytes", id)
+	case errors.As(err, &netErr) && netErr.Timeout():
+		setJSONError(c, http.StatusRequestTimeout, "the request did not arrive within "+ReadTimeout.String(), id)
+	default:
+		setJSONError(c, http.StatusBadRequest, "the request is not valid HTTP/1.1", id)
+	}
+}
+
+// setJSONError sets c's answer to status and {"error": msg} with the
+// request id when there is one, the handler's error shape.
+func setJSONError(c *fasthttp.RequestCtx, status int, msg, requestID string) {
+	c.Response.Header.Set("Content-Type", "application/json")
+	c.Response.Header.Set("Cache-Control", "no-store")
+	c.Response.Header.Set("X-Content-Type-Options", "nosniff")
+	c.SetStatusCode(status)
+	body := map[string]string{"error": msg}
+	if requestID != "" {
+		body["request_id"] = requestID
+	}
+	b, _ := json.Marshal(body) // a map of strings always marshals
+	c.SetBody(append(b, '\n'))
+}
+
+// printfLogger takes fasthttp's log lines (errors serving a connection,
+// mostly a client's) at debug level: a client that sends garbage must not
+// flood the logs.
+type printfLogger struct{ log zerolog.Logger }
+
+func (l printfLogger) Printf(format string, args ...any) { l.log.Debug().Msgf(format, args...) }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -18,12 +20,15 @@ import (
 // is served once a connection has closed meanwhile.
 func TestPastTheBoundIsJudgedWhenTheRequestComesNotAtTheConnect(t *testing.T) {
 	t.Parallel()
-	srv := HTTPServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }), 1)
-	limit := srv.Handler.(*connLimit)
+	srv := HTTPServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }), 1, zerolog.Nop())
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
 
 	served, err := net.Dial("tcp", ln.Addr().String())
 	require.NoError(t, err)
@@ -36,7 +41,7 @@ func TestPastTheBoundIsJudgedWhenTheRequestComesNotAtTheConnect(t *testing.T) {
 	require.NoError(t, err)
 	defer ahead.Close()
 	require.NoError(t, served.Close())
-	require.Eventually(t, func() bool { return limit.count.Load() == 0 }, 30*time.Second, 10*time.Millisecond,
+	require.Eventually(t, func() bool { return srv.Open() == 0 }, 30*time.Second, 10*time.Millisecond,
 		"the served connection counted closed")
 
 	_, err = io.WriteString(ahead, "GET / HTTP/1.1\r\nHost: proxy\r\n\r\n")
@@ -65,7 +70,7 @@ func (h *handingListener) Addr() net.Addr            { return &net.TCPAddr{} }
 func TestAConnectionAcceptedAsTheListenerClosesIsClosed(t *testing.T) {
 	t.Parallel()
 	inner := &handingListener{conns: make(chan net.Conn)}
-	l := listenFirstRequest(inner, 0, 4)
+	l := listenFirstRequest(inner, 0, 4, zerolog.Nop())
 	pair, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer pair.Close()
@@ -83,4 +88,28 @@ func TestAConnectionAcceptedAsTheListenerClosesIsClosed(t *testing.T) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	assert.Empty(t, l.waiting)
+}
+
+// A connection that never sends a request is closed after IdleTimeout, as an
+// idle one between requests is: waiting for a first request holds no
+// connection for ever.
+func TestAConnectionThatNeverSendsARequestIsClosedAfterTheIdleTimeout(t *testing.T) {
+	t.Parallel()
+	srv := HTTPServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }), 0, zerolog.Nop())
+	srv.idle = 300 * time.Millisecond // 60 s in the proxy
+	srv.fast.IdleTimeout = srv.idle
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(30*time.Second)))
+	_, err = io.ReadAll(conn)
+	assert.NoError(t, err, "a connection idle past IdleTimeout before its first request is closed (EOF)")
 }

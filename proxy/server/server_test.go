@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"runtime"
 	"strconv"
 	"strings"
@@ -26,9 +25,10 @@ import (
 	"github.com/numbers-app/numbers/shared/testenv/hung"
 )
 
-// proxyOn builds the proxy's handler (the ECS and HTTP Lambda wiring) on
-// the database at dbURL and fresh queues on the local SQS.
-func proxyOn(t *testing.T, dbURL string) (*httptest.Server, testenv.Queues) {
+// proxyOn serves the proxy's handler (the ECS and HTTP Lambda wiring) on
+// the database at dbURL and fresh queues on the local SQS, through the
+// proxy's server, and returns its base URL.
+func proxyOn(t *testing.T, dbURL string) (string, testenv.Queues) {
 	t.Helper()
 	qs := testenv.NewQueues(t, 5, 30*time.Second)
 	cfg := server.Config{
@@ -37,12 +37,8 @@ func proxyOn(t *testing.T, dbURL string) (*httptest.Server, testenv.Queues) {
 	}
 	built, err := server.New(context.Background(), cfg, testenv.Logger(t), server.Options{})
 	require.NoError(t, err)
-	srv := httptest.NewServer(built.API)
-	t.Cleanup(func() {
-		srv.Close()
-		built.Close()
-	})
-	return srv, qs
+	t.Cleanup(built.Close) // after the server's shutdown (cleanups run last first)
+	return serve(t, httpServer(built.API, 0)), qs
 }
 
 func post(t *testing.T, client *http.Client, u, body, key string) *http.Response {
@@ -67,45 +63,45 @@ func TestAKeyedPostWhilePostgresIsReadOnlyIs503WithRetryAfter(t *testing.T) {
 	testenv.StoreAt(t, dbURL) // migrated
 	testenv.SetReadOnly(t, dbURL)
 
-	srv, _ := proxyOn(t, dbURL)
+	base, _ := proxyOn(t, dbURL)
 	client := &http.Client{Timeout: 30 * time.Second}
-	resp := post(t, client, srv.URL, `{"value": 7}`, "read-only-key")
+	resp := post(t, client, base, `{"value": 7}`, "read-only-key")
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "a dependency down is 503, not 500")
 	assert.NotEmpty(t, resp.Header.Get("Retry-After"))
 	var body map[string]string
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
 	assert.Contains(t, body["error"], "retry later")
 
-	get, err := client.Get(srv.URL + "/api/values")
+	get, err := client.Get(base + "/api/values")
 	require.NoError(t, err)
 	get.Body.Close()
 	assert.Equal(t, http.StatusOK, get.StatusCode, "reads still work on a read-only database")
-	resp = post(t, client, srv.URL, `{"value": 8}`, "")
+	resp = post(t, client, base, `{"value": 8}`, "")
 	assert.Equal(t, http.StatusAccepted, resp.StatusCode, "a write without a key needs only the queue")
 }
 
 func TestTheHealthCheckAndWritesDoNotWaitForAHangingPostgres(t *testing.T) {
 	t.Parallel()
-	srv, qs := proxyOn(t, hung.PostgresURL(t))
+	base, qs := proxyOn(t, hung.PostgresURL(t))
 	// The load balancer gives a health check a few seconds (ALB: 5s by
 	// default); this client allows more, so a busy machine does not fail
 	// the test, and the assertion is on the answer.
 	client := &http.Client{Timeout: 8 * time.Second}
 	for range 3 {
-		resp, err := client.Get(srv.URL + "/healthz")
+		resp, err := client.Get(base + "/healthz")
 		require.NoError(t, err, "the health check answers while Postgres hangs")
 		resp.Body.Close()
 		assert.Equal(t, http.StatusOK, resp.StatusCode)
 	}
 
-	code, ready := testenv.GetReadiness(t, client, srv.URL, "readiness answers while Postgres hangs")
+	code, ready := testenv.GetReadiness(t, client, base, "readiness answers while Postgres hangs")
 	assert.Equal(t, http.StatusOK, code, "the proxy can accept writes: it is ready")
 	assert.Equal(t, "ready", ready.Status)
 	assert.Equal(t, map[string]string{"sqs": "ok", "postgres": "unavailable"}, ready.Checks, "Postgres' state is reported")
 
 	ids := map[string]bool{}
 	for i := range 5 {
-		resp := post(t, client, srv.URL, `{"value": `+string(rune('1'+i))+`}`, "")
+		resp := post(t, client, base, `{"value": `+string(rune('1'+i))+`}`, "")
 		require.Equal(t, http.StatusAccepted, resp.StatusCode, "a write needs only the queue")
 		var out map[string]string
 		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
@@ -142,7 +138,7 @@ func TestRequestsWaitingOnAHangingPostgresAre503WithRetryAfterNotAnEmptyReply(t 
 	built, err := server.New(context.Background(), cfg, testenv.Logger(t), server.Options{})
 	require.NoError(t, err)
 	t.Cleanup(built.Close) // after the server's shutdown (cleanups run last first)
-	base := serve(t, server.HTTPServer(built.API, 0))
+	base := serve(t, httpServer(built.API, 0))
 
 	client := &http.Client{Timeout: time.Minute}
 	for _, path := range []string{"/api/values", "/api/values/all", "/api/values/019dd1c6-7a10-7c3e-9b1a-5f0e2d4c8a01"} {
@@ -200,7 +196,7 @@ func TestAFloodOfPostsIsAnsweredAcceptedOrBusyAndNothingAcceptedIsLost(t *testin
 	})
 	require.NoError(t, err)
 	const maxConns = 32
-	srv := server.HTTPServer(built.API, maxConns)
+	srv := httpServer(built.API, maxConns)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	go func() { _ = srv.Serve(ln) }()
