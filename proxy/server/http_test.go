@@ -115,22 +115,22 @@ func TestTheProxysServerAnswersAsNetHTTPDoes(t *testing.T) {
 			"Access-Control-Request-Method: POST\r\n\r\n",
 		"a preflight from another origin": "OPTIONS /api/values HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\n" +
 			"Origin: https://other.example\r\nAccess-Control-Request-Method: POST\r\n\r\n",
-		"an escaped write path":  strings.Replace(post("", `{"value": 7}`), "/api/values", "/api%2Fvalues", 1),
-		"a write by PUT":         strings.Replace(post("", `{"value": 7}`), "POST", "PUT", 1),
-		"liveness":               get("/healthz"),
-		"liveness by HEAD":       strings.Replace(get("/healthz"), "GET", "HEAD", 1),
-		"a bad id":               get("/api/values/not-a-uuid"),
-		"an id not stored":       get("/api/values/019dd1c6-7a10-7c3e-9b1a-5f0e2d4c8a01"),
-		"a bad limit":            get("/api/values?limit=0"),
-		"no such endpoint":       get("/nope"),
-		"the page's asset":       get("/assets/nope.js"),
-		"DELETE of the values":   strings.Replace(get("/api/values"), "GET", "DELETE", 1),
-		"a list without values":  get("/api/values?limit=1&cursor=zzz"),
-		"an Idempotency-Key key": post("Content-Type: application/json\r\nIdempotency-Key: parity-key\r\n", `{"value": 7}`),
+		"an escaped write path": strings.Replace(post("", `{"value": 7}`), "/api/values", "/api%2Fvalues", 1),
+		"a write by PUT":        strings.Replace(post("", `{"value": 7}`), "POST", "PUT", 1),
+		"liveness":              get("/healthz"),
+		"liveness by HEAD":      strings.Replace(get("/healthz"), "GET", "HEAD", 1),
+		"a bad id":              get("/api/values/not-a-uuid"),
+		"an id not stored":      get("/api/values/019dd1c6-7a10-7c3e-9b1a-5f0e2d4c8a01"),
+		"a bad limit":           get("/api/values?limit=0"),
+		"no such endpoint":      get("/nope"),
+		"the page's asset":      get("/assets/nope.js"),
+		"DELETE of the values":  strings.Replace(get("/api/values"), "GET", "DELETE", 1),
+		"a list without values": get("/api/values?limit=1&cursor=zzz"),
+		"a write with a key":    post("Content-Type: application/json\r\nIdempotency-Key: parity-key\r\n", `{"value": 7}`),
 	}
 	for name, req := range cases {
 		want := send(t, netHTTP.URL, req)
-		if name == "an Idempotency-Key key" {
+		if name == "a write with a key" {
 			req = strings.Replace(req, "parity-key", "parity-key-2", 1) // a key is claimed once
 		}
 		got := send(t, proxy, req)
@@ -139,9 +139,9 @@ func TestTheProxysServerAnswersAsNetHTTPDoes(t *testing.T) {
 }
 
 // A request being served when Shutdown begins is answered, and its
-// context is not cancelled meanwhile, as net/http does: fasthttp cancels
-// its request context at Shutdown, and a write waiting on the queue would
-// have been answered 499 and a read 503.
+// context is not cancelled meanwhile, as under net/http: fasthttp cancels
+// its request context at Shutdown, and a read or a keyed write waiting on
+// Postgres would have been answered 499.
 func TestShutdownLetsTheRequestsBeingServedFinish(t *testing.T) {
 	t.Parallel()
 	for _, target := range []string{"/api/values", "/api/values?limit=1"} { // the write's conversion, the adaptor
