@@ -152,7 +152,7 @@ func TestTheSummaryJudgesEachGoalOnTheRatiosOfARun(t *testing.T) {
 
 func TestASummaryOfAFloorThatWaitedSaysSo(t *testing.T) {
 	r := runResult{Run: 1, Fixed: []step{{Target: "floor", Rate: 1200, PerWrite: map[string]float64{"floor": 100}, Holds: true}}}
-	c := config{cpuRates: []int{1200}, p99Rate: 800, ladder: []int{1000}, overload: 3}
+	c := config{cpuRates: []int{1200}, p99Rate: 800, ladder: []int{1000}, overload: 3, floorServer: "net/http"}
 	var plain strings.Builder
 	summarize(&plain, c, []runResult{r})
 	assert.Contains(t, plain.String(), "| floor (bare net/http, fixed 202) | 100 |")
@@ -167,6 +167,15 @@ func TestASummaryOfAFloorThatWaitedSaysSo(t *testing.T) {
 	var one strings.Builder
 	summarize(&one, c, []runResult{r})
 	assert.Contains(t, one.String(), "| floor (bare net/http, fixed 202, GOMAXPROCS=1) | 100 |")
+	assert.False(t, c.otherFloor(), "a bare net/http floor at one P is the issue's")
+
+	c.floorServer = "fasthttp"
+	var fast strings.Builder
+	summarize(&fast, c, []runResult{r})
+	assert.Contains(t, fast.String(), "| floor (bare fasthttp, fixed 202, GOMAXPROCS=1) | 100 |")
+	assert.True(t, c.otherFloor(), "a fasthttp floor is not the issue's")
+	_, err := parse([]string{"-floor-server", "nginx"}, &strings.Builder{})
+	assert.ErrorContains(t, err, "-floor-server must be net/http or fasthttp")
 }
 
 // The Go servers run at one P, as infra/ runs prod's 0.5 vCPU tasks, the

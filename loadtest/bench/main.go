@@ -62,6 +62,9 @@ type config struct {
 	// floorWait and floorCall make the floor one that waits like the proxy
 	// (loadtest/floor -wait, -call); a floorWait of 0 is the plain floor.
 	floorWait, floorCall time.Duration
+	// floorServer is the floor's HTTP server (loadtest/floor -server):
+	// net/http, the floor, or fasthttp, the proxy's.
+	floorServer string
 	// procs is the GOMAXPROCS of every Go server (proxy, worker, the
 	// synchronous baseline, the floor); 0 leaves Go's default.
 	procs int
@@ -79,10 +82,18 @@ const defaultProcs = 1
 // as the plain one.
 func (c config) floorLabel() string {
 	if c.floorWait > 0 {
-		return fmt.Sprintf("floor that waits like the proxy (-floor-wait %s, -floor-call %s%s)", c.floorWait, c.floorCall, c.procsLabel())
+		on := ""
+		if c.floorServer != "net/http" {
+			on = ", on " + c.floorServer
+		}
+		return fmt.Sprintf("floor that waits like the proxy (-floor-wait %s, -floor-call %s%s%s)", c.floorWait, c.floorCall, on, c.procsLabel())
 	}
-	return "floor (bare net/http, fixed 202" + c.procsLabel() + ")"
+	return "floor (bare " + c.floorServer + ", fixed 202" + c.procsLabel() + ")"
 }
+
+// otherFloor says whether the floor is not the issue's, a bare net/http
+// server that answers at once: then the summary says so.
+func (c config) otherFloor() bool { return c.floorWait > 0 || c.floorServer != "net/http" }
 
 // procsLabel is how the floor's label says its GOMAXPROCS, when set.
 func (c config) procsLabel() string {
@@ -143,6 +154,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.Uint64Var(&c.overloadConns, "overload-conns", 1024, "cap on the load tool's connections (workers) in the overload round; 0: none")
 	fs.IntVar(&c.overloadRate, "overload-rate", 0, "the overload round's rate instead of -overload × numbers' holding rate")
 	fs.DurationVar(&c.floorWait, "floor-wait", 0, "make the floor hold each POST for a batch that lingers this long, like the proxy (loadtest/floor -wait; 0: the plain floor)")
+	fs.StringVar(&c.floorServer, "floor-server", "net/http", "the floor's HTTP server (loadtest/floor -server): net/http, the issue's floor, or fasthttp, the proxy's")
 	fs.DurationVar(&c.floorCall, "floor-call", time.Millisecond, "with -floor-wait: how long the floor's batch call takes (loadtest/floor -call)")
 	fs.IntVar(&c.procs, "procs", defaultProcs, "GOMAXPROCS of the proxy, the worker, the sync baseline and the floor alike: 1 as infra/ runs a task of up to 1 vCPU (prod's); 0: Go's default (the CPUs, or a container's CPU limit rounded up, at least 2)")
 	if err := fs.Parse(args); err != nil {
@@ -163,6 +175,9 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.runs < 1 || c.p99Rate < 1 || c.stepFor < time.Second || c.overload <= 0 || c.procs < 0 {
 		return c, errors.New("-runs, -p99-rate, -overload must be positive, -procs not negative and -step at least 1s")
+	}
+	if c.floorServer != "net/http" && c.floorServer != "fasthttp" {
+		return c, fmt.Errorf("-floor-server must be net/http or fasthttp, got %q", c.floorServer)
 	}
 	if c.originalApp == "" {
 		c.originalApp = filepath.Join(c.root, "..", "shared", "original-app")
@@ -245,7 +260,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	started := time.Now()
 	fmt.Fprintf(out, "bench: %d runs; steps of %s; ladder %v; CPU at %v/s; p99 at %d/s; overload %.0f× for %s; load average %s\n",
 		c.runs, c.stepFor, c.ladder, c.cpuRates, c.p99Rate, c.overload, c.overloadFor, measure.LoadAvg())
-	if c.floorWait > 0 {
+	if c.otherFloor() {
 		fmt.Fprintf(out, "bench: %s: its figures are not the plain floor's, nor the goals judged on them\n", c.floorLabel())
 	}
 	fmt.Fprintf(out, "bench: %s\n", c.procsNote())
@@ -269,7 +284,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	defer f.Close()
 	w := io.MultiWriter(out, f)
 	fmt.Fprintf(w, "\nmake bench: %d runs in %s on %s; load average at the end %s\n\n", c.runs, time.Since(started).Round(time.Second), machine(), measure.LoadAvg())
-	if c.floorWait > 0 {
+	if c.otherFloor() {
 		fmt.Fprintf(w, "The %s, not the plain one: the goals below are judged on it.\n\n", c.floorLabel())
 	}
 	fmt.Fprintf(w, "%s\n\n", c.procsNote())

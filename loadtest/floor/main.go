@@ -14,6 +14,10 @@
 // handler (docs/benchmarks.md, "What is left"):
 //
 //	floor -addr 127.0.0.1:48090 -wait 20ms -call 1ms
+//
+// With -server fasthttp it is the same floor on valyala/fasthttp, the
+// proxy's server: what serving a write alone costs there
+// (docs/benchmarks.md, "The proxy's server").
 package main
 
 import (
@@ -23,18 +27,30 @@ import (
 	"net/http"
 	"os"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:48090", "listen address")
 	wait := flag.Duration("wait", 0, "hold each POST until its batch, lingering this long from its first post, is answered (0: answer at once)")
 	call := flag.Duration("call", time.Millisecond, "with -wait: how long a batch's call takes (a sleep)")
+	server := flag.String("server", "net/http", "the HTTP server: net/http (the issue's floor) or fasthttp (the proxy's)")
 	flag.Parse()
 	var hold func()
 	if *wait > 0 {
 		hold = batcher(*wait, *call, nil)
 	}
 	body := []byte(`{"id":"00000000-0000-7000-8000-000000000000"}` + "\n")
+	switch *server {
+	case "net/http":
+	case "fasthttp":
+		serveFast(*addr, hold, body)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "floor: -server must be net/http or fasthttp, got %q\n", *server)
+		os.Exit(2)
+	}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.WriteHeader(http.StatusNoContent) // readiness probes
@@ -50,6 +66,34 @@ func main() {
 	})
 	srv := &http.Server{Addr: *addr, Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	if err := srv.ListenAndServe(); err != nil {
+		fmt.Fprintln(os.Stderr, "floor:", err)
+		os.Exit(1)
+	}
+}
+
+// serveFast is the floor on fasthttp: the same answers, with the proxy's
+// server's settings that bear on a write's cost.
+func serveFast(addr string, hold func(), body []byte) {
+	srv := &fasthttp.Server{
+		Handler: func(c *fasthttp.RequestCtx) {
+			if !c.IsPost() {
+				c.SetStatusCode(http.StatusNoContent) // readiness probes
+				return
+			}
+			_ = c.PostBody()
+			if hold != nil {
+				hold()
+			}
+			c.Response.Header.SetContentType("application/json")
+			c.SetStatusCode(http.StatusAccepted)
+			c.SetBody(body)
+		},
+		ReadTimeout:                  5 * time.Second,
+		NoDefaultServerHeader:        true,
+		NoDefaultContentType:         true,
+		DisablePreParseMultipartForm: true,
+	}
+	if err := srv.ListenAndServe(addr); err != nil {
 		fmt.Fprintln(os.Stderr, "floor:", err)
 		os.Exit(1)
 	}
