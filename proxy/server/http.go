@@ -104,6 +104,16 @@ func HTTPServer(h http.Handler, maxConns int, log zerolog.Logger) *HTTP {
 		IdleTimeout:        s.idle,
 		ReadBufferSize:     MaxHeaderBytes, // fasthttp's bound on a request's headers
 		MaxRequestBodySize: httpapi.MaxBodyBytes,
+		// fasthttp serves each connection on a worker goroutine that it
+		// keeps for MaxIdleWorkerDuration (10 s by default, cleaned every
+		// as long) once the connection has closed. A flood of connections
+		// (make bench's ladder, 15,000 at once) left 14,000 idle workers,
+		// 110 MB of stacks, into the overload round that follows: the
+		// proxy at 124-161 MB in it against its bound of 100. At 1 s it
+		// still began at 125 MB; at 100 ms at 78-85 MB (docs/benchmarks.md).
+		// A steady load loses nothing: a worker serves a connection for
+		// the connection's life, and the cleaning is a wake-up each 100 ms.
+		MaxIdleWorkerDuration: 100 * time.Millisecond,
 		// Keep-alive clients learn at their next answer that the proxy
 		// is going, rather than from a closed connection.
 		CloseOnShutdown:              true,
