@@ -83,17 +83,20 @@ const defaultProcs = 1
 func (c config) floorLabel() string {
 	if c.floorWait > 0 {
 		on := ""
-		if c.floorServer != "net/http" {
-			on = ", on " + c.floorServer
+		if c.floorServerName() != "net/http" {
+			on = ", on " + c.floorServerName()
 		}
 		return fmt.Sprintf("floor that waits like the proxy (-floor-wait %s, -floor-call %s%s%s)", c.floorWait, c.floorCall, on, c.procsLabel())
 	}
-	return "floor (bare " + c.floorServer + ", fixed 202" + c.procsLabel() + ")"
+	return "floor (bare " + c.floorServerName() + ", fixed 202" + c.procsLabel() + ")"
 }
 
 // otherFloor says whether the floor is not the issue's, a bare net/http
 // server that answers at once: then the summary says so.
-func (c config) otherFloor() bool { return c.floorWait > 0 || c.floorServer != "net/http" }
+func (c config) otherFloor() bool { return c.floorWait > 0 || c.floorServerName() != "net/http" }
+
+// floorServerName is floorServer, net/http when unset.
+func (c config) floorServerName() string { return cmp.Or(c.floorServer, "net/http") }
 
 // procsLabel is how the floor's label says its GOMAXPROCS, when set.
 func (c config) procsLabel() string {

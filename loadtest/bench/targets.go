@@ -174,7 +174,7 @@ func up(ctx context.Context, c config, dir string, log io.Writer) (*env, error) 
 	if err := e.sync.waitHTTP(ctx, "http://"+addrs[1]+"/healthz", time.Minute); err != nil {
 		return nil, err
 	}
-	floorArgs := []string{"-addr", addrs[2], "-server", c.floorServer}
+	floorArgs := []string{"-addr", addrs[2], "-server", c.floorServerName()}
 	if c.floorWait > 0 {
 		floorArgs = append(floorArgs, "-wait", c.floorWait.String(), "-call", c.floorCall.String())
 	}

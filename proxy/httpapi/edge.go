@@ -138,6 +138,9 @@ func (e *edge) allow(key string) (bool, time.Duration) {
 		}
 		if c == nil {
 			c = &client{lim: rate.NewLimiter(rate.Limit(e.cfg.RatePerClient), e.cfg.Burst)}
+			// The key may share its bytes with the request's (a server
+			// may reuse them for the next request): the table keeps its own.
+			key = strings.Clone(key)
 			e.clients[key] = c
 		}
 	}

@@ -6,9 +6,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 
+	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
+
+	"github.com/numbers-app/numbers/proxy/httpapi"
 )
 
 // writePath is the write's request target, the one the light conversion
@@ -18,22 +22,77 @@ const writePath = "/api/values"
 // fastHandler serves h, an http.Handler, on fasthttp. A POST whose request
 // target is exactly /api/values (every write, nearly every request) goes
 // through a light synchronous conversion (serveWrite); everything else
-// through fasthttpadaptor, which handles every request net/http would
-// (escaped paths, queries, HEAD, streaming) at the cost of a goroutine
-// and a full conversion each. Either way h's request context is cut from
+// through fasthttpadaptor, at the cost of a goroutine and a full conversion
+// each, after a check that its target is a URI (the adaptor answers 500 to
+// one that is not; net/http answered 400). The adaptor's request shares
+// its strings with fasthttp's buffers, which the next request on the
+// connection overwrites: h gets a copy that owns them (detach), since a
+// handler may keep a header's value (the rate limiter keys its table by
+// the client's address). Either way h's request context is cut from
 // fasthttp's, which Shutdown cancels: net/http lets a request finish, and
-// so must this.
-func fastHandler(h http.Handler) fasthttp.RequestHandler {
+// so must this. A panic that escapes h is recovered, as net/http did, so
+// that it ends one request and not the process (fasthttp recovers none).
+func fastHandler(h http.Handler, log zerolog.Logger) fasthttp.RequestHandler {
 	adapted := fasthttpadaptor.NewFastHTTPHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(w, r.WithContext(context.WithoutCancel(r.Context())))
+		h.ServeHTTP(w, detach(r))
 	}))
 	return func(c *fasthttp.RequestCtx) {
+		defer recoverPanic(c, log)
 		if c.IsPost() && string(c.RequestURI()) == writePath {
 			serveWrite(c, h)
 			return
 		}
+		if _, err := url.ParseRequestURI(string(c.RequestURI())); err != nil {
+			setJSONError(c, http.StatusBadRequest, "the request target is not a valid URI", httpapi.RequestIDFor(string(c.Request.Header.Peek("X-Request-Id"))))
+			return
+		}
 		adapted(c)
 	}
+}
+
+// recoverPanic turns a panic that escaped the handler into a 500 and a
+// closed connection, as net/http does; http.ErrAbortHandler, net/http's
+// quiet way to abort an answer, only closes it.
+func recoverPanic(c *fasthttp.RequestCtx, log zerolog.Logger) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	if p == http.ErrAbortHandler { //nolint:errorlint // net/http compares it so too
+		c.SetConnectionClose()
+		return
+	}
+	log.Error().Interface("panic", p).Str("method", string(c.Method())).Str("target", string(c.RequestURI())).
+		Msg("handler panicked")
+	c.Response.Reset()
+	c.SetConnectionClose()
+	setJSONError(c, http.StatusInternalServerError, "internal error", "")
+}
+
+// detach returns a copy of r, as fasthttpadaptor made it, whose strings
+// are its own: the method, host, target, URL and headers.
+func detach(r *http.Request) *http.Request {
+	d := r.WithContext(context.WithoutCancel(r.Context()))
+	d.Method = strings.Clone(r.Method)
+	d.Host = strings.Clone(r.Host)
+	d.Proto = strings.Clone(r.Proto)
+	d.RequestURI = strings.Clone(r.RequestURI)
+	if u, err := url.ParseRequestURI(d.RequestURI); err == nil {
+		d.URL = u
+	}
+	d.Header = make(http.Header, len(r.Header))
+	for k, vs := range r.Header {
+		c := make([]string, len(vs))
+		for i, v := range vs {
+			c[i] = strings.Clone(v)
+		}
+		d.Header[strings.Clone(k)] = c
+	}
+	d.TransferEncoding = append([]string(nil), r.TransferEncoding...)
+	for i, v := range d.TransferEncoding {
+		d.TransferEncoding[i] = strings.Clone(v)
+	}
+	return d
 }
 
 // serveWrite hands c, a POST to writePath, to h as the *http.Request

@@ -42,13 +42,13 @@ const (
 	// is common) leaves it unsure. It is also the HTTP Lambda function's.
 	// A write without an Idempotency-Key has only the Publisher's bound
 	// (WriteSendTimeout).
-	HandlerTimeout = WriteTimeout - 2*time.Second
+	HandlerTimeout = 8 * time.Second
 	// WriteSendTimeout is the Publisher's SendTimeout in the proxy. A write
 	// without an Idempotency-Key has no deadline of its own: it is answered
 	// within its body's read (ReadTimeout) and SendTimeout of its Send,
 	// which together stay within HandlerTimeout, as any other request's
 	// work does.
-	WriteSendTimeout = WriteTimeout - ReadTimeout - 2*time.Second
+	WriteSendTimeout = HandlerTimeout - ReadTimeout
 )
 
 // HTTP is the proxy's HTTP server: a fasthttp server with the limits above
@@ -57,9 +57,8 @@ const (
 // (listener.go).
 //
 // Why fasthttp: net/http's serving was two thirds of the proxy's CPU per
-// write, and a bare fasthttp server answers a write in about two thirds of
-// a bare net/http server's CPU (docs/benchmarks.md, "A server other than
-// net/http"). The handler stays an http.Handler, the one the HTTP Lambda
+// write, and a bare fasthttp server answers a write in a little over half
+// a bare net/http server's CPU (docs/benchmarks.md, "The proxy's server"). The handler stays an http.Handler, the one the HTTP Lambda
 // function serves: the write is handed to it through a light synchronous
 // conversion (handler.go), everything else through fasthttpadaptor.
 type HTTP struct {
@@ -87,15 +86,16 @@ type HTTP struct {
 // h's request context is not cancelled when the client goes away or when
 // Shutdown begins (Shutdown waits for h to return): a request that waits
 // on a dependency is bounded by its own deadline (httpapi.Deps.Timeout).
-// Requests the server cannot parse are answered with a JSON error
-// (errorAnswer) and their connection closed; log gets the server's own
-// errors.
+// Requests the server cannot read are answered with a JSON error
+// (errorAnswer) and their connection closed, without the handler's CORS
+// headers, metrics or access log; log gets the server's own errors and
+// the handler's panics (a 500).
 func HTTPServer(h http.Handler, maxConns int, log zerolog.Logger) *HTTP {
 	if maxConns <= 0 {
 		maxConns = DefaultMaxConns
 	}
 	s := &HTTP{max: int64(maxConns), idle: IdleTimeout, log: log}
-	next := fastHandler(h)
+	next := fastHandler(h, log)
 	s.fast = &fasthttp.Server{
 		Handler:            func(c *fasthttp.RequestCtx) { s.serve(c, next) },
 		ErrorHandler:       errorAnswer,
@@ -108,9 +108,10 @@ func HTTPServer(h http.Handler, maxConns int, log zerolog.Logger) *HTTP {
 		// keeps for MaxIdleWorkerDuration (10 s by default, cleaned every
 		// as long) once the connection has closed. A flood of connections
 		// (make bench's ladder, 15,000 at once) left 14,000 idle workers,
-		// 110 MB of stacks, into the overload round that follows: the
-		// proxy at 124-161 MB in it against its bound of 100. At 1 s it
-		// still began at 125 MB; at 100 ms at 78-85 MB (docs/benchmarks.md).
+		// the proxy at 140 MB, into the overload round that follows: the
+		// proxy at 124-161 MB in it against its bound of 100. At 1 s the
+		// round still peaked at 125 MB; at 100 ms at 78-85 MB
+		// (docs/benchmarks.md).
 		// A steady load loses nothing: a worker serves a connection for
 		// the connection's life, and the cleaning is a wake-up each 100 ms.
 		MaxIdleWorkerDuration: 100 * time.Millisecond,

@@ -175,13 +175,7 @@ func TestShutdownLetsTheRequestsBeingServedFinish(t *testing.T) {
 
 			held := make(chan int, 1)
 			go func() {
-				conn, err := net.Dial("tcp", ln.Addr().String())
-				if err != nil {
-					held <- 0
-					return
-				}
-				defer conn.Close()
-				s, _ := roundTrip(t, conn, strings.Replace(req, "Host: proxy", "Host: proxy\r\nX-Hold: 1", 1))
+				s, _ := tryRoundTrip(ln.Addr().String(), strings.Replace(req, "Host: proxy", "Host: proxy\r\nX-Hold: 1", 1))
 				held <- s
 			}()
 			<-entered
@@ -193,12 +187,39 @@ func TestShutdownLetsTheRequestsBeingServedFinish(t *testing.T) {
 			}()
 			require.ErrorIs(t, <-served, http.ErrServerClosed, "Serve returns once Shutdown has begun")
 			require.True(t, closedByServer(t, idle), "Shutdown closes the idle connection")
+			select {
+			case err := <-shutdown:
+				t.Fatalf("Shutdown returned (%v) while a request was being served", err)
+			default: // it waits for the request: open connections count until closed
+			}
 			close(release)
 			require.NoError(t, <-ctxErr, "the request's context while Shutdown waits for it")
 			assert.Equal(t, http.StatusNoContent, <-held, "the request is answered")
 			assert.NoError(t, <-shutdown)
 		})
 	}
+}
+
+// tryRoundTrip is roundTrip for a goroutine other than the test's: it
+// dials addr, writes req and returns the answer's status, or the error.
+func tryRoundTrip(addr, req string) (int, error) {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(30 * time.Second)); err != nil {
+		return 0, err
+	}
+	if _, err := io.WriteString(conn, req); err != nil {
+		return 0, err
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
 }
 
 // exhaustedListener fails its first accepts as a process out of file
@@ -235,7 +256,7 @@ func TestAnAcceptOutOfFileDescriptorsIsRetried(t *testing.T) {
 
 	status := make(chan int, 1)
 	go func() {
-		s, _ := roundTrip(t, dial(t, "http://"+ln.Addr().String()), aPost)
+		s, _ := tryRoundTrip(ln.Addr().String(), aPost)
 		status <- s
 	}()
 	select {
@@ -278,4 +299,69 @@ func TestTheWorkersOfAFloodOfConnectionsGoOnceTheyClose(t *testing.T) { //nolint
 		"the workers of closed connections are gone") {
 		t.Logf("%d workers left", fasthttpWorkers())
 	}
+}
+
+// keepAlive sends reqs one after the other on one connection to base and
+// returns their statuses.
+func keepAlive(t *testing.T, base string, reqs ...string) []int {
+	t.Helper()
+	conn := dial(t, base)
+	require.NoError(t, conn.SetDeadline(time.Now().Add(30*time.Second)))
+	br := bufio.NewReader(conn)
+	var statuses []int
+	for _, req := range reqs {
+		_, err := io.WriteString(conn, req)
+		require.NoError(t, err)
+		method, _, _ := strings.Cut(req, " ")
+		resp, err := http.ReadResponse(br, &http.Request{Method: method})
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		statuses = append(statuses, resp.StatusCode)
+	}
+	return statuses
+}
+
+// What a handler keeps of a request stays as it was when the next request
+// comes on the same connection. fasthttpadaptor's request shares its
+// strings with fasthttp's buffers, and the rate limiter's table, keyed by
+// the client's X-Forwarded-For, saw its keys turn into the next request's.
+func TestWhatTheHandlerKeepsOfARequestOutlivesTheNextOnTheConnection(t *testing.T) {
+	t.Parallel()
+	var kept []string
+	srv := httpServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		kept = append(kept, r.Header.Get("X-Forwarded-For"), r.Method, r.URL.Path) // one connection: one at a time
+		w.WriteHeader(http.StatusNoContent)
+	}), 0)
+	base := serve(t, srv)
+	req := func(method, target, client string) string {
+		return method + " " + target + " HTTP/1.1\r\nHost: proxy\r\nX-Forwarded-For: " + client + "\r\nContent-Length: 0\r\n\r\n"
+	}
+	keepAlive(t, base,
+		req("GET", "/api/values?limit=1", "1.1.1.1"),       // through the adaptor
+		req("POST", "/api/values", "2.2.2.2"),              // through the write's conversion
+		req("DELETE", "/api/values/abc", "XXXXXXXXXXXXXX"), // the adaptor again, overwriting the buffers
+	)
+	assert.Equal(t, []string{"1.1.1.1", "GET", "/api/values", "2.2.2.2", "POST", "/api/values", "XXXXXXXXXXXXXX", "DELETE", "/api/values/abc"}, kept)
+}
+
+// A panic that escapes the handler ends its request with a 500 and its
+// connection, not the process: fasthttp recovers none.
+func TestAPanicInTheHandlerIsA500NotACrash(t *testing.T) {
+	t.Parallel()
+	base := serve(t, httpServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }), 0))
+	for _, req := range []string{aPost, "GET /healthz HTTP/1.1\r\nHost: proxy\r\n\r\n"} {
+		a := send(t, base, req)
+		assert.Equal(t, http.StatusInternalServerError, a.status, req)
+		assert.Equal(t, "application/json", a.headers["Content-Type"], req)
+	}
+}
+
+// A request target that is not a URI is the client's error, a 400 with a
+// JSON reason, as net/http answered 400 (fasthttpadaptor answers 500).
+func TestARequestTargetThatIsNotAURIIsA400(t *testing.T) {
+	t.Parallel()
+	a := send(t, serve(t, httpServer(noContent, 0)), "GET /%zz HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\n\r\n")
+	assert.Equal(t, http.StatusBadRequest, a.status)
+	assert.Contains(t, a.body, "not a valid URI")
 }

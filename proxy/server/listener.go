@@ -112,8 +112,8 @@ func (l *firstRequestListener) run() {
 		if !wait {
 			// A goroutine each, a few KiB, for at most maxWaiting. Past
 			// that, a connection is the server's at once, as it was before
-			// this listener: served as soon as its request comes, dropped
-			// after ReadTimeout if none does. (Closing the oldest
+			// this listener: served as soon as its request comes, answered
+			// 408 and closed after ReadTimeout if none does. (Closing the oldest
 			// waiting one instead closed, in a burst of new connections,
 			// ones whose requests were just arriving.)
 			l.handOver(conn)

@@ -97,7 +97,6 @@ func TestAConnectionThatNeverSendsARequestIsClosedAfterTheIdleTimeout(t *testing
 	t.Parallel()
 	srv := HTTPServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }), 0, zerolog.Nop())
 	srv.idle = 300 * time.Millisecond // 60 s in the proxy
-	srv.fast.IdleTimeout = srv.idle
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	go func() { _ = srv.Serve(ln) }()

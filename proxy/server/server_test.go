@@ -20,6 +20,7 @@ import (
 
 	"github.com/numbers-app/numbers/proxy/server"
 	"github.com/numbers-app/numbers/shared/message"
+	"github.com/numbers-app/numbers/shared/pgstore"
 	"github.com/numbers-app/numbers/shared/sqsqueue"
 	"github.com/numbers-app/numbers/shared/testenv"
 	"github.com/numbers-app/numbers/shared/testenv/hung"
@@ -125,9 +126,11 @@ func TestTheHealthCheckAndWritesDoNotWaitForAHangingPostgres(t *testing.T) {
 
 // A Postgres that accepts connections and never answers: the reads, and a
 // write with an Idempotency-Key (whose key is claimed in Postgres), end in
-// 503 + Retry-After, not in an empty reply. Served by HTTPServer, whose
-// WriteTimeout drops an answer written after it; the store's own read timeout
-// (pgstore.DefaultTimeout) is not below it.
+// 503 + Retry-After within HandlerTimeout (8 s), before a client's own
+// timeout. The store's own read timeout (pgstore.DefaultTimeout, 10 s) is
+// not below it: without the handler's deadline the answer came at 10 s, past
+// the client's timeout here (on net/http, whose write timeout of 10 s
+// counted from the request, it was an empty reply).
 func TestRequestsWaitingOnAHangingPostgresAre503WithRetryAfterNotAnEmptyReply(t *testing.T) {
 	t.Parallel()
 	qs := testenv.NewQueues(t, 5, 30*time.Second)
@@ -140,7 +143,8 @@ func TestRequestsWaitingOnAHangingPostgresAre503WithRetryAfterNotAnEmptyReply(t 
 	t.Cleanup(built.Close) // after the server's shutdown (cleanups run last first)
 	base := serve(t, httpServer(built.API, 0))
 
-	client := &http.Client{Timeout: time.Minute}
+	// Between HandlerTimeout and the store's timeout, with 1.5 s to spare.
+	client := &http.Client{Timeout: pgstore.DefaultTimeout - 500*time.Millisecond}
 	for _, path := range []string{"/api/values", "/api/values/all", "/api/values/019dd1c6-7a10-7c3e-9b1a-5f0e2d4c8a01"} {
 		resp, err := client.Get(base + path)
 		require.NoError(t, err, "GET %s answers while Postgres hangs", path)

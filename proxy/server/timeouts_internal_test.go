@@ -8,8 +8,9 @@ import (
 
 // A write without an Idempotency-Key has no deadline of its own: the read of
 // its body (under ReadTimeout) and the Publisher's wait (SendTimeout from its
-// Send) must end before the write timeout, with the room HandlerTimeout
-// leaves, or a slow body and an SQS that hangs meet an empty reply.
+// Send) must fit in HandlerTimeout, the bound every other request has, so
+// that a slow body and an SQS that hangs still end in a 503 within it (on
+// net/http they met its write timeout: an empty reply).
 func TestAWriteWithoutAKeyIsAnsweredBeforeTheWriteTimeout(t *testing.T) {
 	pc := Config{}.publisherConfig().WithDefaults()
 	assert.LessOrEqual(t, ReadTimeout+pc.SendTimeout, HandlerTimeout,
