@@ -58,8 +58,9 @@ const (
 //
 // Why fasthttp: net/http's serving was two thirds of the proxy's CPU per
 // write, and a bare fasthttp server answers a write in a little over half
-// a bare net/http server's CPU (docs/benchmarks.md, "The proxy's server"). The handler stays an http.Handler, the one the HTTP Lambda
-// function serves: the write is handed to it through a light synchronous
+// a bare net/http server's CPU (docs/benchmarks.md, "The proxy's server").
+// The handler stays an http.Handler, the one the HTTP Lambda function
+// serves: the write is handed to it through a light synchronous
 // conversion (handler.go), everything else through fasthttpadaptor.
 type HTTP struct {
 	fast *fasthttp.Server
@@ -111,9 +112,9 @@ func HTTPServer(h http.Handler, maxConns int, log zerolog.Logger) *HTTP {
 		// the proxy at 140 MB, into the overload round that follows: the
 		// proxy at 124-161 MB in it against its bound of 100. At 1 s the
 		// round still peaked at 125 MB; at 100 ms at 78-85 MB
-		// (docs/benchmarks.md).
-		// A steady load loses nothing: a worker serves a connection for
-		// the connection's life, and the cleaning is a wake-up each 100 ms.
+		// (docs/benchmarks.md). A steady load loses nothing: a worker
+		// serves a connection for the connection's life, and the cleaning
+		// is a wake-up each 100 ms.
 		MaxIdleWorkerDuration: 100 * time.Millisecond,
 		// Keep-alive clients learn at their next answer that the proxy
 		// is going, rather than from a closed connection.
