@@ -169,7 +169,7 @@ func TestShutdownLetsTheRequestsBeingServedFinish(t *testing.T) {
 			// An idle keep-alive connection, which Shutdown closes once it
 			// has cancelled (or not) the requests' contexts.
 			idle := dial(t, base)
-			status, err := roundTrip(t, idle, req)
+			status, err := roundTrip(idle, req)
 			require.NoError(t, err)
 			require.Equal(t, http.StatusNoContent, status)
 
@@ -200,26 +200,15 @@ func TestShutdownLetsTheRequestsBeingServedFinish(t *testing.T) {
 	}
 }
 
-// tryRoundTrip is roundTrip for a goroutine other than the test's: it
-// dials addr, writes req and returns the answer's status, or the error.
+// tryRoundTrip dials addr and makes roundTrip of req on the connection,
+// from any goroutine.
 func tryRoundTrip(addr, req string) (int, error) {
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		return 0, err
 	}
 	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(30 * time.Second)); err != nil {
-		return 0, err
-	}
-	if _, err := io.WriteString(conn, req); err != nil {
-		return 0, err
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		return 0, err
-	}
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	return roundTrip(conn, req)
 }
 
 // exhaustedListener fails its first accepts as a process out of file
@@ -286,7 +275,7 @@ func TestTheWorkersOfAFloodOfConnectionsGoOnceTheyClose(t *testing.T) { //nolint
 	conns := make([]net.Conn, 200)
 	for i := range conns {
 		conns[i] = dial(t, base)
-		status, err := roundTrip(t, conns[i], aPost) // served, kept alive
+		status, err := roundTrip(conns[i], aPost) // served, kept alive
 		require.NoError(t, err)
 		require.Equal(t, http.StatusNoContent, status)
 	}

@@ -15,12 +15,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Whether a connection is past the bound is judged when its first request
-// comes, not at the connect: a connection opened while the bound was full
-// is served once a connection has closed meanwhile.
-func TestPastTheBoundIsJudgedWhenTheRequestComesNotAtTheConnect(t *testing.T) {
-	t.Parallel()
-	srv := HTTPServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }), 1, zerolog.Nop())
+// serveUntilCleanup serves srv on a fresh loopback listener until the test
+// ends and returns its address.
+func serveUntilCleanup(t *testing.T, srv *HTTP) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	go func() { _ = srv.Serve(ln) }()
@@ -29,15 +27,25 @@ func TestPastTheBoundIsJudgedWhenTheRequestComesNotAtTheConnect(t *testing.T) {
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	})
+	return ln.Addr().String()
+}
 
-	served, err := net.Dial("tcp", ln.Addr().String())
+// Whether a connection is past the bound is judged when its first request
+// comes, not at the connect: a connection opened while the bound was full
+// is served once a connection has closed meanwhile.
+func TestPastTheBoundIsJudgedWhenTheRequestComesNotAtTheConnect(t *testing.T) {
+	t.Parallel()
+	srv := HTTPServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }), 1, zerolog.Nop())
+	addr := serveUntilCleanup(t, srv)
+
+	served, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
 	_, err = io.WriteString(served, "GET / HTTP/1.1\r\nHost: proxy\r\n\r\n")
 	require.NoError(t, err)
 	resp, err := http.ReadResponse(bufio.NewReader(served), nil)
 	require.NoError(t, err)
 	resp.Body.Close()
-	ahead, err := net.Dial("tcp", ln.Addr().String()) // the bound of one is full
+	ahead, err := net.Dial("tcp", addr) // the bound of one is full
 	require.NoError(t, err)
 	defer ahead.Close()
 	require.NoError(t, served.Close())
@@ -97,15 +105,8 @@ func TestAConnectionThatNeverSendsARequestIsClosedAfterTheIdleTimeout(t *testing
 	t.Parallel()
 	srv := HTTPServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }), 0, zerolog.Nop())
 	srv.idle = 300 * time.Millisecond // 60 s in the proxy
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	conn, err := net.Dial("tcp", ln.Addr().String())
+	addr := serveUntilCleanup(t, srv)
+	conn, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
 	defer conn.Close()
 	require.NoError(t, conn.SetReadDeadline(time.Now().Add(30*time.Second)))

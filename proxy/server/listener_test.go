@@ -54,10 +54,12 @@ func dial(t *testing.T, base string) net.Conn {
 	return conn
 }
 
-// roundTrip writes req on conn and reads the answer's status.
-func roundTrip(t *testing.T, conn net.Conn, req string) (int, error) {
-	t.Helper()
-	require.NoError(t, conn.SetDeadline(time.Now().Add(30*time.Second)))
+// roundTrip writes req on conn and reads the answer's status, within 30 s.
+// It needs no *testing.T, so goroutines other than the test's call it too.
+func roundTrip(conn net.Conn, req string) (int, error) {
+	if err := conn.SetDeadline(time.Now().Add(30 * time.Second)); err != nil {
+		return 0, err
+	}
 	if _, err := io.WriteString(conn, req); err != nil {
 		return 0, err
 	}
@@ -89,7 +91,7 @@ func TestAConnectionOpenedAheadOfItsRequestIsServedWhenTheRequestComes(t *testin
 	base := serve(t, httpServer(noContent, 0))
 	conn := dial(t, base)
 	time.Sleep(server.ReadTimeout + time.Second)
-	status, err := roundTrip(t, conn, aPost)
+	status, err := roundTrip(conn, aPost)
 	require.NoError(t, err, "a request on a connection that waited %v for it", server.ReadTimeout+time.Second)
 	assert.Equal(t, http.StatusNoContent, status)
 }
@@ -114,7 +116,7 @@ func TestConnectionsThatSendNothingDoNotHoldTheBound(t *testing.T) {
 	dial(t, base)
 	dial(t, base)
 	time.Sleep(100 * time.Millisecond) // both accepted, and waiting, before the third
-	status, err := roundTrip(t, dial(t, base), aPost)
+	status, err := roundTrip(dial(t, base), aPost)
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusNoContent, status, "a client's request while two connections that send nothing wait, with a bound of two")
 }
@@ -129,7 +131,7 @@ func TestShutdownClosesTheConnectionsWaitingForTheirFirstRequest(t *testing.T) {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	conn := dial(t, "http://"+ln.Addr().String())
-	status, err := roundTrip(t, dial(t, "http://"+ln.Addr().String()), aPost) // the server is serving
+	status, err := roundTrip(dial(t, "http://"+ln.Addr().String()), aPost) // the server is serving
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNoContent, status)
 
@@ -148,12 +150,12 @@ func TestARequestOnAConnectionOpenedAheadOfItThatComesWhileTheBoundIsFullIsAnswe
 	t.Parallel()
 	base := serve(t, httpServer(noContent, 1))
 	served := dial(t, base)
-	status, err := roundTrip(t, served, aPost) // open, and idle between requests: the bound of one is full
+	status, err := roundTrip(served, aPost) // open, and idle between requests: the bound of one is full
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNoContent, status)
 	ahead := dial(t, base)
 	time.Sleep(server.ReadTimeout + time.Second)
-	status, err = roundTrip(t, ahead, aPost)
+	status, err = roundTrip(ahead, aPost)
 	require.NoError(t, err, "a request on a connection that waited %v for it", server.ReadTimeout+time.Second)
 	assert.Equal(t, http.StatusServiceUnavailable, status)
 }
