@@ -40,6 +40,23 @@ func newHolder(g *gate) *holder {
 	return &holder{gate: g, wake: make(chan struct{}, 1), finished: make(chan struct{})}
 }
 
+// pause stops receiving for an outage that err (nil: an earlier one)
+// reports, before the messages that failed with it are held: a batch that
+// another flusher received meanwhile is held without an error of its own,
+// and the status must not show held messages without the reason (a held
+// batch showed none while the first one's visibility was being renewed).
+func (h *holder) pause(err error, now time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.gate.close()
+	if h.since.IsZero() {
+		h.since = now
+	}
+	if err != nil {
+		h.lastErr = err
+	}
+}
+
 func (h *holder) add(msgs []message.Message, err error, now time.Time) {
 	h.mu.Lock()
 	h.msgs = append(h.msgs, msgs...)
@@ -117,7 +134,7 @@ func (c *Consumer) maxHeld() int {
 // in a batch. Beyond maxHeld (which only a bug could reach), the excess is
 // handed back to SQS.
 func (c *Consumer) hold(work context.Context, msgs []message.Message, err error) {
-	c.gate.close()
+	c.held.pause(err, c.now())
 	n, _, _ := c.held.state()
 	if room := max(c.maxHeld()-n, 0); len(msgs) > room {
 		c.log.Warn().Int("released", len(msgs)-room).Int("held", n).Msg("holding limit reached: handing the rest back to SQS")
