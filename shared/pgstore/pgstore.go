@@ -87,10 +87,13 @@ func (c Config) Validate() error {
 
 // Store is the Postgres store. It is safe for concurrent use.
 type Store struct {
-	db      *bun.DB
-	sqldb   *sql.DB
-	maxIdle int
-	idleMu  sync.Mutex
+	db       *bun.DB
+	sqldb    *sql.DB
+	poolSize int // Config.MaxConns: the most connections open, and idle
+	idleMu   sync.Mutex
+	// beforeRetry, when set (by tests only), runs between retryOnce's
+	// dropping of the idle connections and its next attempt.
+	beforeRetry func()
 }
 
 var (
@@ -131,12 +134,17 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	return open(cfg, conn), nil
+}
+
+// open makes the Store around a connector, with the pool's limits.
+func open(cfg Config, conn *connector) *Store {
 	sqldb := sql.OpenDB(conn)
 	sqldb.SetMaxOpenConns(cfg.MaxConns)
 	sqldb.SetMaxIdleConns(cfg.MaxConns)
 	sqldb.SetConnMaxIdleTime(cfg.ConnMaxIdleTime)
 	sqldb.SetConnMaxLifetime(cfg.ConnMaxLifetime)
-	return &Store{db: bun.NewDB(sqldb, pgdialect.New()), sqldb: sqldb, maxIdle: cfg.MaxConns}, nil
+	return &Store{db: bun.NewDB(sqldb, pgdialect.New()), sqldb: sqldb, poolSize: cfg.MaxConns}
 }
 
 // DB exposes the bun handle for tests and tools.

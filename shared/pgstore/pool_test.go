@@ -15,6 +15,7 @@ import (
 	"github.com/numbers-app/numbers/local/pgcluster"
 	"github.com/numbers-app/numbers/shared/number"
 	"github.com/numbers-app/numbers/shared/pgstore"
+	"github.com/numbers-app/numbers/shared/testenv"
 )
 
 // privateCluster starts a Postgres cluster of this test's own, which it may
@@ -129,4 +130,61 @@ func TestNoErrorOnceARestartedDatabaseAnswers(t *testing.T) {
 	wg.Wait()
 	assert.Zero(t, failed, "concurrent work after the restart")
 	t.Logf("concurrent: %d goroutines × %d operations after a restart that broke %d idle connections: %d failed", 2*conns, 3*7, conns, failed)
+}
+
+// One event (a failover, a rotation's pg_terminate_backend) ends every
+// session at once, and the store learns it connection by connection: the
+// idle check can only see what has arrived, and the connections in use
+// come back to the pool after the retry dropped the idle ones. Here the
+// check sees nothing, and each of the pool's connections comes back just
+// before the next attempt, so every attempt but the last meets one the
+// event ended. The retry must outlast them all.
+func TestARetryOutlastsEveryConnectionTheSameEventEnded(t *testing.T) {
+	t.Parallel()
+	pg := privateCluster(t, pgcluster.Options{})
+	const conns = 4
+	ctx := context.Background()
+	var held []*sql.Conn
+	var returned int
+	giveBackOne := func() { // between the drop of the idle ones and the next attempt
+		if returned < len(held) {
+			require.NoError(t, held[returned].Close())
+			returned++
+		}
+	}
+	s, err := pgstore.OpenBlindToIdleBreaks(pgstore.Config{URL: pg.URL(), MaxConns: conns}, giveBackOne)
+	require.NoError(t, err)
+	defer s.Close()
+	_, err = s.Migrate(ctx)
+	require.NoError(t, err)
+
+	pids := make([]int, conns)
+	for i := range conns {
+		c, err := s.DB().DB.Conn(ctx)
+		require.NoError(t, err)
+		require.NoError(t, c.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pids[i]))
+		held = append(held, c)
+	}
+	admin := testenv.OpenDB(t, pg.URL())
+	for _, pid := range pids {
+		var ok bool
+		require.NoError(t, admin.QueryRowContext(ctx, "SELECT pg_terminate_backend($1)", pid).Scan(&ok))
+		require.True(t, ok, "session %d ended", pid)
+	}
+	testenv.Eventually(t, time.Minute, "the ended sessions are gone", func() bool {
+		for _, pid := range pids {
+			var n int
+			require.NoError(t, admin.QueryRowContext(ctx, "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid).Scan(&n))
+			if n > 0 {
+				return false
+			}
+		}
+		return true
+	})
+
+	giveBackOne() // the first attempt's connection
+	n, err := s.Count(ctx)
+	require.NoError(t, err, "a read after an event that ended all %d connections", conns)
+	assert.Zero(t, n)
+	assert.Equal(t, conns, returned, "every connection the event ended was met (else the test proves less)")
 }

@@ -22,9 +22,15 @@ import (
 // cannot see it yet: so the idle ones are closed before the retry, which
 // then runs on a new connection, or on one another goroutine was using at
 // that moment. That one may have been ended by the same event a moment
-// later (sessions ended together are ended one by one), so a retry that
-// again meets a broken connection is retried, at most brokenConnRetries
-// times in all.
+// later (sessions ended together are ended one by one, and the notice may
+// arrive only after the idle check looked), so a retry that again meets a
+// broken connection is retried. Each such failure closes the connection it
+// ran on (pgdriver closes a connection on FATAL or a socket error), so one
+// event can fail at most as many attempts as the pool holds connections:
+// that is the bound (poolSize retries after the first attempt). A fixed
+// bound of two retries let a pg_terminate_backend of every session, under
+// load, reach a client: three attempts met three connections the event had
+// ended, with four in the pool.
 //
 // Only work that is safe to run twice uses it: reads, and writes whose
 // second run has the effect of one (INSERT ... ON CONFLICT DO NOTHING, the
@@ -32,25 +38,25 @@ import (
 // that hangs would only double the wait.
 func (s *Store) retryOnce(ctx context.Context, op func() error) error {
 	err := op()
-	for range brokenConnRetries {
+	for range s.poolSize {
 		if err == nil || !brokenConn(err) || ctx.Err() != nil {
 			break
 		}
 		s.dropIdle()
+		if s.beforeRetry != nil {
+			s.beforeRetry()
+		}
 		err = op()
 	}
 	return err
 }
-
-// brokenConnRetries bounds retryOnce's retries.
-const brokenConnRetries = 2
 
 // dropIdle closes the pool's idle connections.
 func (s *Store) dropIdle() {
 	s.idleMu.Lock()
 	defer s.idleMu.Unlock()
 	s.sqldb.SetMaxIdleConns(0)
-	s.sqldb.SetMaxIdleConns(s.maxIdle)
+	s.sqldb.SetMaxIdleConns(s.poolSize)
 }
 
 // brokenConn reports whether err means the connection was lost rather than
