@@ -102,17 +102,18 @@ func detach(r *http.Request) *http.Request {
 // MaxRequestBodySize) and valid until serveWrite returns.
 func serveWrite(c *fasthttp.RequestCtx, h http.Handler) {
 	body := c.PostBody()
+	n := c.Request.Header.Len()
 	r := &http.Request{
 		Method:        http.MethodPost,
 		URL:           &url.URL{Path: writePath},
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
-		Header:        make(http.Header, 8),
+		Header:        make(http.Header, n),
 		Body:          http.NoBody,
 		ContentLength: int64(len(body)),
 		Host:          string(c.Host()),
-		RemoteAddr:    c.RemoteAddr().String(),
+		RemoteAddr:    remoteAddr(c),
 		RequestURI:    writePath,
 	}
 	if !c.Request.Header.IsHTTP11() {
@@ -121,18 +122,75 @@ func serveWrite(c *fasthttp.RequestCtx, h http.Handler) {
 	if len(body) > 0 {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
+	// One backing array for the values: a header sent once (nearly every
+	// one) takes a slice of it rather than an allocation of its own.
+	values := make([]string, 0, n)
 	for k, v := range c.Request.Header.All() {
-		switch key := string(k); key {
+		key := headerKey(k)
+		switch key {
 		case "Host", "Transfer-Encoding": // net/http keeps them out of Header; fasthttp has decoded the body
-		default:
-			r.Header[key] = append(r.Header[key], string(v))
+			continue
 		}
+		if vs, ok := r.Header[key]; ok {
+			r.Header[key] = append(vs, string(v))
+			continue
+		}
+		values = append(values, string(v))
+		r.Header[key] = values[len(values)-1 : len(values) : len(values)]
 	}
 	w := &responseWriter{c: c, header: make(http.Header, 8)}
 	h.ServeHTTP(w, r)
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK) // what net/http sends for a handler that wrote nothing
 	}
+}
+
+// headerKey is k, a canonical header name, as a string: a constant for
+// the names a client or an ALB sends on nearly every write (no allocation),
+// else a copy.
+func headerKey(k []byte) string {
+	switch string(k) { // compared without a copy
+	case "Host":
+		return "Host"
+	case "Transfer-Encoding":
+		return "Transfer-Encoding"
+	case "Content-Type":
+		return "Content-Type"
+	case "Content-Length":
+		return "Content-Length"
+	case "User-Agent":
+		return "User-Agent"
+	case "Accept":
+		return "Accept"
+	case "Accept-Encoding":
+		return "Accept-Encoding"
+	case "Connection":
+		return "Connection"
+	case "Origin":
+		return "Origin"
+	case "Idempotency-Key":
+		return "Idempotency-Key"
+	case "X-Request-Id":
+		return "X-Request-Id"
+	case "X-Forwarded-For":
+		return "X-Forwarded-For"
+	case "X-Forwarded-Proto":
+		return "X-Forwarded-Proto"
+	case "X-Forwarded-Port":
+		return "X-Forwarded-Port"
+	case "X-Amzn-Trace-Id":
+		return "X-Amzn-Trace-Id"
+	}
+	return string(k)
+}
+
+// remoteAddr is the client's address as net/http gives it (host:port),
+// formatted once per connection when the proxy's listener counted it.
+func remoteAddr(c *fasthttp.RequestCtx) string {
+	if cc, ok := c.Conn().(*countedConn); ok {
+		return cc.remoteAddr()
+	}
+	return c.RemoteAddr().String()
 }
 
 // responseWriter is an http.ResponseWriter that writes into a fasthttp

@@ -183,6 +183,14 @@ type countedConn struct {
 	open   *atomic.Int64
 	over   bool
 	closed atomic.Bool
+	remote string // RemoteAddr().String(), once asked (by one goroutine: fasthttp serves a connection on one)
+}
+
+func (c *countedConn) remoteAddr() string {
+	if c.remote == "" {
+		c.remote = c.RemoteAddr().String()
+	}
+	return c.remote
 }
 
 func (c *countedConn) Close() error {

@@ -354,3 +354,49 @@ func TestARequestTargetThatIsNotAURIIsA400(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, a.status)
 	assert.Contains(t, a.body, "not a valid URI")
 }
+
+// The write's conversion gives the handler the request net/http would:
+// the same method, target, protocol, host, length, body and headers
+// (a header sent twice keeps both values, in order), and the client's
+// address in net/http's form, on every request of a kept-alive connection.
+func TestTheWritesHandlerSeesTheRequestNetHTTPWouldMake(t *testing.T) {
+	t.Parallel()
+	type seen struct {
+		Method, Proto, Host, RequestURI, URL, Body string
+		ContentLength                              int64
+		Header                                     http.Header
+		RemoteHost                                 string
+		RemotePortOK                               bool
+	}
+	record := func(into chan<- seen) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, err := io.ReadAll(r.Body)
+			assert.NoError(t, err)
+			host, port, err := net.SplitHostPort(r.RemoteAddr)
+			into <- seen{r.Method, r.Proto, r.Host, r.RequestURI, r.URL.String(), string(body), r.ContentLength,
+				r.Header, host, err == nil && port != "" && port != "0"}
+			w.WriteHeader(http.StatusNoContent)
+		})
+	}
+	byNetHTTP, byProxy := make(chan seen, 2), make(chan seen, 2)
+	netHTTP := httptest.NewServer(record(byNetHTTP))
+	t.Cleanup(netHTTP.Close)
+	proxy := serve(t, httpServer(record(byProxy), 0))
+
+	body := `{"value": 7}`
+	req := "POST /api/values HTTP/1.1\r\nHost: proxy.example\r\nContent-Type: application/json\r\n" +
+		"X-Forwarded-For: 203.0.113.7\r\nX-Forwarded-For: 10.0.0.1\r\nIdempotency-Key: k-1\r\n" +
+		"X-Custom-Header: a\r\nAccept: */*\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+	for _, base := range []string{netHTTP.URL, proxy} {
+		conn := dial(t, base)
+		for range 2 { // the second on the same connection
+			status, err := roundTrip(conn, req)
+			require.NoError(t, err)
+			require.Equal(t, http.StatusNoContent, status)
+		}
+	}
+	for i := range 2 {
+		want, got := <-byNetHTTP, <-byProxy
+		assert.Equal(t, want, got, "request %d on the connection", i+1)
+	}
+}
