@@ -101,6 +101,7 @@ func run(ctx context.Context, args []string, environ map[string]string, stdout, 
 		return fmt.Errorf("listen on HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 	}
 	srv := server.HTTPServer(api, cfg.MaxConns, log)
+	srv.CountOwnAnswers(built.Metrics.ObserveServerAnswer)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info().Str("addr", ln.Addr().String()).Str("write_mode", cfg.WriteMode).

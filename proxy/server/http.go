@@ -71,6 +71,9 @@ type HTTP struct {
 	// idle is IdleTimeout (tests shorten it).
 	idle time.Duration
 	log  zerolog.Logger
+	// ownAnswer, when set, is told the status of each answer the server
+	// gives without the handler (CountOwnAnswers).
+	ownAnswer func(code int)
 }
 
 // HTTPServer returns the proxy's HTTP server for h, with the limits above and a
@@ -99,7 +102,7 @@ func HTTPServer(h http.Handler, maxConns int, log zerolog.Logger) *HTTP {
 	next := fastHandler(h, log)
 	s.fast = &fasthttp.Server{
 		Handler:            func(c *fasthttp.RequestCtx) { s.serve(c, next) },
-		ErrorHandler:       errorAnswer,
+		ErrorHandler:       s.errorAnswer,
 		ReadTimeout:        ReadTimeout,
 		WriteTimeout:       WriteTimeout,
 		IdleTimeout:        s.idle,
@@ -146,6 +149,21 @@ func (s *HTTP) Shutdown(ctx context.Context) error {
 	return s.fast.ShutdownWithContext(ctx)
 }
 
+// CountOwnAnswers has the server tell count the status of each answer it
+// gives itself, without the handler and so without the handler's metrics:
+// 503 past the connection bound, and 400, 408, 413 or 431 to a request it
+// cannot read. Under a flood of connections most 503s are the bound's
+// (docs/benchmarks.md), so without it the service's metrics miss them.
+// Call it before Serve; count must be safe for concurrent use.
+func (s *HTTP) CountOwnAnswers(count func(code int)) { s.ownAnswer = count }
+
+// own reports one of the server's own answers.
+func (s *HTTP) own(code int) {
+	if s.ownAnswer != nil {
+		s.ownAnswer(code)
+	}
+}
+
 // Open returns how many connections count against the bound now.
 func (s *HTTP) Open() int64 { return s.open.Load() }
 
@@ -156,6 +174,7 @@ func (s *HTTP) serve(c *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
 		c.SetConnectionClose()
 		c.Response.Header.Set("Retry-After", "1")
 		setJSONError(c, http.StatusServiceUnavailable, "the service is busy: retry shortly", "")
+		s.own(http.StatusServiceUnavailable)
 		return
 	}
 	next(c)
@@ -203,7 +222,8 @@ func (c *countedConn) Close() error {
 // errorAnswer answers a request the server could not read as the handler
 // answers its errors: a JSON body with the reason and the request id
 // (fasthttp then closes the connection).
-func errorAnswer(c *fasthttp.RequestCtx, err error) {
+func (s *HTTP) errorAnswer(c *fasthttp.RequestCtx, err error) {
+	defer func() { s.own(c.Response.StatusCode()) }()
 	id := httpapi.RequestIDFor(string(c.Request.Header.Peek("X-Request-Id")))
 	c.Response.Header.Set("X-Request-Id", id)
 	var small *fasthttp.ErrSmallBuffer

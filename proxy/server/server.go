@@ -145,8 +145,11 @@ type Options struct {
 type Server struct {
 	API      *httpapi.API
 	Registry *prometheus.Registry
-	Store    *pgstore.Store
-	pub      *sqsqueue.Publisher
+	// Metrics are the proxy's, in Registry (the HTTP server counts its
+	// own answers there: HTTP.CountOwnAnswers).
+	Metrics *metrics.Proxy
+	Store   *pgstore.Store
+	pub     *sqsqueue.Publisher
 }
 
 // New connects to Postgres (migrating when configured) and SQS and builds
@@ -172,6 +175,7 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger, opts Options) (*Se
 	var sender events.Sender = queue
 	s.Registry = metrics.NewRegistry()
 	met := metrics.NewProxy(s.Registry)
+	s.Metrics = met
 	if !opts.DirectSend {
 		s.pub, err = sqsqueue.NewPublisher(sendCounter{client, met.SendBatch}, cfg.publisherConfig(), log) //nolint:contextcheck // the publisher's loop lives until Close, each send under its own timeout
 		if err != nil {

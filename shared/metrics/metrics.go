@@ -69,7 +69,7 @@ var batchBuckets = []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 50, 100, 200, 50
 func NewProxy(reg prometheus.Registerer) *Proxy {
 	p := &Proxy{
 		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: Namespace, Name: "http_requests_total", Help: "HTTP requests by route pattern and status code.",
+			Namespace: Namespace, Name: "http_requests_total", Help: "HTTP requests by route pattern and status code (route \"server\": answered by the HTTP server itself, past its connection bound or unreadable).",
 		}, []string{"route", "code"}),
 		RequestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: Namespace, Name: "http_request_duration_seconds", Help: "HTTP request duration by route pattern.",
@@ -102,6 +102,18 @@ func (p *Proxy) ObserveRequest(route string, code int, took time.Duration) {
 	figs := f.(requestFigures) //nolint:forcetypeassert // only requestFigures are stored
 	figs.count.Inc()
 	figs.took.Observe(took.Seconds())
+}
+
+// ServerRoute is the route label of the answers the HTTP server gives
+// without the handler (ObserveServerAnswer).
+const ServerRoute = "server"
+
+// ObserveServerAnswer counts an answer the HTTP server gave itself, with
+// status code (503 past its connection bound; 400, 408, 413, 431 to a
+// request it could not read), in http_requests_total under the route
+// ServerRoute. It has no duration: the server answers at once.
+func (p *Proxy) ObserveServerAnswer(code int) {
+	p.Requests.WithLabelValues(ServerRoute, strconv.Itoa(code)).Inc()
 }
 
 // ObserveEnqueue records one enqueue's duration, by outcome.
