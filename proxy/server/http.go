@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -74,6 +75,11 @@ type HTTP struct {
 	// ownAnswer, when set, is told the status of each answer the server
 	// gives without the handler (CountOwnAnswers).
 	ownAnswer func(code int)
+	// shut is set by Shutdown; lns are the listeners Serve was handed,
+	// which Shutdown closes once more (see Shutdown).
+	mu   sync.Mutex
+	shut bool
+	lns  []net.Listener
 }
 
 // HTTPServer returns the proxy's HTTP server for h, with the limits above and a
@@ -132,8 +138,18 @@ func HTTPServer(h http.Handler, maxConns int, log zerolog.Logger) *HTTP {
 
 // Serve serves connections accepted on ln until Shutdown, and returns
 // http.ErrServerClosed then, or the error that stopped it. As many
-// connections may wait for a first request as may be open.
+// connections may wait for a first request as may be open. After Shutdown
+// it closes ln and returns http.ErrServerClosed at once, as net/http's
+// does.
 func (s *HTTP) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.shut {
+		s.mu.Unlock()
+		_ = ln.Close()
+		return http.ErrServerClosed
+	}
+	s.lns = append(s.lns, ln)
+	s.mu.Unlock()
 	err := s.fast.Serve(countOpen{listenFirstRequest(ln, s.idle, int(s.max), s.log), s})
 	if err == nil { // fasthttp's answer to a closed listener
 		return http.ErrServerClosed
@@ -145,8 +161,23 @@ func (s *HTTP) Serve(ln net.Listener) error {
 // request and the idle ones, and waits for the requests being served to
 // be answered, or for ctx to end (then it returns ctx's error). Keep-alive
 // connections are answered with Connection: close meanwhile.
+//
+// fasthttp's Shutdown knows only the listeners its Serve has taken, and
+// then forgets that it was called: a Serve begun just before (between
+// this Serve's start and fasthttp's) would go on serving, the process
+// never ending on SIGTERM. So Serve refuses to start once Shutdown has
+// begun, and Shutdown closes every listener Serve was handed once more,
+// which ends such a Serve at its next accept.
 func (s *HTTP) Shutdown(ctx context.Context) error {
-	return s.fast.ShutdownWithContext(ctx)
+	s.mu.Lock()
+	s.shut = true
+	lns := s.lns
+	s.mu.Unlock()
+	err := s.fast.ShutdownWithContext(ctx)
+	for _, ln := range lns {
+		_ = ln.Close() // closed already by fasthttp, but for a Serve it had not yet taken
+	}
+	return err
 }
 
 // CountOwnAnswers has the server tell count the status of each answer it

@@ -400,3 +400,28 @@ func TestTheWritesHandlerSeesTheRequestNetHTTPWouldMake(t *testing.T) {
 		assert.Equal(t, want, got, "request %d on the connection", i+1)
 	}
 }
+
+// A Serve that starts after Shutdown returns at once, as net/http's does:
+// fasthttp's Shutdown, called before its Serve took the listener, returned
+// and let that Serve go on serving, so a SIGTERM that came while the
+// proxy was starting would never have ended it.
+func TestServeAfterShutdownReturnsAtOnce(t *testing.T) {
+	t.Parallel()
+	srv := httpServer(noContent, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, srv.Shutdown(ctx))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		require.ErrorIs(t, err, http.ErrServerClosed)
+	case <-ctx.Done():
+		_ = ln.Close() // ends the Serve that would not
+		t.Fatal("Serve after Shutdown was still serving after 30 s")
+	}
+	_, err = net.Dial("tcp", ln.Addr().String())
+	assert.Error(t, err, "the listener is closed")
+}
