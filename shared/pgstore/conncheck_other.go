@@ -5,5 +5,5 @@ package pgstore
 import "net"
 
 // idleConnBroken cannot peek on this platform: the retry of safe work
-// (retryOnce) still covers a connection that broke while idle.
+// (retryBroken) still covers a connection that broke while idle.
 func idleConnBroken(net.Conn) bool { return false }

@@ -14,7 +14,7 @@ var (
 // OpenBlindToIdleBreaks opens a Store whose idle check cannot see a broken
 // connection (its sockets hide the file descriptor the check peeks at), as
 // when the server's notice arrives only after the check looked; and which
-// calls beforeRetry between retryOnce's drop of the idle connections and
+// calls beforeRetry between retryBroken's drop of the idle connections and
 // its next attempt.
 func OpenBlindToIdleBreaks(cfg Config, beforeRetry func()) (*Store, error) {
 	cfg = cfg.withDefaults()

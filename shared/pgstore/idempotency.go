@@ -17,7 +17,7 @@ var _ number.KeyStore = (*Store)(nil)
 // value is number.ErrKeyReused. Concurrent claims of one key agree: the
 // primary key serialises them.
 //
-// A claim that failed on a broken connection is sent once more (retryOnce).
+// A claim that failed on a broken connection is sent again (retryBroken).
 // That is safe: if the first attempt did not commit, the second is a first
 // claim; if it committed and only the answer was lost, the second finds the
 // key bound to sub's own id within the window, which Claim recognises as
@@ -26,7 +26,7 @@ var _ number.KeyStore = (*Store)(nil)
 func (s *Store) Claim(ctx context.Context, key string, sub number.Submission, window time.Duration) (number.Submission, bool, error) {
 	var got number.Submission
 	var err error
-	err = s.retryOnce(ctx, func() error {
+	err = s.retryBroken(ctx, func() error {
 		return s.claimRow(ctx, key, sub, window, &got)
 	})
 	if err == nil {
@@ -36,7 +36,7 @@ func (s *Store) Claim(ctx context.Context, key string, sub number.Submission, wi
 		return number.Submission{}, false, translate("claim idempotency key", err)
 	}
 	// Bound already and not expired: the first request's submission.
-	err = s.retryOnce(ctx, func() error {
+	err = s.retryBroken(ctx, func() error {
 		return s.db.QueryRowContext(ctx, `SELECT id::text, value, accepted_at FROM idempotency_keys WHERE key = ?`, key).
 			Scan(&got.ID, &got.Value, &got.AcceptedAt)
 	})
@@ -70,7 +70,7 @@ func (s *Store) claimRow(ctx context.Context, key string, sub number.Submission,
 // PruneKeys deletes keys older than window and returns how many.
 func (s *Store) PruneKeys(ctx context.Context, window time.Duration) (int, error) {
 	var res sql.Result
-	err := s.retryOnce(ctx, func() (err error) {
+	err := s.retryBroken(ctx, func() (err error) {
 		res, err = s.db.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => ?)`, window.Seconds())
 		return err
 	})

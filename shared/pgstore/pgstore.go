@@ -91,7 +91,7 @@ type Store struct {
 	sqldb    *sql.DB
 	poolSize int // Config.MaxConns: the most connections open, and idle
 	idleMu   sync.Mutex
-	// beforeRetry, when set (by tests only), runs between retryOnce's
+	// beforeRetry, when set (by tests only), runs between retryBroken's
 	// dropping of the idle connections and its next attempt.
 	beforeRetry func()
 }
@@ -155,7 +155,7 @@ func (s *Store) Close() error { return s.db.Close() }
 
 // Ping checks that Postgres answers a query.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.retryOnce(ctx, func() error {
+	if err := s.retryBroken(ctx, func() error {
 		_, err := s.db.ExecContext(ctx, "SELECT 1")
 		return err
 	}); err != nil {
@@ -192,7 +192,7 @@ func (s *Store) Insert(ctx context.Context, subs []number.Submission) (int, erro
 	// when the first one broke (it may have committed: the retry then
 	// finds the ids stored and counts them as not new).
 	var res sql.Result
-	err := s.retryOnce(ctx, func() (err error) {
+	err := s.retryBroken(ctx, func() (err error) {
 		res, err = s.db.NewInsert().Model(&rows).
 			Column("id", "value", "accepted_at").
 			On("CONFLICT (id) DO NOTHING").
@@ -215,7 +215,7 @@ func (s *Store) Get(ctx context.Context, id string) (number.Number, error) {
 		return number.Number{}, err
 	}
 	var r row
-	err := s.retryOnce(ctx, func() error { return s.db.NewSelect().Model(&r).Where("id = ?", id).Scan(ctx) })
+	err := s.retryBroken(ctx, func() error { return s.db.NewSelect().Model(&r).Where("id = ?", id).Scan(ctx) })
 	if errors.Is(err, sql.ErrNoRows) {
 		return number.Number{}, fmt.Errorf("number %s: %w", id, number.ErrNotFound)
 	}
@@ -245,7 +245,7 @@ func (s *Store) List(ctx context.Context, p number.Page) ([]number.Number, strin
 		q = q.Where("(accepted_at, id) < (?, ?)", at, id)
 	}
 	var rows []row
-	if err := s.retryOnce(ctx, func() error { rows = rows[:0]; return q.Scan(ctx, &rows) }); err != nil {
+	if err := s.retryBroken(ctx, func() error { rows = rows[:0]; return q.Scan(ctx, &rows) }); err != nil {
 		return nil, "", translate("list numbers", err)
 	}
 	next := ""
@@ -264,7 +264,7 @@ func (s *Store) List(ctx context.Context, p number.Page) ([]number.Number, strin
 // Count returns how many numbers are stored.
 func (s *Store) Count(ctx context.Context) (int, error) {
 	var n int
-	err := s.retryOnce(ctx, func() (err error) {
+	err := s.retryBroken(ctx, func() (err error) {
 		n, err = s.db.NewSelect().Model((*row)(nil)).Count(ctx)
 		return err
 	})

@@ -12,7 +12,7 @@ import (
 	"github.com/uptrace/bun/driver/pgdriver"
 )
 
-// retryOnce runs op, and again, on a fresh connection, when it failed
+// retryBroken runs op, and again, on a fresh connection, when it failed
 // because the connection it ran on was broken (the server ended the
 // session: a restart, a failover, pg_terminate_backend, an idle timeout, a
 // dropped socket) while the caller's context is live.
@@ -27,7 +27,8 @@ import (
 // broken connection is retried. Each such failure closes the connection it
 // ran on (pgdriver closes a connection on FATAL or a socket error), so one
 // event can fail at most as many attempts as the pool holds connections:
-// that is the bound (poolSize retries after the first attempt). A fixed
+// that is the bound (poolSize retries after the first attempt, and at least
+// two, as before). A fixed
 // bound of two retries let a pg_terminate_backend of every session, under
 // load, reach a client: three attempts met three connections the event had
 // ended, with four in the pool.
@@ -36,9 +37,9 @@ import (
 // second run has the effect of one (INSERT ... ON CONFLICT DO NOTHING, the
 // idempotency-key claim, see Claim). Timeouts are not retried: a database
 // that hangs would only double the wait.
-func (s *Store) retryOnce(ctx context.Context, op func() error) error {
+func (s *Store) retryBroken(ctx context.Context, op func() error) error {
 	err := op()
-	for range s.poolSize {
+	for range max(s.poolSize, 2) {
 		if err == nil || !brokenConn(err) || ctx.Err() != nil {
 			break
 		}
@@ -67,8 +68,11 @@ func brokenConn(err error) bool {
 		code := pgErr.Field('C')
 		// FATAL ends the session: 57P01 admin shutdown, 57P02 crash
 		// shutdown, 57P05 idle-session timeout, class 08. (57P03, "cannot
-		// connect now", is a dial refused: retrying at once is no use.)
-		return pgErr.Field('V') == "FATAL" && code != "57P03" && (strings.HasPrefix(code, "57P") || strings.HasPrefix(code, "08"))
+		// connect now", is a dial refused: retrying at once is no use;
+		// 08P01, a protocol violation, would come again for the same
+		// statement.)
+		return pgErr.Field('V') == "FATAL" && code != "57P03" && code != "08P01" &&
+			(strings.HasPrefix(code, "57P") || strings.HasPrefix(code, "08"))
 	}
 	var netErr net.Error
 	if errors.As(err, &netErr) && netErr.Timeout() {

@@ -19,7 +19,7 @@ const exactCountBelow = 1_000_000
 func (s *Store) StatsFigures(ctx context.Context, now time.Time) (number.Figures, error) {
 	var f number.Figures
 	var est sql.NullInt64
-	if err := s.retryOnce(ctx, func() error {
+	if err := s.retryBroken(ctx, func() error {
 		return s.db.QueryRowContext(ctx, "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass('numbers')").Scan(&est)
 	}); err != nil {
 		return f, translate("estimate numbers", err)
@@ -27,18 +27,18 @@ func (s *Store) StatsFigures(ctx context.Context, now time.Time) (number.Figures
 	if est.Valid && est.Int64 >= exactCountBelow {
 		f.Count = est.Int64
 	} else {
-		if err := s.retryOnce(ctx, func() error { return s.db.QueryRowContext(ctx, "SELECT count(*) FROM numbers").Scan(&f.Count) }); err != nil {
+		if err := s.retryBroken(ctx, func() error { return s.db.QueryRowContext(ctx, "SELECT count(*) FROM numbers").Scan(&f.Count) }); err != nil {
 			return f, translate("count numbers", err)
 		}
 		f.Exact = true
 	}
 	var newest sql.NullTime
-	if err := s.retryOnce(ctx, func() error { return s.db.QueryRowContext(ctx, "SELECT max(accepted_at) FROM numbers").Scan(&newest) }); err != nil {
+	if err := s.retryBroken(ctx, func() error { return s.db.QueryRowContext(ctx, "SELECT max(accepted_at) FROM numbers").Scan(&newest) }); err != nil {
 		return f, translate("newest number", err)
 	}
 	f.NewestAcceptedAt = newest.Time
 	var lag float64
-	if err := s.retryOnce(ctx, func() error {
+	if err := s.retryBroken(ctx, func() error {
 		return s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(percentile_cont(0.5) WITHIN GROUP
 		(ORDER BY extract(epoch FROM stored_at - accepted_at)), 0) FROM
 		(SELECT stored_at, accepted_at FROM numbers WHERE accepted_at > ? ORDER BY accepted_at DESC LIMIT 1000) recent`,
