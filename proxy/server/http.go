@@ -150,7 +150,13 @@ func (s *HTTP) Serve(ln net.Listener) error {
 	}
 	s.lns = append(s.lns, ln)
 	s.mu.Unlock()
-	err := s.fast.Serve(countOpen{listenFirstRequest(ln, s.idle, int(s.max), s.log), s})
+	// fasthttp closes the listener it serves at its Shutdown, but not when
+	// its Serve returns for another reason (an accept error, or a Serve it
+	// had not yet taken when Shutdown came): the connections waiting for a
+	// first request must not outlive it.
+	fl := listenFirstRequest(ln, s.idle, int(s.max), s.log)
+	defer fl.Close()
+	err := s.fast.Serve(countOpen{fl, s})
 	if err == nil { // fasthttp's answer to a closed listener
 		return http.ErrServerClosed
 	}
@@ -164,10 +170,10 @@ func (s *HTTP) Serve(ln net.Listener) error {
 //
 // fasthttp's Shutdown knows only the listeners its Serve has taken, and
 // then forgets that it was called: a Serve begun just before (between
-// this Serve's start and fasthttp's) would go on serving, the process
-// never ending on SIGTERM. So Serve refuses to start once Shutdown has
-// begun, and Shutdown closes every listener Serve was handed once more,
-// which ends such a Serve at its next accept.
+// this Serve's start and fasthttp's) would go on serving, its requests not
+// drained, or, with no process exit behind it, for ever. So Serve refuses
+// to start once Shutdown has begun, and Shutdown closes every listener
+// Serve was handed once more, which ends such a Serve at its next accept.
 func (s *HTTP) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.shut = true
