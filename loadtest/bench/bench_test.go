@@ -158,6 +158,16 @@ func TestTheSummaryJudgesEachGoalOnTheRatiosOfARun(t *testing.T) {
 	three.Reset()
 	summarize(&three, c, []runResult{p99s(5.7, 6.2), p99s(5.9, 6.8), p99s(8.4, 7.2)})
 	assert.Contains(t, three.String(), "FAIL  accept p99 at 800/s no worse than the original's: 1.09× the original's")
+	// A run without the original's step has no ratio: the others decide,
+	// and with none the line fails, with dashes for what is missing.
+	noOriginal := p99s(0, 4)
+	noOriginal.Fixed = append(noOriginal.Fixed[:4:4], noOriginal.Fixed[5])
+	three.Reset()
+	summarize(&three, c, []runResult{p99s(5.7, 5.2), noOriginal, p99s(8.4, 7.2)})
+	assert.Contains(t, three.String(), "pass  accept p99 at 800/s no worse than the original's: 0.88× the original's")
+	three.Reset()
+	summarize(&three, c, []runResult{noOriginal})
+	assert.Contains(t, three.String(), "FAIL  accept p99 at 800/s no worse than the original's: – the original's (the median of the runs' ratios; medians 4.0 ms vs – ms)")
 
 	// A ladder that ends before numbers does decides nothing about its limit.
 	topped := good
