@@ -66,11 +66,6 @@ func TestTheServersOwnAnswersAreInTheMetrics(t *testing.T) {
 		cancel()
 		assert.NoError(t, <-done)
 	})
-	roundTrip := func(conn net.Conn, req string) int {
-		t.Helper()
-		var body string
-		return roundTripBody(t, conn, req, &body)
-	}
 	dial := func() net.Conn {
 		t.Helper()
 		conn, err := net.Dial("tcp", addr)
@@ -92,14 +87,15 @@ func TestTheServersOwnAnswersAreInTheMetrics(t *testing.T) {
 	got503 := 0
 	status := func(req string) int {
 		t.Helper()
-		code := roundTrip(dial(), req)
+		code, _ := roundTrip(t, dial(), req)
 		if code == http.StatusServiceUnavailable {
 			got503++
 		}
 		return code
 	}
 	held := dial() // open, idle between requests: the bound of one is full
-	require.Equal(t, http.StatusOK, roundTrip(held, "GET /healthz HTTP/1.1\r\nHost: proxy\r\n\r\n"))
+	code, _ := roundTrip(t, held, "GET /healthz HTTP/1.1\r\nHost: proxy\r\n\r\n")
+	require.Equal(t, http.StatusOK, code)
 	post := "POST /api/values HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{\"value\": 7}"
 	assert.Equal(t, http.StatusServiceUnavailable, status(post), "past the bound")
 	require.NoError(t, held.Close())
@@ -111,8 +107,9 @@ func TestTheServersOwnAnswersAreInTheMetrics(t *testing.T) {
 	})
 	var body string
 	testenv.Eventually(t, time.Minute, "the metrics are served", func() bool {
-		conn := dial()
-		if roundTripBody(t, conn, "GET /metrics HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\n\r\n", &body) == http.StatusServiceUnavailable {
+		var code int
+		code, body = roundTrip(t, dial(), "GET /metrics HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\n\r\n")
+		if code == http.StatusServiceUnavailable {
 			got503++
 			return false
 		}
@@ -128,9 +125,8 @@ func TestTheServersOwnAnswersAreInTheMetrics(t *testing.T) {
 	assert.Contains(t, requests, `numbers_http_requests_total{code="413",route="server"} 1`)
 }
 
-// roundTripBody sends req on conn and returns the answer's status, its
-// body in body.
-func roundTripBody(t *testing.T, conn net.Conn, req string, body *string) int {
+// roundTrip sends req on conn and returns the answer's status and body.
+func roundTrip(t *testing.T, conn net.Conn, req string) (int, string) {
 	t.Helper()
 	require.NoError(t, conn.SetDeadline(time.Now().Add(30*time.Second)))
 	_, err := io.WriteString(conn, req)
@@ -140,6 +136,5 @@ func roundTripBody(t *testing.T, conn net.Conn, req string, body *string) int {
 	b, err := io.ReadAll(res.Body)
 	require.NoError(t, err)
 	require.NoError(t, res.Body.Close())
-	*body = string(b)
-	return res.StatusCode
+	return res.StatusCode, string(b)
 }
